@@ -1,0 +1,41 @@
+"""Bearer-token authentication for the API."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from orderguard.app.accounts import authenticate
+from orderguard.app.context import Context, Principal
+from orderguard.domain.machine import Refusal, Refused
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+async def principal_or_none(request: Request) -> Principal | None:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if token is None:
+        return None
+    found = await run_in_threadpool(authenticate, context(request), token)
+    request.state.principal = found
+    return found
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller, or 401 problem+json."""
+    found = await principal_or_none(request)
+    if found is None:
+        raise Refused(Refusal("unauthenticated", "send 'Authorization: Bearer <token>'", 401))
+    return found

@@ -1,0 +1,84 @@
+"""Request bodies. Shapes are checked here; rules (stock, currencies, states) in domain/."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from orderguard.domain.money import MAX_MINOR
+
+Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (cents)")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+BigInt = Annotated[int, Field(ge=-MAX_MINOR, le=MAX_MINOR)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountIn(Body):
+    role: Literal["buyer", "seller", "admin"]
+    name: Text
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = (
+        None
+    )
+
+
+class StoreIn(Body):
+    name: Text
+
+
+class ProductIn(Body):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class ShippingOptionIn(Body):
+    carrier: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{2,40}$")]
+    price: Minor
+    promised_days: Annotated[int, Field(ge=1, le=365)]
+
+
+class OfferIn(Body):
+    store_id: str
+    product_id: str
+    price: Annotated[int, Field(ge=1, le=MAX_MINOR)]
+    currency: Currency
+    stock: Annotated[int, Field(ge=0, le=10_000_000)]
+    handling_days: Annotated[int, Field(ge=0, le=60)]
+    shipping_options: Annotated[list[ShippingOptionIn], Field(min_length=1, max_length=10)]
+
+
+class CartItemIn(Body):
+    offer_id: str
+    quantity: BigInt = 1
+    shipping_option_id: str | None = None
+
+
+class AddressIn(Body):
+    name: Text
+    line1: Text
+    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    city: Text
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9 \-]{2,12}$")]
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class CheckoutIn(Body):
+    shipping_address: AddressIn
+
+
+class PaymentIn(Body):
+    method: Annotated[str, StringConstraints(max_length=40)]
+
+
+class TransferFailIn(Body):
+    reason: Annotated[str, StringConstraints(max_length=200)] = "the bank rejected the transfer"
+
+
+class ClockAdvanceIn(Body):
+    days: Annotated[float, Field(ge=0, le=3650)] = 0
+    hours: Annotated[float, Field(ge=0, le=87600)] = 0
+    minutes: Annotated[float, Field(ge=0, le=5_256_000)] = 0

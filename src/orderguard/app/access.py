@@ -1,0 +1,49 @@
+"""Who may see and act on what: a buyer their own, a seller their stores', an admin all."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from orderguard.app.context import Principal
+from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.orders import Order
+from orderguard.store import tables as t
+
+
+def not_found(what: str, ident: str) -> Refused:
+    return Refused(Refusal(f"{what}_not_found", f"no {what} {ident}", 404))
+
+
+def require_role(principal: Principal, *roles: Actor) -> None:
+    if principal.role not in roles:
+        names = " or ".join(str(r) for r in roles)
+        raise Refused(Refusal("forbidden_role", f"only a {names} may do this", 403))
+
+
+def store_ids_of(conn: Connection, seller_id: str) -> set[str]:
+    return set(conn.execute(select(t.stores.c.id).where(t.stores.c.seller_id == seller_id)).scalars())
+
+
+def role_on_order(conn: Connection, principal: Principal, order: Order) -> Actor | None:
+    """The principal's part in this order, or None when it is none of their business."""
+    if principal.role is Actor.ADMIN:
+        return Actor.ADMIN
+    if principal.role is Actor.BUYER and order.buyer_id == principal.id:
+        return Actor.BUYER
+    if principal.role is Actor.SELLER:
+        owner = conn.execute(select(t.stores.c.seller_id).where(t.stores.c.id == order.store_id)).scalar()
+        if owner == principal.id:
+            return Actor.SELLER
+    return None
+
+
+def visible_order(
+    conn: Connection, principal: Principal, order: Order | None, order_id: str
+) -> tuple[Order, Actor]:
+    """The order and the principal's role on it; 404 (not 403) for others' orders, so ids leak nothing."""
+    if order is None:
+        raise not_found("order", order_id)
+    role = role_on_order(conn, principal, order)
+    if role is None:
+        raise not_found("order", order_id)
+    return order, role

@@ -1,0 +1,74 @@
+"""What every use case needs: the database, the clock, the policies, the providers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+
+from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.policy import Policy, PolicyVersion, parse_policy, version_of
+from orderguard.providers.clock import Clock
+from orderguard.providers.payments import PaymentProvider
+from orderguard.store import tables as t
+from orderguard.store.db import unit_of_work
+
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller."""
+
+    id: str
+    role: Actor
+
+
+SYSTEM = Principal("system", Actor.SYSTEM)
+
+
+class PolicyBook:
+    """The policy in force for new orders, and every version orders are pinned to."""
+
+    def __init__(self, engine: Engine, current: PolicyVersion, clock: Clock) -> None:
+        self._engine = engine
+        self.current = current
+        self._by_key: dict[str, Policy] = {current.key: current.policy}
+        with unit_of_work(engine) as conn:
+            known = conn.execute(select(t.policies.c.key).where(t.policies.c.key == current.key)).first()
+            if known is None:
+                conn.execute(
+                    insert(t.policies).values(
+                        key=current.key,
+                        label=current.label,
+                        content_hash=current.content_hash,
+                        body=current.policy.model_dump(mode="json"),
+                        loaded_at=clock.now(),
+                    )
+                )
+
+    def get(self, key: str) -> Policy:
+        policy = self._by_key.get(key)
+        if policy is None:
+            with unit_of_work(self._engine) as conn:
+                body = conn.execute(select(t.policies.c.body).where(t.policies.c.key == key)).scalar()
+            if body is None:
+                raise Refused(Refusal("unknown_policy_version", f"policy {key} is not stored", 500))
+            policy = version_of(Policy.model_validate(body)).policy
+            self._by_key[key] = policy
+        return policy
+
+
+def load_policy_file(path: Path | None = None) -> PolicyVersion:
+    return parse_policy((path or DEFAULT_POLICY_FILE).read_text())
+
+
+@dataclass
+class Context:
+    engine: Engine
+    clock: Clock
+    policies: PolicyBook
+    payments: PaymentProvider
+    sandbox: bool = False
+    extra: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,162 @@
+"""Reading orders ("My orders", detail with actions and deadlines, timeline) and cancelling."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from orderguard.app.access import require_role, store_ids_of, visible_order
+from orderguard.app.context import Context, Principal
+from orderguard.domain import deadlines as deadline_kinds
+from orderguard.domain import orders
+from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.orders import Action, Order
+from orderguard.store import tables as t
+from orderguard.store.db import reading, unit_of_work
+from orderguard.store.ledger_repo import OrderMoney, order_money
+from orderguard.store.orders_repo import load_order, load_orders, save_decisions
+from orderguard.store.payments_repo import payments_of
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineView:
+    kind: str
+    due_at: datetime
+    must_act: str | None
+    action_needed: str
+    consequence: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    order: Order
+    role: Actor
+    money: OrderMoney
+    actions: list[Action]
+    deadlines: list[DeadlineView]
+    payments: list[dict[str, Any]]
+
+
+def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
+    require_role(buyer, Actor.BUYER)
+    now = ctx.clock.now()
+    with unit_of_work(ctx.engine) as conn:
+        order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
+        decision = orders.buyer_cancel(order, buyer.id, now, ctx.policies.get(order.policy_key))
+        save_decisions(conn, [decision], now)
+        return _view(conn, decision.order, Actor.BUYER)
+
+
+def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
+    with reading(ctx.engine) as conn:
+        order, role = visible_order(conn, principal, load_order(conn, order_id), order_id)
+        return _view(conn, order, role)
+
+
+def _view(conn: Connection, order: Order, role: Actor) -> OrderView:
+    return OrderView(
+        order,
+        role,
+        order_money(conn, order.id, order.currency),
+        orders.actions_for(order, role),
+        armed_deadlines(conn, order.id),
+        payments_of(conn, order.id),
+    )
+
+
+def armed_deadlines(conn: Connection, order_id: str) -> list[DeadlineView]:
+    rows = conn.execute(
+        select(t.deadlines.c.kind, t.deadlines.c.due_at)
+        .where(t.deadlines.c.order_id == order_id, t.deadlines.c.state == "armed")
+        .order_by(t.deadlines.c.due_at, t.deadlines.c.id)
+    )
+    out = []
+    for kind_name, due in rows:
+        k = deadline_kinds.kind(kind_name)
+        out.append(
+            DeadlineView(
+                kind_name,
+                due,
+                str(k.must_act) if k.must_act else None,
+                k.action_needed,
+                k.consequence,
+                k.rule,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: list[Order]
+    next_cursor: str | None
+
+
+def list_orders(
+    ctx: Context, principal: Principal, status: str | None, cursor: str | None, limit: int
+) -> OrderPage:
+    """Newest first; the cursor is the (placed_at, id) of the last order of the previous page."""
+    if status is not None and status not in orders.ORDER.states:
+        raise Refused(Refusal("unknown_status", f"status must be one of {orders.ORDER.states}", 422))
+    with reading(ctx.engine) as conn:
+        query = select(t.orders.c.id, t.orders.c.placed_at)
+        if principal.role is Actor.BUYER:
+            query = query.where(t.orders.c.buyer_id == principal.id)
+        elif principal.role is Actor.SELLER:
+            query = query.where(t.orders.c.store_id.in_(store_ids_of(conn, principal.id)))
+        if status:
+            query = query.where(t.orders.c.state == status)
+        if cursor:
+            placed_at, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    t.orders.c.placed_at < placed_at,
+                    and_(t.orders.c.placed_at == placed_at, t.orders.c.id < last_id),
+                )
+            )
+        rows = conn.execute(
+            query.order_by(t.orders.c.placed_at.desc(), t.orders.c.id.desc()).limit(limit + 1)
+        ).all()
+        page = rows[:limit]
+        loaded = load_orders(conn, [r.id for r in page])
+    next_cursor = _encode_cursor(page[-1].placed_at, page[-1].id) if len(rows) > limit else None
+    return OrderPage([loaded[r.id] for r in page], next_cursor)
+
+
+def _encode_cursor(placed_at: datetime, order_id: str) -> str:
+    raw = json.dumps([placed_at.isoformat(), order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        placed_at, order_id = json.loads(raw)
+        return datetime.fromisoformat(placed_at), str(order_id)
+    except (ValueError, TypeError) as e:
+        raise Refused(Refusal("invalid_cursor", "the cursor is not one this API gave out", 422)) from e
+
+
+def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str, Any]]:
+    with reading(ctx.engine) as conn:
+        visible_order(conn, principal, load_order(conn, order_id), order_id)
+        rows = conn.execute(select(t.events).where(t.events.c.order_id == order_id).order_by(t.events.c.id))
+        return [
+            {
+                "kind": r.kind,
+                "subject_type": r.subject_type,
+                "subject_id": r.subject_id,
+                "actor": r.actor,
+                "actor_id": r.actor_id,
+                "rule": r.rule,
+                "at": r.occurred_at,
+                "data": r.data,
+            }
+            for r in rows
+        ]

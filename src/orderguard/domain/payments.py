@@ -1,0 +1,65 @@
+"""Payments: a capture at once (card, e-wallet) or a pending bank transfer (R3.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from orderguard.domain.machine import Actor, Machine, Refusal, Refused, T
+from orderguard.domain.policy import Policy
+
+PAYMENT = Machine(
+    "payment",
+    (
+        T("pending", "credited", "captured", Actor.SYSTEM, "R3.5"),
+        T("pending", "failed", "failed", Actor.SYSTEM, "R3.5"),
+        T("pending", "transfer_expired", "failed", Actor.SYSTEM, "R3.5"),
+    ),
+    terminal=frozenset({"captured", "failed"}),
+    state_deadlines={"pending": ("transfer_credit_by",)},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    order_id: str
+    method: str
+    state: str
+    amount: int
+    currency: str
+    provider_ref: str
+    created_at: datetime
+
+
+def check_method(method: str, policy: Policy) -> None:
+    if method not in policy.payment.methods:
+        raise Refused(
+            Refusal(
+                "unknown_payment_method",
+                f"payment method must be one of {', '.join(policy.payment.methods)}",
+                422,
+            )
+        )
+
+
+def captured_at_once(method: str, policy: Policy) -> bool:
+    return method in policy.payment.captured_at_once
+
+
+def credit_by(started_at: datetime, policy: Policy) -> datetime:
+    return started_at + timedelta(days=policy.payment.bank_transfer_credit_days)
+
+
+def settle(payment: Payment, event: str) -> str:
+    """The payment's next state on a provider report (refused if it is already settled)."""
+    t = PAYMENT.find(payment.state, event)
+    if t is None:
+        raise Refused(
+            Refusal(
+                "payment_not_pending",
+                f"payment {payment.id} is already {payment.state}",
+                409,
+            )
+        )
+    return t.target

@@ -1,0 +1,118 @@
+"""The policy: every number of SPEC.md, as data an operator can change.
+
+A policy is identified by its content hash; orders record the version they
+were placed under and are always judged by it (see `PolicyVersion`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CataloguePolicy(_Section):
+    delivery_weight: float = Field(ge=0)
+    max_quantity_per_line: int = Field(gt=0)
+
+
+class CheckoutPolicy(_Section):
+    unpaid_expiry_days: int = Field(gt=0)
+
+
+class PaymentPolicy(_Section):
+    methods: list[str]
+    captured_at_once: list[str]
+    bank_transfer_credit_days: int = Field(gt=0)
+
+
+class CancellationPolicy(_Section):
+    seller_answer_hours: int = Field(gt=0)
+    seller_fault_fine_bps: int = Field(ge=0)
+    seller_fault_fine_min_minor: int = Field(ge=0)
+    proof_of_dispatch_hours: int = Field(gt=0)
+    missed_ship_by_fine_bps: int = Field(ge=0)
+    reasons: dict[str, Literal["buyer", "seller"]]
+
+
+class RefundPolicy(_Section):
+    card: tuple[int, int]
+    ewallet: tuple[int, int]
+    bank_transfer: tuple[int, int]
+    cancellation_settle_days: int = Field(gt=0)
+
+
+class ShippingPolicy(_Section):
+    max_protection_days: int = Field(gt=0)
+    after_delivery_protection_days: int = Field(gt=0)
+    protection_reminder_days: int = Field(ge=0)
+    post_completion_dispute_days: int = Field(gt=0)
+    pickup_storage_days: int = Field(gt=0)
+    unclaimed_refund: Literal["minus_return_shipping", "full"]
+    no_scan_alert_days: int = Field(gt=0)
+    scan_signature_tolerance_seconds: int = Field(gt=0)
+
+
+class DisputePolicy(_Section):
+    seller_answer_days: int = Field(gt=0)
+    negotiation_days: int = Field(gt=0)
+    information_request_hours: int = Field(gt=0)
+    return_ship_days: int = Field(gt=0)
+    return_receipt_silence_days: int = Field(gt=0)
+    seller_loss_fine_bps: int = Field(ge=0)
+
+
+class MoneyPolicy(_Section):
+    commission_bps: int = Field(ge=0, le=10_000)
+
+
+class TrustPolicy(_Section):
+    buyer_abuse_cancellations: int = Field(gt=0)
+    buyer_abuse_disputes_lost: int = Field(gt=0)
+
+
+class Policy(_Section):
+    version: str
+    catalogue: CataloguePolicy
+    checkout: CheckoutPolicy
+    payment: PaymentPolicy
+    cancellation: CancellationPolicy
+    refunds: RefundPolicy
+    shipping: ShippingPolicy
+    disputes: DisputePolicy
+    money: MoneyPolicy
+    trust: TrustPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """A loaded policy with its identity: label from the file, hash of its content."""
+
+    label: str
+    content_hash: str
+    policy: Policy
+
+    @property
+    def key(self) -> str:
+        """What an order stores to be pinned to this version."""
+        return f"{self.label}@{self.content_hash[:12]}"
+
+
+def parse_policy(toml_text: str) -> PolicyVersion:
+    data = tomllib.loads(toml_text)
+    policy = Policy.model_validate(data)
+    return version_of(policy)
+
+
+def version_of(policy: Policy) -> PolicyVersion:
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return PolicyVersion(label=policy.version, content_hash=digest, policy=policy)

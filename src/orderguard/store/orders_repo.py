@@ -1,0 +1,300 @@
+"""Loading orders (with their lines) and writing decisions about them, in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from orderguard.domain.orders import Address, Decision, Line, Order
+from orderguard.store import tables as t
+from orderguard.store.ids import new_id
+
+MUTABLE = (
+    "state",
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "protection_ends_at",
+    "completed_at",
+    "dispute_window_ends_at",
+    "closed_at",
+    "cancelled_at",
+)
+
+
+def _order(row: Any, lines: Sequence[Line]) -> Order:
+    return Order(
+        id=row.id,
+        buyer_id=row.buyer_id,
+        store_id=row.store_id,
+        state=row.state,
+        currency=row.currency,
+        lines=tuple(lines),
+        address=Address(**row.address),
+        policy_key=row.policy_key,
+        placed_at=row.placed_at,
+        pay_by_at=row.pay_by_at,
+        **{c: getattr(row, c) for c in MUTABLE if c != "state"},
+    )
+
+
+def _line(row: Any) -> Line:
+    return Line(
+        id=row.id,
+        offer_id=row.offer_id,
+        product_id=row.product_id,
+        title=row.title,
+        unit_price=row.unit_price,
+        quantity=row.quantity,
+        shipping_price=row.shipping_price,
+        carrier=row.carrier,
+        promised_days=row.promised_days,
+    )
+
+
+def load_orders(
+    conn: Connection, order_ids: Iterable[str], *, lock: bool = False, skip_locked: bool = False
+) -> dict[str, Order]:
+    """Orders by id; with `lock`, their rows are locked (in id order) until the transaction ends.
+
+    With `skip_locked`, orders another transaction holds are left out instead of waited for.
+    """
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    query = select(t.orders).where(t.orders.c.id.in_(ids)).order_by(t.orders.c.id)
+    if lock or skip_locked:
+        query = query.with_for_update(skip_locked=skip_locked)
+    rows = conn.execute(query).all()
+    ids = [row.id for row in rows]
+    lines: dict[str, list[Line]] = defaultdict(list)
+    line_rows = conn.execute(
+        select(t.order_lines)
+        .where(t.order_lines.c.order_id.in_(ids))
+        .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
+    )
+    for line_row in line_rows:
+        lines[line_row.order_id].append(_line(line_row))
+    return {row.id: _order(row, lines[row.id]) for row in rows}
+
+
+def load_order(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:
+    return load_orders(conn, [order_id], lock=lock).get(order_id)
+
+
+def insert_orders(conn: Connection, new_orders: Sequence[Order]) -> None:
+    if not new_orders:
+        return
+    conn.execute(
+        insert(t.orders),
+        [
+            {
+                "id": o.id,
+                "buyer_id": o.buyer_id,
+                "store_id": o.store_id,
+                "state": o.state,
+                "currency": o.currency,
+                "address": _address_json(o.address),
+                "policy_key": o.policy_key,
+                "placed_at": o.placed_at,
+                "pay_by_at": o.pay_by_at,
+                **{c: getattr(o, c) for c in MUTABLE if c != "state"},
+            }
+            for o in new_orders
+        ],
+    )
+    conn.execute(
+        insert(t.order_lines),
+        [
+            {
+                "id": line.id,
+                "order_id": o.id,
+                "position": i,
+                "offer_id": line.offer_id,
+                "product_id": line.product_id,
+                "title": line.title,
+                "unit_price": line.unit_price,
+                "quantity": line.quantity,
+                "shipping_price": line.shipping_price,
+                "carrier": line.carrier,
+                "promised_days": line.promised_days,
+            }
+            for o in new_orders
+            for i, line in enumerate(o.lines)
+        ],
+    )
+
+
+def _address_json(address: Address) -> dict[str, str]:
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
+
+
+_update_order = (
+    update(t.orders)
+    .where(t.orders.c.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in MUTABLE})
+)
+_cancel_deadline = (
+    update(t.deadlines)
+    .where(
+        t.deadlines.c.subject_id == bindparam("b_subject"),
+        t.deadlines.c.kind == bindparam("b_kind"),
+        t.deadlines.c.state == "armed",
+    )
+    .values(state="cancelled", settled_at=bindparam("b_now"))
+)
+
+
+def save_decisions(
+    conn: Connection, decisions: Sequence[Decision], now: datetime, *, placed: bool = False
+) -> None:
+    """Write every change of these decisions with one statement per kind of change.
+
+    With `placed`, the decisions are about new orders, which are inserted.
+    """
+    decisions = [d for d in decisions if d.changed]
+    if not decisions:
+        return
+    if placed:
+        insert_orders(conn, [d.order for d in decisions])
+    else:
+        conn.execute(
+            _update_order,
+            [{"b_id": d.order.id, **{f"b_{c}": getattr(d.order, c) for c in MUTABLE}} for d in decisions],
+        )
+    write_events(conn, [(d.order.id, "order", d.order.id, e) for d in decisions for e in d.events])
+    cancel_deadlines(conn, [(d.order.id, k) for d in decisions for k in d.cancel], now)
+    arm_deadlines(
+        conn, [("order", d.order.id, d.order.id, a.kind, a.due_at) for d in decisions for a in d.arm], now
+    )
+    write_ledger(conn, [txn for d in decisions for txn in d.ledger], now)
+    notify(conn, [(d.order, n.recipient, n.kind, n.text) for d in decisions for n in d.notifications], now)
+    restock(conn, [d.order for d in decisions if d.restock])
+    leaving = [d.order.id for d in decisions if d.leave_cart]
+    if leaving:
+        conn.execute(delete(t.cart_items).where(t.cart_items.c.order_id.in_(leaving)))
+
+
+def write_events(conn: Connection, rows: Sequence[tuple[str, str, str, Any]]) -> None:
+    """rows: (order_id, subject_type, subject_id, domain Event)."""
+    if rows:
+        conn.execute(
+            insert(t.events),
+            [
+                {
+                    "order_id": order_id,
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "kind": e.kind,
+                    "actor": str(e.actor),
+                    "actor_id": e.actor_id,
+                    "rule": e.rule,
+                    "data": e.data,
+                    "occurred_at": e.at,
+                }
+                for order_id, subject_type, subject_id, e in rows
+            ],
+        )
+
+
+def cancel_deadlines(conn: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
+    """pairs: (subject_id, kind) whose armed deadlines no longer apply."""
+    if pairs:
+        conn.execute(_cancel_deadline, [{"b_subject": s, "b_kind": k, "b_now": now} for s, k in pairs])
+
+
+def arm_deadlines(
+    conn: Connection, rows: Sequence[tuple[str, str, str, str, datetime]], now: datetime
+) -> None:
+    """rows: (subject_type, subject_id, order_id, kind, due_at)."""
+    if rows:
+        conn.execute(
+            insert(t.deadlines),
+            [
+                {
+                    "subject_type": st,
+                    "subject_id": sid,
+                    "order_id": oid,
+                    "kind": kind,
+                    "due_at": due,
+                    "state": "armed",
+                    "created_at": now,
+                }
+                for st, sid, oid, kind, due in rows
+            ],
+        )
+
+
+def write_ledger(conn: Connection, txns: Sequence[Any], now: datetime) -> None:
+    if txns:
+        rows = []
+        for txn in txns:
+            txn_id = new_id("txn")
+            rows += [
+                {
+                    "txn_id": txn_id,
+                    "kind": txn.kind,
+                    "order_id": txn.order_id,
+                    "account": p.account,
+                    "amount": p.amount,
+                    "currency": p.currency,
+                    "created_at": now,
+                }
+                for p in txn.postings
+            ]
+        conn.execute(insert(t.postings), rows)
+
+
+def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: datetime) -> None:
+    """rows: (order, recipient role, kind, text); 'seller' resolves to the store's owner."""
+    if not rows:
+        return
+    store_ids = {o.store_id for o, role, _, _ in rows if role == "seller"}
+    sellers = (
+        dict(
+            conn.execute(select(t.stores.c.id, t.stores.c.seller_id).where(t.stores.c.id.in_(store_ids)))
+            .all()
+        )
+        if store_ids
+        else {}
+    )
+    conn.execute(
+        insert(t.notifications),
+        [
+            {
+                "account_id": o.buyer_id if role == "buyer" else sellers[o.store_id],
+                "order_id": o.id,
+                "kind": kind,
+                "text": text,
+                "created_at": now,
+            }
+            for o, role, kind, text in rows
+        ],
+    )
+
+
+_restock = (
+    update(t.offers)
+    .where(t.offers.c.id == bindparam("b_offer"))
+    .values(stock=t.offers.c.stock + bindparam("b_qty"))
+)
+
+
+def restock(conn: Connection, cancelled: Sequence[Order]) -> None:
+    back: dict[str, int] = defaultdict(int)
+    for order in cancelled:
+        for line in order.lines:
+            back[line.offer_id] += line.quantity
+    if back:  # sorted: offers are always locked in the same order, so no deadlock
+        conn.execute(_restock, [{"b_offer": k, "b_qty": back[k]} for k in sorted(back)])

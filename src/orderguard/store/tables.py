@@ -1,0 +1,254 @@
+"""SQLAlchemy Core tables: the one description of the schema (migrations follow it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from orderguard.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 32  # length of the prefixed random ids (e.g. ord_3f9c2a...)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    Column("label", String(80), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=True, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("seller_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("created_by", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
+    Column("product_id", String(ID), ForeignKey("products.id"), nullable=False, index=True),
+    Column("price", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("handling_days", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("store_id", "product_id"),
+)
+
+shipping_options = Table(
+    "shipping_options",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("offer_id", String(ID), ForeignKey("offers.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("carrier", String(40), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("promised_days", Integer, nullable=False),
+)
+
+carts = Table(
+    "carts",
+    metadata,
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), primary_key=True),
+    Column("last_added_at", UTCDateTime, nullable=False),
+)
+
+cart_items = Table(
+    "cart_items",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("offer_id", String(ID), ForeignKey("offers.id"), nullable=False),
+    Column("shipping_option_id", String(ID), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Column("order_id", String(ID), nullable=True, index=True),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("address", JSON, nullable=False),
+    Column("policy_key", String(120), ForeignKey("policies.key"), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("pay_by_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime),
+    Column("shipped_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("protection_ends_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
+    Column("dispute_window_ends_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("cancelled_at", UTCDateTime),
+    Index("ix_orders_buyer_placed", "buyer_id", "placed_at", "id"),
+    Index("ix_orders_store_placed", "store_id", "placed_at", "id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("offer_id", String(ID), nullable=False),
+    Column("product_id", String(ID), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("shipping_price", BigInteger, nullable=False),
+    Column("carrier", String(40), nullable=False),
+    Column("promised_days", Integer, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("method", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("provider_ref", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime),
+    Column("failure_reason", String(200)),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject_type", String(20), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("order_id", String(ID), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("state", String(12), nullable=False),  # armed | fired | cancelled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime),
+    Index(
+        "ix_deadlines_armed_due",
+        "due_at",
+        "id",
+        sqlite_where=text("state = 'armed'"),
+        postgresql_where=text("state = 'armed'"),
+    ),
+    Index("ix_deadlines_subject", "subject_id", "kind", "state"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(ID), nullable=False),
+    Column("subject_type", String(20), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("actor", String(16), nullable=False),
+    Column("actor_id", String(ID)),
+    Column("rule", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index("ix_events_order", "order_id", "id"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("txn_id", String(ID), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("order_id", String(ID), index=True),
+    Column("account", String(120), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(ID), nullable=False),
+    Column("order_id", String(ID)),
+    Column("kind", String(60), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+    Index("ix_notifications_account", "account_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("content_type", String(100)),
+    Column("body", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sandbox_clock = Table(
+    "sandbox_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("now", UTCDateTime, nullable=False),
+)

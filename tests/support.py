@@ -1,0 +1,131 @@
+"""A small driver for the public API, so scenario tests read like the rules they check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from orderguard.app.context import Context
+from orderguard.store.db import reading
+from orderguard.store.ledger_repo import check
+
+ADDRESS = {"name": "Ann Buyer", "line1": "1 Main St", "city": "Warsaw", "postal_code": "00-001",
+           "country": "PL"}
+
+
+@dataclass(frozen=True)
+class Who:
+    id: str
+    role: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    seller: Who
+    store_id: str
+    product_id: str
+    offer: dict[str, Any]
+
+    @property
+    def offer_id(self) -> str:
+        return str(self.offer["id"])
+
+
+class Api:
+    def __init__(self, client: TestClient, ctx: Context) -> None:
+        self.client = client
+        self.ctx = ctx
+
+    # --- raw calls --------------------------------------------------------------------
+    def post(self, path: str, who: Who | None = None, json: Any = None, expect: int | None = None,
+             headers: dict[str, str] | None = None) -> Response:
+        h = {**(who.auth if who else {}), **(headers or {})}
+        r = self.client.post(path, json=json, headers=h)
+        return _expect(r, expect)
+
+    def get(self, path: str, who: Who | None = None, expect: int | None = 200, **params: Any) -> Response:
+        r = self.client.get(path, headers=who.auth if who else {}, params=params)
+        return _expect(r, expect)
+
+    def delete(self, path: str, who: Who | None = None, expect: int | None = 200) -> Response:
+        r = self.client.delete(path, headers=who.auth if who else {})
+        return _expect(r, expect)
+
+    # --- the marketplace ------------------------------------------------------------------
+    def account(self, role: str, name: str | None = None) -> Who:
+        body = self.post("/v1/sandbox/accounts", json={"role": role, "name": name or role.title()},
+                         expect=201).json()
+        return Who(body["id"], role, body["token"])
+
+    def buyer(self, name: str = "Ann") -> Who:
+        return self.account("buyer", name)
+
+    def listing(self, price: int = 10_00, currency: str = "USD", stock: int = 100,
+                handling_days: int = 3, options: list[dict[str, Any]] | None = None,
+                seller: Who | None = None, product_id: str | None = None) -> Listing:
+        seller = seller or self.account("seller", "Sam")
+        store = self.post("/v1/stores", seller, {"name": "Sam's store"}, expect=201).json()
+        if product_id is None:
+            product_id = self.post("/v1/products", seller, {"title": "Phone case"}, expect=201).json()["id"]
+        offer = self.post("/v1/offers", seller, {
+            "store_id": store["id"], "product_id": product_id, "price": price, "currency": currency,
+            "stock": stock, "handling_days": handling_days,
+            "shipping_options": options or [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
+        }, expect=201).json()
+        return Listing(seller, store["id"], product_id, offer)
+
+    def add(self, buyer: Who, listing: Listing, quantity: int = 1, expect: int | None = 201) -> Response:
+        return self.post("/v1/cart/items", buyer, {"offer_id": listing.offer_id, "quantity": quantity},
+                         expect=expect)
+
+    def checkout(self, buyer: Who, expect: int | None = 201) -> list[dict[str, Any]]:
+        r = self.post("/v1/checkout", buyer, {"shipping_address": ADDRESS}, expect=expect)
+        return list(r.json()["orders"]) if r.status_code == 201 else []
+
+    def place(self, buyer: Who, listing: Listing, quantity: int = 1) -> dict[str, Any]:
+        self.add(buyer, listing, quantity)
+        (order,) = self.checkout(buyer)
+        return order
+
+    def pay(self, buyer: Who, order_id: str, method: str = "card", expect: int | None = 201) -> Response:
+        return self.post(f"/v1/orders/{order_id}/payments", buyer, {"method": method}, expect=expect)
+
+    def order(self, order_id: str, who: Who) -> dict[str, Any]:
+        return dict(self.get(f"/v1/orders/{order_id}", who).json())
+
+    def status(self, order_id: str, who: Who) -> str:
+        return str(self.order(order_id, who)["status"])
+
+    def advance(self, days: float = 0, hours: float = 0, minutes: float = 0) -> dict[str, Any]:
+        return dict(self.post("/v1/sandbox/clock/advance",
+                              json={"days": days, "hours": hours, "minutes": minutes}, expect=200).json())
+
+    def timeline(self, order_id: str, who: Who) -> list[dict[str, Any]]:
+        return list(self.get(f"/v1/orders/{order_id}/timeline", who).json()["events"])
+
+    def assert_ledger_balanced(self) -> None:
+        with reading(self.ctx.engine) as conn:
+            _, problems = check(conn)
+        assert problems == []
+
+
+def _expect(r: Response, expect: int | None) -> Response:
+    if expect is not None:
+        assert r.status_code == expect, f"{r.request.method} {r.request.url} -> {r.status_code}: {r.text}"
+    return r
+
+
+def action(order: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(a for a in order["actions"] if a["action"] == name)
+
+
+def deadline(order: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((d for d in order["deadlines"] if d["kind"] == kind), None)
