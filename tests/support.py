@@ -12,8 +12,13 @@ from orderguard.app.context import Context
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
 
-ADDRESS = {"name": "Ann Buyer", "line1": "1 Main St", "city": "Warsaw", "postal_code": "00-001",
-           "country": "PL"}
+ADDRESS = {
+    "name": "Ann Buyer",
+    "line1": "1 Main St",
+    "city": "Warsaw",
+    "postal_code": "00-001",
+    "country": "PL",
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,14 @@ class Api:
         self.ctx = ctx
 
     # --- raw calls --------------------------------------------------------------------
-    def post(self, path: str, who: Who | None = None, json: Any = None, expect: int | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+    def post(
+        self,
+        path: str,
+        who: Who | None = None,
+        json: Any = None,
+        expect: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         h = {**(who.auth if who else {}), **(headers or {})}
         r = self.client.post(path, json=json, headers=h)
         return _expect(r, expect)
@@ -61,30 +72,48 @@ class Api:
 
     # --- the marketplace ------------------------------------------------------------------
     def account(self, role: str, name: str | None = None) -> Who:
-        body = self.post("/v1/sandbox/accounts", json={"role": role, "name": name or role.title()},
-                         expect=201).json()
+        body = self.post(
+            "/v1/sandbox/accounts", json={"role": role, "name": name or role.title()}, expect=201
+        ).json()
         return Who(body["id"], role, body["token"])
 
     def buyer(self, name: str = "Ann") -> Who:
         return self.account("buyer", name)
 
-    def listing(self, price: int = 10_00, currency: str = "USD", stock: int = 100,
-                handling_days: int = 3, options: list[dict[str, Any]] | None = None,
-                seller: Who | None = None, product_id: str | None = None) -> Listing:
+    def listing(
+        self,
+        price: int = 10_00,
+        currency: str = "USD",
+        stock: int = 100,
+        handling_days: int = 3,
+        options: list[dict[str, Any]] | None = None,
+        seller: Who | None = None,
+        product_id: str | None = None,
+    ) -> Listing:
         seller = seller or self.account("seller", "Sam")
         store = self.post("/v1/stores", seller, {"name": "Sam's store"}, expect=201).json()
         if product_id is None:
             product_id = self.post("/v1/products", seller, {"title": "Phone case"}, expect=201).json()["id"]
-        offer = self.post("/v1/offers", seller, {
-            "store_id": store["id"], "product_id": product_id, "price": price, "currency": currency,
-            "stock": stock, "handling_days": handling_days,
-            "shipping_options": options or [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
-        }, expect=201).json()
+        offer = self.post(
+            "/v1/offers",
+            seller,
+            {
+                "store_id": store["id"],
+                "product_id": product_id,
+                "price": price,
+                "currency": currency,
+                "stock": stock,
+                "handling_days": handling_days,
+                "shipping_options": options or [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
+            },
+            expect=201,
+        ).json()
         return Listing(seller, store["id"], product_id, offer)
 
     def add(self, buyer: Who, listing: Listing, quantity: int = 1, expect: int | None = 201) -> Response:
-        return self.post("/v1/cart/items", buyer, {"offer_id": listing.offer_id, "quantity": quantity},
-                         expect=expect)
+        return self.post(
+            "/v1/cart/items", buyer, {"offer_id": listing.offer_id, "quantity": quantity}, expect=expect
+        )
 
     def checkout(self, buyer: Who, expect: int | None = 201) -> list[dict[str, Any]]:
         r = self.post("/v1/checkout", buyer, {"shipping_address": ADDRESS}, expect=expect)
@@ -105,8 +134,13 @@ class Api:
         return str(self.order(order_id, who)["status"])
 
     def advance(self, days: float = 0, hours: float = 0, minutes: float = 0) -> dict[str, Any]:
-        return dict(self.post("/v1/sandbox/clock/advance",
-                              json={"days": days, "hours": hours, "minutes": minutes}, expect=200).json())
+        return dict(
+            self.post(
+                "/v1/sandbox/clock/advance",
+                json={"days": days, "hours": hours, "minutes": minutes},
+                expect=200,
+            ).json()
+        )
 
     def timeline(self, order_id: str, who: Who) -> list[dict[str, Any]]:
         return list(self.get(f"/v1/orders/{order_id}/timeline", who).json()["events"])

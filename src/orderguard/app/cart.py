@@ -51,8 +51,7 @@ def _view(conn: Connection, buyer_id: str) -> CartView:
             select(t.products.c.id, t.products.c.title).where(
                 t.products.c.id.in_({o.product_id for o in offers.values()})
             )
-        )
-        .all()
+        ).all()
     )
     out = []
     for item in items:
@@ -183,8 +182,7 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
                 select(t.products.c.id, t.products.c.title).where(
                     t.products.c.id.in_({o.product_id for o in offers.values()})
                 )
-            )
-            .all()
+            ).all()
         )
         placed: list[Order] = []
         holds: list[dict[str, str]] = []

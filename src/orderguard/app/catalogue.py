@@ -176,8 +176,7 @@ def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[R
                 select(t.stores.c.id, t.stores.c.name).where(
                     t.stores.c.id.in_({o.store_id for o in offers.values()})
                 )
-            )
-            .all()
+            ).all()
         )
     ranked = rank_offers([offers[r.id] for r in rows], ctx.policies.current.policy.catalogue.delivery_weight)
     return {"id": product.id, "title": product.title, "description": product.description}, ranked, store_names

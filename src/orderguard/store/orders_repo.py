@@ -263,8 +263,9 @@ def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: d
     store_ids = {o.store_id for o, role, _, _ in rows if role == "seller"}
     sellers = (
         dict(
-            conn.execute(select(t.stores.c.id, t.stores.c.seller_id).where(t.stores.c.id.in_(store_ids)))
-            .all()
+            conn.execute(
+                select(t.stores.c.id, t.stores.c.seller_id).where(t.stores.c.id.in_(store_ids))
+            ).all()
         )
         if store_ids
         else {}

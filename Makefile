@@ -1,0 +1,30 @@
+# OrderGuard. `make demo` and `make test` work on a fresh machine: uv comes from PyPI if missing,
+# everything else from uv.lock.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint bench clean
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+demo: install
+	$(UV) run orderguard demo --port $(PORT)
+
+test: install
+	$(UV) run pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run ruff check src tests benchmarks
+	$(UV) run mypy
+
+bench: install
+	$(UV) run python -m benchmarks.run
+
+clean:
+	rm -rf var .venv
