@@ -163,3 +163,10 @@ def action(order: dict[str, Any], name: str) -> dict[str, Any]:
 
 def deadline(order: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return next((d for d in order["deadlines"] if d["kind"] == kind), None)
+
+
+def s10(serial: str, prefix: str = "RR", country: str = "CN") -> str:
+    """A valid UPU S10 code for an eight-digit serial."""
+    from orderguard.domain.shipping import s10_check_digit
+
+    return f"{prefix}{serial}{s10_check_digit(serial)}{country}"

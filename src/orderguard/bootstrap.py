@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from orderguard.app.context import Context, PolicyBook, load_policy_file
+from orderguard.domain.shipping import CARRIER_FORMATS
 from orderguard.providers.clock import Clock, SystemClock, VirtualClock
 from orderguard.providers.payments import SandboxPayments
 from orderguard.settings import Settings
@@ -25,5 +26,11 @@ def build_context(
     if clock is None:
         clock = VirtualClock(engine, start) if settings.sandbox else SystemClock()
     policies = PolicyBook(engine, load_policy_file(settings.policy_file), clock)
-    # Real providers plug in here; until then every mode uses the sandbox provider.
-    return Context(engine, clock, policies, SandboxPayments(), sandbox=settings.sandbox)
+    secrets = dict(settings.carrier_secrets)
+    if settings.sandbox:
+        for carrier in CARRIER_FORMATS:
+            secrets.setdefault(carrier, f"sandbox-{carrier}-secret")
+    # Real payment providers plug in here; until then every mode uses the sandbox provider.
+    return Context(
+        engine, clock, policies, SandboxPayments(), sandbox=settings.sandbox, carrier_secrets=secrets
+    )

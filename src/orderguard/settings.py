@@ -14,3 +14,6 @@ class Settings(BaseSettings):
     sandbox: bool = False
     policy_file: Path | None = None
     scheduler_poll_seconds: float = 1.0
+    # JSON object, carrier -> HMAC secret for its scan webhooks. In sandbox mode every carrier
+    # without one gets "sandbox-<carrier>-secret".
+    carrier_secrets: dict[str, str] = {}

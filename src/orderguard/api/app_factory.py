@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from orderguard.api import problems, routes_cart, routes_catalogue, routes_orders, routes_sandbox
+from orderguard.api import (
+    problems,
+    routes_cart,
+    routes_catalogue,
+    routes_orders,
+    routes_sandbox,
+    routes_shipping,
+)
 from orderguard.api.guard import RequestGuard
 from orderguard.app.context import Context
 
@@ -19,7 +26,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     app.add_middleware(RequestGuard)
-    for module in (routes_catalogue, routes_cart, routes_orders, routes_sandbox):
+    for module in (routes_catalogue, routes_cart, routes_orders, routes_shipping, routes_sandbox):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from orderguard.domain.money import MAX_MINOR
 
@@ -82,3 +82,37 @@ class ClockAdvanceIn(Body):
     days: Annotated[float, Field(ge=0, le=3650)] = 0
     hours: Annotated[float, Field(ge=0, le=87600)] = 0
     minutes: Annotated[float, Field(ge=0, le=5_256_000)] = 0
+
+
+class ShipmentLineIn(Body):
+    line_id: str
+    quantity: BigInt
+
+
+class ShipmentIn(Body):
+    carrier: Annotated[str, StringConstraints(max_length=40)]
+    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    lines: Annotated[list[ShipmentLineIn], Field(min_length=1, max_length=200)] | None = None
+
+
+class PlaceIn(Body):
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    city: Annotated[str, StringConstraints(max_length=100)] = ""
+    postal_code: Annotated[str, StringConstraints(max_length=20)] = ""
+
+
+class ScanIn(Body):
+    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    kind: Annotated[str, StringConstraints(max_length=32)]
+    occurred_at: AwareDatetime
+    place: PlaceIn
+
+
+class CarrierScansIn(Body):
+    scans: Annotated[list[ScanIn], Field(min_length=1, max_length=100)]
+
+
+class SandboxScanIn(Body):
+    kind: Annotated[str, StringConstraints(max_length=32)]
+    occurred_at: AwareDatetime | None = None
+    place: PlaceIn | None = None

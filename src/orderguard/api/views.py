@@ -86,6 +86,7 @@ def order_json(v: OrderView) -> dict[str, Any]:
         },
         "money": {"paid": v.money.paid, "in_escrow": v.money.in_escrow, "refundable": v.money.in_escrow},
         "payments": v.payments,
+        "shipments": v.shipments,
         "times": {
             "paid_at": o.paid_at,
             "shipped_at": o.shipped_at,

@@ -71,4 +71,4 @@ class Context:
     policies: PolicyBook
     payments: PaymentProvider
     sandbox: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    carrier_secrets: dict[str, str] = field(default_factory=dict)  # carrier -> webhook HMAC secret

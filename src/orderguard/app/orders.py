@@ -21,6 +21,7 @@ from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ledger_repo import OrderMoney, order_money
 from orderguard.store.orders_repo import load_order, load_orders, save_decisions
 from orderguard.store.payments_repo import payments_of
+from orderguard.store.shipments_repo import shipments_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class OrderView:
     actions: list[Action]
     deadlines: list[DeadlineView]
     payments: list[dict[str, Any]]
+    shipments: list[dict[str, Any]]
 
 
 def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
@@ -49,6 +51,17 @@ def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
     with unit_of_work(ctx.engine) as conn:
         order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
         decision = orders.buyer_cancel(order, buyer.id, now, ctx.policies.get(order.policy_key))
+        save_decisions(conn, [decision], now)
+        return _view(conn, decision.order, Actor.BUYER)
+
+
+def confirm_receipt(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
+    """R6.4: the buyer confirms receipt; the order completes and the dispute window opens."""
+    require_role(buyer, Actor.BUYER)
+    now = ctx.clock.now()
+    with unit_of_work(ctx.engine) as conn:
+        order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
+        decision = orders.confirm_receipt(order, buyer.id, now, ctx.policies.get(order.policy_key))
         save_decisions(conn, [decision], now)
         return _view(conn, decision.order, Actor.BUYER)
 
@@ -67,6 +80,7 @@ def _view(conn: Connection, order: Order, role: Actor) -> OrderView:
         orders.actions_for(order, role),
         armed_deadlines(conn, order.id),
         payments_of(conn, order.id),
+        shipments_view(conn, order.id),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from orderguard.domain import ledger
+from orderguard.domain import ledger, shipping
 from orderguard.domain.machine import Actor, Machine, Refusal, Refused, T
 from orderguard.domain.money import Money
 from orderguard.domain.policy import Policy
@@ -481,6 +481,75 @@ def dispute_window_ended(order: Order, escrow_balance: int, now: datetime, polic
             "payout_released",
             f"Order {order.id} closed: {Money(escrow_balance - commission, order.currency).format()} "
             "is now in your payable balance.",
+        )
+    )
+    return d
+
+
+# --- shipment ---------------------------------------------------------------------------
+
+
+def ship(
+    order: Order,
+    seller_id: str,
+    wanted: dict[str, int],
+    shipped_before: dict[str, int],
+    now: datetime,
+    policy: Policy,
+    data: dict[str, Any],
+) -> Decision:
+    """R6.1: the seller ships some or all lines; protection starts once everything is shipped.
+
+    Protection ends at the last shipment + the order's promised delivery days
+    (the longest of its lines' options), capped by the policy (R6.4).
+    """
+    if ORDER.find(order.state, "shipped_fully") is None:
+        raise Refused(_why_not_ship(order.state))
+    ordered = {line.id: line.quantity for line in order.lines}
+    shipping.check_shipment_lines(wanted, ordered, shipped_before)
+    after = {k: shipped_before.get(k, 0) + wanted.get(k, 0) for k in ordered}
+    if not shipping.fully_shipped(ordered, after):
+        return transition(order, "shipped_partly", S, seller_id, now, policy, data)
+    days = min(order.promised_days, policy.shipping.max_protection_days)
+    ends = now + timedelta(days=days)
+    return transition(
+        order,
+        "shipped_fully",
+        S,
+        seller_id,
+        now,
+        policy,
+        {**data, "protection_ends_at": ends.isoformat()},
+        shipped_at=now,
+        protection_ends_at=ends,
+    )
+
+
+def all_delivered(order: Order, delivered_at: datetime, now: datetime, policy: Policy) -> Decision:
+    """R6.4: every parcel is delivered; protection ends 5 days after delivery if that is sooner.
+
+    A delivery reported late never ends protection before the report itself.
+    """
+    after_delivery = delivered_at + timedelta(days=policy.shipping.after_delivery_protection_days)
+    current = order.protection_ends_at or after_delivery
+    ends = max(now, min(current, after_delivery))
+    d = transition(
+        order,
+        "all_delivered",
+        SYS,
+        None,
+        now,
+        policy,
+        {"delivered_at": delivered_at.isoformat(), "protection_ends_at": ends.isoformat()},
+        delivered_at=delivered_at,
+        protection_ends_at=ends,
+    )
+    d.notifications.append(
+        Notification(
+            "buyer",
+            "delivered",
+            f"Order {order.id} is delivered. Check it: confirm receipt if all is well, or open a dispute "
+            f"before {ends:%Y-%m-%d %H:%M} UTC. Do not confirm receipt of a faulty item.",
         )
     )
     return d

@@ -252,3 +252,49 @@ sandbox_clock = Table(
     Column("id", Integer, primary_key=True),
     Column("now", UTCDateTime, nullable=False),
 )
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("carrier", String(40), nullable=False),
+    Column("tracking_code", String(40), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("shipped_at", UTCDateTime, nullable=False),
+    Column("state_since", UTCDateTime),
+    Index("ix_shipments_tracking", "carrier", "tracking_code"),
+)
+
+shipment_lines = Table(
+    "shipment_lines",
+    metadata,
+    Column("shipment_id", String(ID), ForeignKey("shipments.id"), primary_key=True),
+    Column("line_id", String(ID), ForeignKey("order_lines.id"), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shipment_id", String(ID), ForeignKey("shipments.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("city", String(100), nullable=False, server_default=""),
+    Column("postal_code", String(20), nullable=False, server_default=""),
+    Column("source", String(16), nullable=False),  # carrier | sandbox
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "shipment_id", "kind", "occurred_at", "country", "city", "postal_code", name="uq_scans_identity"
+    ),
+)
+
+carrier_webhooks = Table(
+    "carrier_webhooks",
+    metadata,
+    Column("carrier", String(40), primary_key=True),
+    Column("signature", String(128), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,231 @@
+"""Shipping an order (R6.1) and carrier scans (R6.2) moving shipments and orders (R6.4)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from orderguard.app.access import not_found, require_role, visible_order
+from orderguard.app.context import Context, Principal
+from orderguard.domain import orders, shipping
+from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.orders import Event, Notification
+from orderguard.domain.shipping import Place, Scan
+from orderguard.store.db import reading, unit_of_work
+from orderguard.store.ids import new_id
+from orderguard.store.orders_repo import load_orders, save_decisions, write_events
+from orderguard.store.shipments_repo import (
+    ShipmentRow,
+    by_tracking_code,
+    insert_scans,
+    insert_shipment,
+    remember_webhook,
+    scans_of,
+    set_state,
+    shipment,
+    shipments_of,
+    shipped_quantities,
+)
+
+MAX_FUTURE = timedelta(minutes=5)  # carrier clocks drift; a scan further ahead is refused
+
+
+def ship(
+    ctx: Context,
+    seller: Principal,
+    order_id: str,
+    carrier: str,
+    tracking_code: str,
+    lines: dict[str, int] | None,
+) -> ShipmentRow:
+    """Ship `lines` (line id -> quantity; None: everything left) under one tracking code."""
+    require_role(seller, Actor.SELLER)
+    code = shipping.check_tracking_code(carrier, tracking_code)
+    now = ctx.clock.now()
+    with unit_of_work(ctx.engine) as conn:
+        order, _ = visible_order(
+            conn, seller, load_orders(conn, [order_id], lock=True).get(order_id), order_id
+        )
+        before = shipped_quantities(conn, order.id)
+        wanted = (
+            lines
+            if lines is not None
+            else {
+                line.id: line.quantity - before.get(line.id, 0)
+                for line in order.lines
+                if line.quantity > before.get(line.id, 0)
+            }
+        )
+        row = ShipmentRow(new_id("shp"), order.id, carrier, code, "label_created", now, now)
+        data = {"shipment_id": row.id, "carrier": carrier, "tracking_code": code, "lines": wanted}
+        decision = orders.ship(
+            order, seller.id, wanted, before, now, ctx.policies.get(order.policy_key), data
+        )
+        decision.notifications.append(
+            Notification(
+                "buyer",
+                "shipped",
+                f"Order {order.id}: a parcel was shipped with {carrier}, tracking code {code}.",
+            )
+        )
+        insert_shipment(conn, row, wanted)
+        save_decisions(conn, [decision], now)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    tracking_code: str
+    kind: str
+    occurred_at: datetime
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    accepted: int
+    duplicates: int
+
+
+def record_scans(
+    ctx: Context, carrier: str, reports: list[ScanReport], source: str, signature: str | None = None
+) -> ScanResult:
+    """Apply a batch of scans, all or nothing: unknown codes or impossible times refuse the batch.
+
+    A signed delivery's `signature` is remembered in the same transaction, so a
+    replay is refused while a delivery that failed may be retried.
+    """
+    now = ctx.clock.now()
+    with unit_of_work(ctx.engine) as conn:
+        if signature is not None and not remember_webhook(conn, carrier, signature, now):
+            raise Refused(Refusal("replayed_webhook", "this signed delivery was already received", 409))
+        targets: list[tuple[ShipmentRow, Scan]] = []
+        for report in reports:
+            if report.kind not in shipping.SCAN_KINDS:
+                raise Refused(
+                    Refusal("unknown_scan_kind", f"scan kind must be one of {shipping.SCAN_KINDS}", 422)
+                )
+            if report.occurred_at > now + MAX_FUTURE:
+                raise Refused(
+                    Refusal("scan_in_future", f"scan of {report.tracking_code} is in the future", 422)
+                )
+            found = by_tracking_code(conn, carrier, report.tracking_code.replace(" ", "").upper())
+            if not found:
+                raise Refused(
+                    Refusal(
+                        "unknown_tracking_code", f"no {carrier} shipment has code {report.tracking_code}", 422
+                    )
+                )
+            scan = Scan(report.kind, report.occurred_at, report.place)
+            targets += [(s, scan) for s in found]
+        return _apply_scans(conn, ctx, targets, source, now)
+
+
+def _apply_scans(
+    conn: Connection, ctx: Context, targets: list[tuple[ShipmentRow, Scan]], source: str, now: datetime
+) -> ScanResult:
+    order_ids = {s.order_id for s, _ in targets}
+    current = load_orders(conn, order_ids, lock=True)  # orders first: the same lock order as commands
+    known = scans_of(conn, {s.id for s, _ in targets})
+    seen = {sid: {scan.identity for scan in scans} for sid, scans in known.items()}
+    fresh: list[tuple[str, Scan]] = []
+    for s, scan in targets:
+        if scan.identity in seen.setdefault(s.id, set()):
+            continue
+        seen[s.id].add(scan.identity)
+        fresh.append((s.id, scan))
+        known.setdefault(s.id, []).append(scan)
+    insert_scans(conn, fresh, source, now)
+    touched = {s.id: s for s, _ in targets}
+    events: list[tuple[str, str, str, Event]] = []
+    for sid, s in touched.items():
+        state, since = shipping.fold(known[sid])
+        if state != s.state:
+            set_state(conn, sid, state, since)
+            events.append(
+                (
+                    s.order_id,
+                    "shipment",
+                    sid,
+                    Event(
+                        f"shipment_{state}",
+                        Actor.SYSTEM,
+                        None,
+                        "R6.2",
+                        now,
+                        {
+                            "tracking_code": s.tracking_code,
+                            "carrier": s.carrier,
+                            "occurred_at": since.isoformat() if since else None,
+                        },
+                    ),
+                )
+            )
+    write_events(conn, events)
+    _deliver_orders(conn, ctx, current, now)
+    return ScanResult(len(fresh), len(targets) - len(fresh))
+
+
+def _deliver_orders(conn: Connection, ctx: Context, current: dict[str, orders.Order], now: datetime) -> None:
+    """Orders whose every parcel is now delivered move to delivered (protection may shorten)."""
+    by_order: dict[str, list[ShipmentRow]] = defaultdict(list)
+    for s in shipments_of(conn, [oid for oid, o in current.items() if o.state == "shipped"]):
+        by_order[s.order_id].append(s)
+    decisions = []
+    for order_id, parcels in by_order.items():
+        if all(p.state == "delivered" for p in parcels):
+            delivered_at = max(p.state_since or now for p in parcels)
+            order = current[order_id]
+            decisions.append(
+                orders.all_delivered(order, delivered_at, now, ctx.policies.get(order.policy_key))
+            )
+    save_decisions(conn, decisions, now)
+
+
+def inject_scan(
+    ctx: Context, shipment_id: str, kind: str, occurred_at: datetime | None, place: Place | None
+) -> ScanResult:
+    """Sandbox carrier: a scan on demand; by default now, at the parcel's destination."""
+    with reading(ctx.engine) as conn:
+        found = shipment(conn, shipment_id)
+        if found is None:
+            raise not_found("shipment", shipment_id)
+        order = load_orders(conn, [found.order_id])[found.order_id]
+    destination = Place(order.address.country, order.address.city, order.address.postal_code)
+    report = ScanReport(found.tracking_code, kind, occurred_at or ctx.clock.now(), place or destination)
+    return record_scans(ctx, found.carrier, [report], source="sandbox")
+
+
+def verify_signature(
+    ctx: Context, carrier: str, timestamp: str | None, signature: str | None, body: bytes
+) -> str:
+    """Carrier webhooks are signed: v1=HMAC-SHA256(secret, f"{timestamp}.{body}") in hex.
+
+    Refused: a carrier with no secret, a missing, stale (outside the policy's
+    tolerance, by the clock port) or wrong signature. Returns the signature
+    to remember against replays (see `record_scans`).
+    """
+    secret = ctx.carrier_secrets.get(carrier)
+    if secret is None:
+        raise Refused(Refusal("unknown_carrier", f"no webhook secret is configured for {carrier}", 401))
+    if not timestamp or not signature or not timestamp.isdigit():
+        raise Refused(Refusal("missing_signature", "send webhook-timestamp and webhook-signature", 401))
+    tolerance = ctx.policies.current.policy.shipping.scan_signature_tolerance_seconds
+    now = ctx.clock.now()
+    if abs(now.timestamp() - int(timestamp)) > tolerance:
+        raise Refused(Refusal("stale_signature", f"timestamp is more than {tolerance} s from now", 401))
+    expected = sign(secret, timestamp, body)
+    offered = [part.strip() for part in signature.split(" ") if part.strip()]
+    if not any(hmac.compare_digest(expected, s) for s in offered):
+        raise Refused(Refusal("bad_signature", "the signature does not match the body", 401))
+    return expected
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"v1={mac}"

@@ -1,0 +1,147 @@
+"""Shipments, carrier scans and tracking codes (R6.1, R6.2).
+
+Scans are data (carrier, code, kind, place, occurred_at), never status
+flips: a shipment's state is the fold of its scans, ordered by when they
+occurred, through the SHIPMENT transition table. A scan that arrives late
+but happened earlier is simply folded in its place; a scan the table has
+no transition for (say, "accepted" after "in_transit") is kept but changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from orderguard.domain.machine import Actor, Machine, Refusal, Refused, T
+
+SYS = Actor.SYSTEM
+_MOVING = ("label_created", "accepted", "in_transit", "at_pickup_point")
+
+SHIPMENT = Machine(
+    "shipment",
+    (
+        T("label_created", "accepted", "accepted", SYS, "R6.2"),
+        *(T(s, "in_transit", "in_transit", SYS, "R6.2") for s in _MOVING),
+        *(T(s, "at_pickup_point", "at_pickup_point", SYS, "R6.2") for s in _MOVING if s != "at_pickup_point"),
+        *(T(s, "delivered", "delivered", SYS, "R6.2") for s in _MOVING),
+        *(T(s, "returned_to_sender", "returning", SYS, "R6.6") for s in _MOVING),
+        T("returning", "in_transit", "returning", SYS, "R6.6"),
+        T("returning", "delivered_to_sender", "returned", SYS, "R6.6"),
+    ),
+    terminal=frozenset({"delivered", "returned"}),
+)
+
+SCAN_KINDS = (
+    "accepted",
+    "in_transit",
+    "at_pickup_point",
+    "delivered",
+    "returned_to_sender",
+    "delivered_to_sender",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    country: str
+    city: str = ""
+    postal_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    kind: str
+    occurred_at: datetime
+    place: Place
+
+    @property
+    def identity(self) -> tuple[str, datetime, str, str, str]:
+        """Two reports of the same scan share this; the second is a duplicate."""
+        return (self.kind, self.occurred_at, self.place.country, self.place.city, self.place.postal_code)
+
+
+def fold(scans: Iterable[Scan]) -> tuple[str, datetime | None]:
+    """(state, time it was reached) of a shipment with these scans, in order of occurrence."""
+    state, reached = "label_created", None
+    for scan in sorted(scans, key=lambda s: s.occurred_at):
+        t = SHIPMENT.find(state, scan.kind)
+        if t is not None and t.target != state:
+            state, reached = t.target, scan.occurred_at
+    return state, reached
+
+
+# --- tracking codes -------------------------------------------------------------------------
+
+S10 = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
+S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+
+# Documented formats of the other carriers (postal carriers use S10).
+CARRIER_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "postal": (S10, "UPU S10: two letters, eight digits, a check digit, a country code (RR123456785CN)"),
+    "cainiao": (re.compile(r"^(LP|CN|YT)\d{14,16}$"), "LP, CN or YT followed by 14 to 16 digits"),
+    "dhl": (re.compile(r"^\d{10}$"), "ten digits"),
+    "ups": (re.compile(r"^1Z[0-9A-Z]{16}$"), "1Z followed by 16 letters or digits"),
+    "sandbox": (re.compile(r"^[A-Z0-9]{8,30}$"), "8 to 30 capital letters or digits"),
+}
+
+
+def s10_check_digit(serial: str) -> int:
+    """The UPU S10 check digit of an eight-digit serial number."""
+    total = sum(int(d) * w for d, w in zip(serial, S10_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return {10: 0, 11: 5}.get(check, check)
+
+
+def check_tracking_code(carrier: str, code: str) -> str:
+    """The code, normalised (upper case, no spaces), or a refusal that says what is wrong."""
+    normalised = re.sub(r"\s+", "", code).upper()
+    known = CARRIER_FORMATS.get(carrier)
+    if known is None:
+        raise Refused(
+            Refusal("unknown_carrier", f"carrier must be one of {', '.join(sorted(CARRIER_FORMATS))}", 422)
+        )
+    pattern, described = known
+    if not pattern.match(normalised):
+        raise Refused(Refusal("invalid_tracking_code", f"{carrier} tracking codes are {described}", 422))
+    s10 = S10.match(normalised)
+    if s10 is not None:  # any carrier's S10-shaped code must carry the right check digit
+        serial, check = s10.group(2), int(s10.group(3))
+        if s10_check_digit(serial) != check:
+            raise Refused(
+                Refusal(
+                    "invalid_check_digit",
+                    f"{normalised} fails the S10 check digit (expected {s10_check_digit(serial)})",
+                    422,
+                )
+            )
+    return normalised
+
+
+# --- what a shipment may take from an order ----------------------------------------------------
+
+
+def check_shipment_lines(wanted: dict[str, int], ordered: dict[str, int], shipped: dict[str, int]) -> None:
+    """Every line must belong to the order and fit in what remains to ship."""
+    if not wanted:
+        raise Refused(Refusal("no_lines", "a shipment needs at least one line", 422))
+    for line_id, quantity in wanted.items():
+        if line_id not in ordered:
+            raise Refused(Refusal("unknown_line", f"line {line_id} is not in this order", 422))
+        if quantity <= 0:
+            raise Refused(Refusal("invalid_quantity", "shipped quantities must be at least 1", 422))
+        remaining = ordered[line_id] - shipped.get(line_id, 0)
+        if quantity > remaining:
+            raise Refused(
+                Refusal(
+                    "quantity_exceeds_remaining",
+                    f"line {line_id} has {remaining} left to ship, not {quantity}",
+                    422,
+                )
+            )
+
+
+def fully_shipped(ordered: dict[str, int], shipped: dict[str, int]) -> bool:
+    return all(shipped.get(line_id, 0) >= qty for line_id, qty in ordered.items())

@@ -1,0 +1,169 @@
+"""Shipments, their lines and their scans."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from orderguard.domain.shipping import Place, Scan
+from orderguard.store import tables as t
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRow:
+    id: str
+    order_id: str
+    carrier: str
+    tracking_code: str
+    state: str
+    shipped_at: datetime
+    state_since: datetime | None
+
+
+def _row(r: Any) -> ShipmentRow:
+    return ShipmentRow(r.id, r.order_id, r.carrier, r.tracking_code, r.state, r.shipped_at, r.state_since)
+
+
+def insert_shipment(conn: Connection, s: ShipmentRow, lines: dict[str, int]) -> None:
+    conn.execute(
+        insert(t.shipments).values(
+            id=s.id,
+            order_id=s.order_id,
+            carrier=s.carrier,
+            tracking_code=s.tracking_code,
+            state=s.state,
+            shipped_at=s.shipped_at,
+            state_since=s.state_since,
+        )
+    )
+    conn.execute(
+        insert(t.shipment_lines),
+        [{"shipment_id": s.id, "line_id": line_id, "quantity": qty} for line_id, qty in lines.items()],
+    )
+
+
+def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
+    rows = conn.execute(
+        select(t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
+        .join(t.shipments, t.shipments.c.id == t.shipment_lines.c.shipment_id)
+        .where(t.shipments.c.order_id == order_id)
+        .group_by(t.shipment_lines.c.line_id)
+    )
+    return {line_id: int(qty) for line_id, qty in rows}
+
+
+def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[ShipmentRow]:
+    rows = conn.execute(
+        select(t.shipments)
+        .where(t.shipments.c.order_id.in_(sorted(set(order_ids))))
+        .order_by(t.shipments.c.shipped_at, t.shipments.c.id)
+    )
+    return [_row(r) for r in rows]
+
+
+def shipment(conn: Connection, shipment_id: str) -> ShipmentRow | None:
+    r = conn.execute(select(t.shipments).where(t.shipments.c.id == shipment_id)).first()
+    return _row(r) if r else None
+
+
+def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[ShipmentRow]:
+    rows = conn.execute(
+        select(t.shipments)
+        .where(t.shipments.c.carrier == carrier, t.shipments.c.tracking_code == code)
+        .order_by(t.shipments.c.id)
+    )
+    return [_row(r) for r in rows]
+
+
+def scans_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
+    out: dict[str, list[Scan]] = defaultdict(list)
+    rows = conn.execute(
+        select(t.scans)
+        .where(t.scans.c.shipment_id.in_(sorted(set(shipment_ids))))
+        .order_by(t.scans.c.occurred_at, t.scans.c.id)
+    )
+    for r in rows:
+        out[r.shipment_id].append(Scan(r.kind, r.occurred_at, Place(r.country, r.city, r.postal_code)))
+    return out
+
+
+def insert_scans(conn: Connection, rows: Sequence[tuple[str, Scan]], source: str, now: datetime) -> None:
+    if rows:
+        conn.execute(
+            insert(t.scans),
+            [
+                {
+                    "shipment_id": sid,
+                    "kind": s.kind,
+                    "occurred_at": s.occurred_at,
+                    "country": s.place.country,
+                    "city": s.place.city,
+                    "postal_code": s.place.postal_code,
+                    "source": source,
+                    "received_at": now,
+                }
+                for sid, s in rows
+            ],
+        )
+
+
+def set_state(conn: Connection, shipment_id: str, state: str, since: datetime | None) -> None:
+    conn.execute(
+        update(t.shipments).where(t.shipments.c.id == shipment_id).values(state=state, state_since=since)
+    )
+
+
+def lines_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = conn.execute(
+        select(t.shipment_lines).where(t.shipment_lines.c.shipment_id.in_(sorted(set(shipment_ids))))
+    )
+    for r in rows:
+        out[r.shipment_id][r.line_id] = r.quantity
+    return out
+
+
+def remember_webhook(conn: Connection, carrier: str, signature: str, now: datetime) -> bool:
+    """False when this exact signed delivery was seen before (a replay)."""
+    seen = conn.execute(
+        select(t.carrier_webhooks.c.signature).where(
+            t.carrier_webhooks.c.carrier == carrier, t.carrier_webhooks.c.signature == signature
+        )
+    ).first()
+    if seen:
+        return False
+    conn.execute(insert(t.carrier_webhooks).values(carrier=carrier, signature=signature, received_at=now))
+    return True
+
+
+def shipments_view(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    rows = shipments_of(conn, [order_id])
+    scans = scans_of(conn, [s.id for s in rows])
+    lines = lines_of(conn, [s.id for s in rows])
+    return [
+        {
+            "id": s.id,
+            "carrier": s.carrier,
+            "tracking_code": s.tracking_code,
+            "status": s.state,
+            "shipped_at": s.shipped_at,
+            "status_since": s.state_since,
+            "lines": lines.get(s.id, {}),
+            "scans": [
+                {
+                    "kind": sc.kind,
+                    "occurred_at": sc.occurred_at,
+                    "country": sc.place.country,
+                    "city": sc.place.city,
+                    "postal_code": sc.place.postal_code,
+                }
+                for sc in scans.get(s.id, [])
+            ],
+        }
+        for s in rows
+    ]
