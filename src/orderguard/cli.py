@@ -114,12 +114,15 @@ def policy_show(file: Annotated[Path | None, typer.Option(help="policy file")] =
 
 
 @policy_app.command("diagram")
-def policy_diagram(machine: Annotated[str, typer.Argument(help="order | payment")] = "order") -> None:
+def policy_diagram(
+    machine: Annotated[str, typer.Argument(help="order | payment | shipment")] = "order",
+) -> None:
     """Print a lifecycle as a Mermaid state diagram, drawn from its transition table."""
     from orderguard.domain.orders import ORDER
     from orderguard.domain.payments import PAYMENT
+    from orderguard.domain.shipping import SHIPMENT
 
-    machines = {"order": ORDER, "payment": PAYMENT}
+    machines = {"order": ORDER, "payment": PAYMENT, "shipment": SHIPMENT}
     if machine not in machines:
         raise typer.BadParameter(f"one of {', '.join(machines)}")
     print(machines[machine].mermaid())
