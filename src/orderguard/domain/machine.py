@@ -102,7 +102,11 @@ class Machine:
         return tuple(k for k in old), tuple(k for k in new)
 
     def mermaid(self) -> str:
-        lines = ["stateDiagram-v2", f"    %% {self.name} lifecycle, drawn from its transition table"]
+        lines = [
+            "stateDiagram-v2",
+            f"    %% {self.name} lifecycle, drawn from its transition table",
+            f"    [*] --> {self.transitions[0].source}",
+        ]
         for t in self.transitions:
             if t.source == t.target:
                 continue
