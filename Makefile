@@ -1,16 +1,19 @@
 # OrderGuard. `make demo` and `make test` work on a fresh machine: uv comes from PyPI if missing,
 # everything else from uv.lock.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint bench clean
+.PHONY: install uv demo test lint bench clean
 
-$(UV):
-	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+uv:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
-install: $(UV)
+install: uv
 	$(UV) sync --frozen
 
 demo: install
