@@ -12,7 +12,7 @@ from orderguard.domain.policy import Policy, PolicyVersion, parse_policy, versio
 from orderguard.providers.clock import Clock
 from orderguard.providers.payments import PaymentProvider
 from orderguard.store import tables as t
-from orderguard.store.db import unit_of_work
+from orderguard.store.db import reading, unit_of_work
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
 
@@ -33,25 +33,32 @@ class PolicyBook:
 
     def __init__(self, engine: Engine, current: PolicyVersion, clock: Clock) -> None:
         self._engine = engine
+        self._clock = clock
+        self._by_key: dict[str, Policy] = {}
         self.current = current
-        self._by_key: dict[str, Policy] = {current.key: current.policy}
-        with unit_of_work(engine) as conn:
-            known = conn.execute(select(t.policies.c.key).where(t.policies.c.key == current.key)).first()
+        self.adopt(current)
+
+    def adopt(self, version: PolicyVersion) -> None:
+        """Put `version` in force for new orders; orders placed before keep theirs."""
+        with unit_of_work(self._engine) as conn:
+            known = conn.execute(select(t.policies.c.key).where(t.policies.c.key == version.key)).first()
             if known is None:
                 conn.execute(
                     insert(t.policies).values(
-                        key=current.key,
-                        label=current.label,
-                        content_hash=current.content_hash,
-                        body=current.policy.model_dump(mode="json"),
-                        loaded_at=clock.now(),
+                        key=version.key,
+                        label=version.label,
+                        content_hash=version.content_hash,
+                        body=version.policy.model_dump(mode="json"),
+                        loaded_at=self._clock.now(),
                     )
                 )
+        self._by_key[version.key] = version.policy
+        self.current = version
 
     def get(self, key: str) -> Policy:
         policy = self._by_key.get(key)
         if policy is None:
-            with unit_of_work(self._engine) as conn:
+            with reading(self._engine) as conn:
                 body = conn.execute(select(t.policies.c.body).where(t.policies.c.key == key)).scalar()
             if body is None:
                 raise Refused(Refusal("unknown_policy_version", f"policy {key} is not stored", 500))
