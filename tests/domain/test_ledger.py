@@ -97,7 +97,12 @@ legs = st.lists(
     st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(-(10**15), 10**15)),
     min_size=1,
     max_size=8,
-)
+).filter(lambda ls: any(n != 0 for _, n in ls))
+
+
+def test_a_transfer_that_moves_nothing_is_refused() -> None:
+    with pytest.raises(ValueError):
+        ledger.transfer("any", None, "source", [("a", 0), ("b", 0)], "USD")
 
 
 @given(legs)

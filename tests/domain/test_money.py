@@ -196,11 +196,6 @@ def test_split_with_no_positive_weight_is_refused(ws: list[int]) -> None:
     assert e.value.code == "invalid_split"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: split_proportionally accepts negative weights when their sum is positive "
-    "(e.g. [3, -1] splits 10 into [15, -5]) although it says 'weights must be positive'",
-)
 def test_split_with_a_negative_weight_is_refused() -> None:
     with pytest.raises(MoneyError):
         split_proportionally(10, [3, -1])

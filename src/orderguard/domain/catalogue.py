@@ -15,6 +15,7 @@ listed offer. Seller scorecards (R8.3) join the score when they exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,20 @@ class RankedOffer:
     rank: int
 
 
-def _best_option(offer: Offer, weight: float) -> ShippingOption:
-    cheapest = min(o.price for o in offer.shipping_options) + offer.price
-    fastest = min(o.promised_days for o in offer.shipping_options)
+def _score(landed: int, days: int, cheapest: int, fastest: int, weight: Fraction) -> Fraction:
+    """The documented score, exact: equal scores compare equal, so ties keep listing order."""
+    return Fraction(landed, max(cheapest, 1)) + weight * Fraction(days, max(fastest, 1))
+
+
+def _best_option(offer: Offer, weight: Fraction) -> ShippingOption:
+    """The offer's option with the best score among its own options (same formula)."""
+    cheapest = offer.price + min(o.price for o in offer.shipping_options)
+    fastest = offer.handling_days + min(o.promised_days for o in offer.shipping_options)
     return min(
         offer.shipping_options,
-        key=lambda o: (offer.price + o.price) / max(cheapest, 1) + weight * o.promised_days / max(fastest, 1),
+        key=lambda o: _score(
+            offer.price + o.price, offer.handling_days + o.promised_days, cheapest, fastest, weight
+        ),
     )
 
 
@@ -66,17 +75,17 @@ def rank_offers(offers: list[Offer], delivery_weight: float) -> list[RankedOffer
         if offer.shipping_options:
             by_currency.setdefault(offer.currency, []).append(offer)
     ranked: list[RankedOffer] = []
+    weight = Fraction(delivery_weight)
     for group in by_currency.values():
-        picks = [(o, _best_option(o, delivery_weight)) for o in group]
+        picks = [(o, _best_option(o, weight)) for o in group]
         landed = [o.price + opt.price for o, opt in picks]
         days = [o.handling_days + opt.promised_days for o, opt in picks]
-        cheapest, fastest = max(min(landed), 1), max(min(days), 1)
-        scored = [
-            (lp / cheapest + delivery_weight * d / fastest, i)
+        cheapest, fastest = min(landed), min(days)
+        scored = sorted(
+            (_score(lp, d, cheapest, fastest, weight), i)
             for i, (lp, d) in enumerate(zip(landed, days, strict=True))
-        ]
-        scored.sort()
+        )
         for rank, (score, i) in enumerate(scored, start=1):
             offer, option = picks[i]
-            ranked.append(RankedOffer(offer, option, landed[i], days[i], round(score, 6), rank))
+            ranked.append(RankedOffer(offer, option, landed[i], days[i], round(float(score), 6), rank))
     return ranked

@@ -75,8 +75,10 @@ def plan_checkout(items: list[CartItem], offers: dict[str, Offer], policy: Polic
             raise Refused(Refusal("unknown_offer", f"offer {item.offer_id} is gone", 409))
         if offer.option(item.shipping_option_id) is None:
             raise Refused(Refusal("unknown_shipping_option", "shipping option is gone", 409))
+        check_quantity(item.quantity, offer, policy)
         wanted[offer.id] = wanted.get(offer.id, 0) + item.quantity
-        check_quantity(wanted[offer.id], offer, policy)
+        if wanted[offer.id] > offer.stock:
+            raise Refused(Refusal("insufficient_stock", f"only {offer.stock} left of offer {offer.id}", 409))
         by_store.setdefault(offer.store_id, []).append(
             DraftLine(item.id, offer, item.shipping_option_id, item.quantity)
         )

@@ -59,6 +59,8 @@ def transfer(
 ) -> LedgerTransaction:
     """Move money out of `source` into each (account, amount) leg; zero legs are dropped."""
     legs = [(account, amount) for account, amount in legs if amount != 0]
+    if not legs:
+        raise ValueError(f"{kind}: a transfer moves some money")
     total = sum(amount for _, amount in legs)
     postings = [Posting(source, -total, currency)]
     postings += [Posting(account, amount, currency) for account, amount in legs]

@@ -54,6 +54,8 @@ def check_currency(currency: str) -> str:
 
 
 def check_amount(minor: int) -> int:
+    if not isinstance(minor, int) or isinstance(minor, bool):
+        raise MoneyError("invalid_amount", "amounts are whole numbers of minor units")
     if not -MAX_MINOR <= minor <= MAX_MINOR:
         raise MoneyError("amount_out_of_range", "amounts must fit in 64 bits of minor units")
     return minor
@@ -111,8 +113,8 @@ def split_proportionally(total: int, weights: list[int]) -> list[int]:
     remainder go to the earliest weight, so the split is deterministic.
     """
     weight_sum = sum(weights)
-    if weight_sum <= 0:
-        raise MoneyError("invalid_split", "weights must be positive")
+    if weight_sum <= 0 or any(w < 0 for w in weights):
+        raise MoneyError("invalid_split", "weights must not be negative and must not all be zero")
     floors = [total * w // weight_sum for w in weights]
     remainders = [total * w % weight_sum for w in weights]
     short = total - sum(floors)

@@ -265,6 +265,14 @@ def transfer_failed(order: Order, reason: str, now: datetime, policy: Policy) ->
             cancelled_at=now,
         )
         d.restock = d.leave_cart = True
+        d.notifications.append(
+            Notification(
+                "buyer",
+                "order_expired",
+                f"The bank transfer for order {order.id} failed ({reason}) after its pay-by time: "
+                "the order is cancelled; no penalty.",
+            )
+        )
         return d
     d = transition(order, "transfer_failed", SYS, None, now, policy, {"reason": reason})
     d.notifications.append(
