@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,9 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from orderguard.app.access import not_found, require_role
-from orderguard.app.catalogue import load_offers
 from orderguard.app.context import Context, Principal
 from orderguard.domain import checkout
+from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Address, Line, Order, place
@@ -27,13 +29,75 @@ class CartView:
     items: list[dict[str, Any]]
 
 
+# Statements of the hot paths are built once: building one costs more than running it.
+_select_items = (
+    select(t.cart_items)
+    .where(t.cart_items.c.buyer_id == bindparam("b_buyer"))
+    .order_by(t.cart_items.c.added_at, t.cart_items.c.id)
+)
+_select_last_added = select(t.carts.c.last_added_at).where(t.carts.c.buyer_id == bindparam("b_buyer"))
+_select_titles = select(t.products.c.id, t.products.c.title).where(
+    t.products.c.id.in_(bindparam("b_ids", expanding=True))
+)
+_insert_item = insert(t.cart_items)
+_update_item = (
+    update(t.cart_items)
+    .where(t.cart_items.c.id == bindparam("b_item"))
+    .values(quantity=bindparam("b_qty"), added_at=bindparam("b_at"))
+)
+_touch = (
+    update(t.carts).where(t.carts.c.buyer_id == bindparam("b_buyer")).values(last_added_at=bindparam("b_at"))
+)
+_insert_cart = insert(t.carts)
+_select_offers = (
+    select(t.offers).where(t.offers.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.offers.c.id)
+)
+_select_offers_lock = _select_offers.with_for_update()
+_select_options = (
+    select(t.shipping_options)
+    .where(t.shipping_options.c.offer_id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
+)
+
+
+def _offers(conn: Connection, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
+    """catalogue.load_offers with statements built once (the cart's hot path)."""
+    ids = sorted(set(offer_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(_select_offers_lock if lock else _select_offers, {"b_ids": ids}).all()
+    options: dict[str, list[ShippingOption]] = defaultdict(list)
+    if rows:
+        for o in conn.execute(_select_options, {"b_ids": [r.id for r in rows]}):
+            options[o.offer_id].append(ShippingOption(o.id, o.carrier, o.price, o.promised_days))
+    return {
+        r.id: Offer(
+            r.id,
+            r.store_id,
+            r.product_id,
+            r.price,
+            r.currency,
+            r.stock,
+            r.handling_days,
+            tuple(options[r.id]),
+        )
+        for r in rows
+    }
+
+
+def _item_rows(conn: Connection, buyer_id: str) -> list[tuple[CartItem, datetime]]:
+    rows = conn.execute(_select_items, {"b_buyer": buyer_id})
+    return [
+        (CartItem(r.id, r.offer_id, r.shipping_option_id, r.quantity, r.order_id), r.added_at) for r in rows
+    ]
+
+
 def _items(conn: Connection, buyer_id: str) -> list[CartItem]:
-    rows = conn.execute(
-        select(t.cart_items)
-        .where(t.cart_items.c.buyer_id == buyer_id)
-        .order_by(t.cart_items.c.added_at, t.cart_items.c.id)
-    )
-    return [CartItem(r.id, r.offer_id, r.shipping_option_id, r.quantity, r.order_id) for r in rows]
+    return [item for item, _ in _item_rows(conn, buyer_id)]
+
+
+def _titles(conn: Connection, product_ids: set[str]) -> dict[str, str]:
+    return dict(conn.execute(_select_titles, {"b_ids": sorted(product_ids)}).all()) if product_ids else {}
 
 
 def view_cart(ctx: Context, buyer: Principal) -> CartView:
@@ -43,16 +107,15 @@ def view_cart(ctx: Context, buyer: Principal) -> CartView:
 
 
 def _view(conn: Connection, buyer_id: str) -> CartView:
-    last = conn.execute(select(t.carts.c.last_added_at).where(t.carts.c.buyer_id == buyer_id)).scalar()
+    last = conn.execute(_select_last_added, {"b_buyer": buyer_id}).scalar()
     items = _items(conn, buyer_id)
-    offers = load_offers(conn, [i.offer_id for i in items])
-    titles = dict(
-        conn.execute(
-            select(t.products.c.id, t.products.c.title).where(
-                t.products.c.id.in_({o.product_id for o in offers.values()})
-            )
-        ).all()
-    )
+    offers = _offers(conn, [i.offer_id for i in items])
+    return _render(last, items, offers, _titles(conn, {o.product_id for o in offers.values()}))
+
+
+def _render(
+    last: datetime | None, items: list[CartItem], offers: dict[str, Offer], titles: dict[str, str]
+) -> CartView:
     out = []
     for item in items:
         offer = offers[item.offer_id]
@@ -82,7 +145,10 @@ def add_item(
     policy = ctx.policies.current.policy
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
-        offer = load_offers(conn, [offer_id]).get(offer_id)
+        rows = _item_rows(conn, buyer.id)
+        # The offers of the whole cart at once: the one added is checked, the others are shown.
+        offers = _offers(conn, {offer_id, *(i.offer_id for i, _ in rows)})
+        offer = offers.get(offer_id)
         if offer is None:
             raise not_found("offer", offer_id)
         if shipping_option_id is None:
@@ -94,7 +160,7 @@ def add_item(
         same = next(
             (
                 i
-                for i in _items(conn, buyer.id)
+                for i, _ in rows
                 if i.order_id is None
                 and i.offer_id == offer_id
                 and i.shipping_option_id == shipping_option_id
@@ -103,30 +169,35 @@ def add_item(
         )
         checkout.check_quantity(quantity + (same.quantity if same else 0), offer, policy)
         if same:
-            conn.execute(
-                update(t.cart_items)
-                .where(t.cart_items.c.id == same.id)
-                .values(quantity=same.quantity + quantity, added_at=now)
-            )
+            changed = CartItem(same.id, offer_id, shipping_option_id, same.quantity + quantity, None)
+            conn.execute(_update_item, {"b_item": same.id, "b_qty": changed.quantity, "b_at": now})
+            rows = [(changed, now) if i.id == same.id else (i, at) for i, at in rows]
         else:
+            changed = CartItem(new_id("cit"), offer_id, shipping_option_id, quantity, None)
             conn.execute(
-                insert(t.cart_items).values(
-                    id=new_id("cit"),
-                    buyer_id=buyer.id,
-                    offer_id=offer_id,
-                    shipping_option_id=shipping_option_id,
-                    quantity=quantity,
-                    added_at=now,
-                )
+                _insert_item,
+                {
+                    "id": changed.id,
+                    "buyer_id": buyer.id,
+                    "offer_id": offer_id,
+                    "shipping_option_id": shipping_option_id,
+                    "quantity": quantity,
+                    "added_at": now,
+                },
             )
+            rows.append((changed, now))
         _touch_cart(conn, buyer.id, now)
-        return _view(conn, buyer.id)
+        # The cart as it now stands, without reading back what was just written (same order as _items).
+        rows.sort(key=lambda r: (r[1], r[0].id))
+        items = [i for i, _ in rows]
+        titles = _titles(conn, {offers[i.offer_id].product_id for i in items})
+        return _render(now, items, offers, titles)
 
 
 def _touch_cart(conn: Connection, buyer_id: str, now: datetime) -> None:
-    updated = conn.execute(update(t.carts).where(t.carts.c.buyer_id == buyer_id).values(last_added_at=now))
+    updated = conn.execute(_touch, {"b_buyer": buyer_id, "b_at": now})
     if updated.rowcount == 0:
-        conn.execute(insert(t.carts).values(buyer_id=buyer_id, last_added_at=now))
+        conn.execute(_insert_cart, {"buyer_id": buyer_id, "last_added_at": now})
 
 
 def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
@@ -171,19 +242,11 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
         items = _items(conn, buyer.id)
-        offers = load_offers(conn, [i.offer_id for i in items if i.order_id is None], lock=True)
+        offers = _offers(conn, [i.offer_id for i in items if i.order_id is None], lock=True)
         drafts = checkout.plan_checkout(items, offers, version.policy)
-        last_added = conn.execute(
-            select(t.carts.c.last_added_at).where(t.carts.c.buyer_id == buyer.id)
-        ).scalar_one()
+        last_added = conn.execute(_select_last_added, {"b_buyer": buyer.id}).scalar_one()
         pay_by = checkout.pay_by(last_added, version.policy)
-        titles = dict(
-            conn.execute(
-                select(t.products.c.id, t.products.c.title).where(
-                    t.products.c.id.in_({o.product_id for o in offers.values()})
-                )
-            ).all()
-        )
+        titles = _titles(conn, {o.product_id for o in offers.values()})
         placed: list[Order] = []
         holds: list[dict[str, str]] = []
         for draft in drafts:

@@ -21,16 +21,19 @@ class DueDeadline:
     due_at: datetime
 
 
+_d = t.deadlines.c
+_claim_due = (  # built once: building a statement costs more than running it
+    select(_d.id, _d.subject_type, _d.subject_id, _d.order_id, _d.kind, _d.due_at)
+    .where(_d.state == "armed", _d.due_at <= bindparam("b_now"))
+    .order_by(_d.due_at, _d.id)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueDeadline]:
     """The earliest armed deadlines due by `now`, locked; rows other workers hold are skipped."""
-    d = t.deadlines.c
-    rows = conn.execute(
-        select(d.id, d.subject_type, d.subject_id, d.order_id, d.kind, d.due_at)
-        .where(d.state == "armed", d.due_at <= now)
-        .order_by(d.due_at, d.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    rows = conn.execute(_claim_due, {"b_now": now, "b_limit": limit})
     return [DueDeadline(*row) for row in rows]
 
 
@@ -41,12 +44,15 @@ def next_due_at(conn: Connection, until: datetime) -> datetime | None:
 
 _settle = (
     update(t.deadlines)
-    .where(t.deadlines.c.id == bindparam("b_id"), t.deadlines.c.state == "armed")
+    .where(t.deadlines.c.id.in_(bindparam("b_ids", expanding=True)), t.deadlines.c.state == "armed")
     .values(state=bindparam("b_state"), settled_at=bindparam("b_at"))
 )
 
 
 def settle(conn: Connection, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
-    """outcomes: (deadline id, 'fired' | 'cancelled')."""
-    if outcomes:
-        conn.execute(_settle, [{"b_id": i, "b_state": s, "b_at": now} for i, s in outcomes])
+    """outcomes: (deadline id, 'fired' | 'cancelled'); one statement per outcome, not per deadline."""
+    by_state: dict[str, list[int]] = {}
+    for deadline_id, state in outcomes:
+        by_state.setdefault(state, []).append(deadline_id)
+    for state, ids in sorted(by_state.items()):
+        conn.execute(_settle, {"b_ids": sorted(ids), "b_state": state, "b_at": now})

@@ -56,6 +56,29 @@ def _line(row: Any) -> Line:
     )
 
 
+# Statements are built once: building a SQLAlchemy statement costs more than running it.
+_select_orders = (
+    select(t.orders).where(t.orders.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.orders.c.id)
+)
+_select_orders_lock = _select_orders.with_for_update()
+_select_orders_skip = _select_orders.with_for_update(skip_locked=True)
+_select_lines = (
+    select(t.order_lines)
+    .where(t.order_lines.c.order_id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
+)
+_insert_orders = insert(t.orders)
+_insert_lines = insert(t.order_lines)
+_insert_events = insert(t.events)
+_insert_deadlines = insert(t.deadlines)
+_insert_postings = insert(t.postings)
+_insert_notifications = insert(t.notifications)
+_sellers_of_stores = select(t.stores.c.id, t.stores.c.seller_id).where(
+    t.stores.c.id.in_(bindparam("b_ids", expanding=True))
+)
+_leave_cart = delete(t.cart_items).where(t.cart_items.c.order_id.in_(bindparam("b_ids", expanding=True)))
+
+
 def load_orders(
     conn: Connection, order_ids: Iterable[str], *, lock: bool = False, skip_locked: bool = False
 ) -> dict[str, Order]:
@@ -66,18 +89,13 @@ def load_orders(
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    query = select(t.orders).where(t.orders.c.id.in_(ids)).order_by(t.orders.c.id)
-    if lock or skip_locked:
-        query = query.with_for_update(skip_locked=skip_locked)
-    rows = conn.execute(query).all()
+    query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
+    rows = conn.execute(query, {"b_ids": ids}).all()
     ids = [row.id for row in rows]
+    if not ids:
+        return {}
     lines: dict[str, list[Line]] = defaultdict(list)
-    line_rows = conn.execute(
-        select(t.order_lines)
-        .where(t.order_lines.c.order_id.in_(ids))
-        .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
-    )
-    for line_row in line_rows:
+    for line_row in conn.execute(_select_lines, {"b_ids": ids}):
         lines[line_row.order_id].append(_line(line_row))
     return {row.id: _order(row, lines[row.id]) for row in rows}
 
@@ -90,7 +108,7 @@ def insert_orders(conn: Connection, new_orders: Sequence[Order]) -> None:
     if not new_orders:
         return
     conn.execute(
-        insert(t.orders),
+        _insert_orders,
         [
             {
                 "id": o.id,
@@ -108,7 +126,7 @@ def insert_orders(conn: Connection, new_orders: Sequence[Order]) -> None:
         ],
     )
     conn.execute(
-        insert(t.order_lines),
+        _insert_lines,
         [
             {
                 "id": line.id,
@@ -140,20 +158,32 @@ def _address_json(address: Address) -> dict[str, str]:
     }
 
 
-_update_order = (
+_update_orders = (
     update(t.orders)
-    .where(t.orders.c.id == bindparam("b_id"))
+    .where(t.orders.c.id.in_(bindparam("b_ids", expanding=True)))
     .values({c: bindparam(f"b_{c}") for c in MUTABLE})
 )
-_cancel_deadline = (
+_cancel_deadlines = (
     update(t.deadlines)
     .where(
-        t.deadlines.c.subject_id == bindparam("b_subject"),
+        t.deadlines.c.subject_id.in_(bindparam("b_subjects", expanding=True)),
         t.deadlines.c.kind == bindparam("b_kind"),
         t.deadlines.c.state == "armed",
     )
     .values(state="cancelled", settled_at=bindparam("b_now"))
 )
+
+
+def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
+    """Write the mutable columns; orders that end up alike (a batch of firings) share one statement."""
+    alike: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for o in changed:
+        alike[tuple(getattr(o, c) for c in MUTABLE)].append(o.id)
+    for values, ids in alike.items():
+        conn.execute(
+            _update_orders,
+            {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}},
+        )
 
 
 def save_decisions(
@@ -169,10 +199,7 @@ def save_decisions(
     if placed:
         insert_orders(conn, [d.order for d in decisions])
     else:
-        conn.execute(
-            _update_order,
-            [{"b_id": d.order.id, **{f"b_{c}": getattr(d.order, c) for c in MUTABLE}} for d in decisions],
-        )
+        update_orders(conn, [d.order for d in decisions])
     write_events(conn, [(d.order.id, "order", d.order.id, e) for d in decisions for e in d.events])
     cancel_deadlines(conn, [(d.order.id, k) for d in decisions for k in d.cancel], now)
     arm_deadlines(
@@ -183,14 +210,14 @@ def save_decisions(
     restock(conn, [d.order for d in decisions if d.restock])
     leaving = [d.order.id for d in decisions if d.leave_cart]
     if leaving:
-        conn.execute(delete(t.cart_items).where(t.cart_items.c.order_id.in_(leaving)))
+        conn.execute(_leave_cart, {"b_ids": leaving})
 
 
 def write_events(conn: Connection, rows: Sequence[tuple[str, str, str, Any]]) -> None:
     """rows: (order_id, subject_type, subject_id, domain Event)."""
     if rows:
         conn.execute(
-            insert(t.events),
+            _insert_events,
             [
                 {
                     "order_id": order_id,
@@ -210,8 +237,11 @@ def write_events(conn: Connection, rows: Sequence[tuple[str, str, str, Any]]) ->
 
 def cancel_deadlines(conn: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
     """pairs: (subject_id, kind) whose armed deadlines no longer apply."""
-    if pairs:
-        conn.execute(_cancel_deadline, [{"b_subject": s, "b_kind": k, "b_now": now} for s, k in pairs])
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for subject_id, kind in pairs:
+        by_kind[kind].add(subject_id)
+    for kind, subjects in sorted(by_kind.items()):
+        conn.execute(_cancel_deadlines, {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now})
 
 
 def arm_deadlines(
@@ -220,7 +250,7 @@ def arm_deadlines(
     """rows: (subject_type, subject_id, order_id, kind, due_at)."""
     if rows:
         conn.execute(
-            insert(t.deadlines),
+            _insert_deadlines,
             [
                 {
                     "subject_type": st,
@@ -253,7 +283,7 @@ def write_ledger(conn: Connection, txns: Sequence[Any], now: datetime) -> None:
                 }
                 for p in txn.postings
             ]
-        conn.execute(insert(t.postings), rows)
+        conn.execute(_insert_postings, rows)
 
 
 def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: datetime) -> None:
@@ -261,17 +291,9 @@ def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: d
     if not rows:
         return
     store_ids = {o.store_id for o, role, _, _ in rows if role == "seller"}
-    sellers = (
-        dict(
-            conn.execute(
-                select(t.stores.c.id, t.stores.c.seller_id).where(t.stores.c.id.in_(store_ids))
-            ).all()
-        )
-        if store_ids
-        else {}
-    )
+    sellers = dict(conn.execute(_sellers_of_stores, {"b_ids": sorted(store_ids)}).all()) if store_ids else {}
     conn.execute(
-        insert(t.notifications),
+        _insert_notifications,
         [
             {
                 "account_id": o.buyer_id if role == "buyer" else sellers[o.store_id],

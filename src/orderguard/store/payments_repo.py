@@ -9,20 +9,23 @@ from sqlalchemy import Connection, insert, select, update
 from orderguard.domain.payments import Payment
 from orderguard.store import tables as t
 
+_insert_payment = insert(t.payments)  # built once: building costs more than running it
+
 
 def insert_payment(conn: Connection, p: Payment, settled_at: datetime | None) -> None:
     conn.execute(
-        insert(t.payments).values(
-            id=p.id,
-            order_id=p.order_id,
-            method=p.method,
-            state=p.state,
-            amount=p.amount,
-            currency=p.currency,
-            provider_ref=p.provider_ref,
-            created_at=p.created_at,
-            settled_at=settled_at,
-        )
+        _insert_payment,
+        {
+            "id": p.id,
+            "order_id": p.order_id,
+            "method": p.method,
+            "state": p.state,
+            "amount": p.amount,
+            "currency": p.currency,
+            "provider_ref": p.provider_ref,
+            "created_at": p.created_at,
+            "settled_at": settled_at,
+        },
     )
 
 

@@ -1,0 +1,264 @@
+"""OrderGuard benchmarks (not tests): orders placed and paid per second, deadline firings per second.
+
+Run with `make bench`, `uv run python -m benchmarks.run [--orders N] [--firings N] [--pg-url URL]`
+or `orderguard bench`. Everything runs in-process, single-threaded, through the `app/` use
+cases, on a fresh SQLite file (WAL, synchronous=NORMAL, as in production) and on a fresh
+PostgreSQL database created for the run and dropped after it. See benchmarks/README.md.
+
+How carts map to orders: every buyer's cart holds one item from each of 4 stores, so one
+checkout places 4 orders (one per store, R3.2); each order is then paid by its own `pay`
+call (card, captured at once), one transaction each. The timed journey per buyer is
+4 x add_item + 1 x check_out + 4 x pay = 9 transactions for 4 orders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from orderguard.app import accounts, cart, catalogue, deadlines, payments
+from orderguard.app.catalogue import OptionInput
+from orderguard.app.context import Context, Principal
+from orderguard.bootstrap import build_context
+from orderguard.domain.orders import Address
+from orderguard.providers.clock import FixedClock
+from orderguard.settings import Settings
+from orderguard.store import tables as t
+from orderguard.store.db import reading
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+STORES_PER_CART = 4  # one checkout places this many orders
+STOCK = 2_000_000_000  # plenty: stock never runs out during a run
+FIRE_LIMIT = 500
+ADDRESS = Address("Bench Buyer", "1 Bench Street", "Testville", "10001", "US")
+
+
+@dataclass
+class Result:
+    backend: str
+    metric: str
+    count: int
+    seconds: float
+    cpu_seconds: float  # CPU time of this process (the benchmark and OrderGuard; not the PostgreSQL server)
+    detail: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else float("inf")
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="og_bench_") as tmp:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+
+
+@contextmanager
+def postgres_url(server_url: str, suffix: str) -> Iterator[str]:
+    name = f"og_bench_{os.getpid()}_{suffix}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def new_context(url: str) -> tuple[Context, FixedClock]:
+    clock = FixedClock(START)
+    return build_context(Settings(database_url=url, sandbox=False), clock=clock), clock
+
+
+# --- marketplace (not timed) -----------------------------------------------------------------------
+
+
+def principal(ctx: Context, role: str, name: str) -> Principal:
+    return Principal(accounts.create_account(ctx, role, name).id, accounts.ROLES[role])
+
+
+def make_offers(ctx: Context) -> list[str]:
+    """One offer of one product in each of STORES_PER_CART stores, each store its own seller."""
+    offer_ids = []
+    for i in range(STORES_PER_CART):
+        seller = principal(ctx, "seller", f"Bench seller {i}")
+        store_id = catalogue.create_store(ctx, seller, f"Bench store {i}")["id"]
+        product_id = catalogue.create_product(ctx, seller, f"Bench product {i}", "benchmark")["id"]
+        options = [OptionInput("postal", 100 + i, 15), OptionInput("cainiao", 250 + i, 9)]
+        offer = catalogue.create_offer(ctx, seller, store_id, product_id, 999 + i, "USD", STOCK, 2, options)
+        offer_ids.append(offer.id)
+    return offer_ids
+
+
+def make_buyers(ctx: Context, orders: int) -> list[tuple[Principal, int]]:
+    """(buyer, how many stores in their cart): ceil(orders / 4) buyers, orders in total."""
+    buyers = []
+    for start in range(0, orders, STORES_PER_CART):
+        buyers.append((principal(ctx, "buyer", f"Bench buyer {start}"), min(STORES_PER_CART, orders - start)))
+    return buyers
+
+
+def count(ctx: Context, query: object) -> int:
+    with reading(ctx.engine) as conn:
+        return int(conn.execute(query).scalar_one())  # type: ignore[call-overload]
+
+
+# --- the two benchmarks ------------------------------------------------------------------------------
+
+
+def bench_orders(url: str, backend: str, orders: int) -> Result:
+    """Place and pay `orders` orders: add to cart, check out (4 orders), pay each order."""
+    ctx, _ = new_context(url)
+    try:
+        offer_ids = make_offers(ctx)
+        buyers = make_buyers(ctx, orders)
+        spent = {"add_item": 0.0, "check_out": 0.0, "pay": 0.0}
+        clock = time.perf_counter
+        cpu = time.process_time()
+        started = clock()
+        for buyer, stores in buyers:
+            t0 = clock()
+            for offer_id in offer_ids[:stores]:
+                cart.add_item(ctx, buyer, offer_id, 1, None)
+            t1 = clock()
+            placed = cart.check_out(ctx, buyer, ADDRESS)
+            t2 = clock()
+            for order in placed:
+                payments.pay(ctx, buyer, order.id, "card")
+            t3 = clock()
+            spent["add_item"] += t1 - t0
+            spent["check_out"] += t2 - t1
+            spent["pay"] += t3 - t2
+        elapsed = clock() - started
+        cpu = time.process_time() - cpu
+        paid = count(ctx, select(func.count()).where(t.orders.c.state == "awaiting_shipment"))
+        captured = count(ctx, select(func.count()).where(t.payments.c.state == "captured"))
+        if paid != orders or captured != orders:
+            raise AssertionError(f"{backend}: {paid} orders paid and {captured} payments, not {orders}")
+        return Result(backend, "orders placed+paid", orders, elapsed, cpu, spent)
+    finally:
+        ctx.engine.dispose()
+
+
+def bench_firings(url: str, backend: str, firings: int) -> Result:
+    """Fire `firings` due pay-by deadlines (unpaid orders expire) with fire_due(limit=500)."""
+    ctx, fixed = new_context(url)
+    try:
+        offer_ids = make_offers(ctx)
+        for buyer, stores in make_buyers(ctx, firings):  # not timed: N unpaid orders
+            for offer_id in offer_ids[:stores]:
+                cart.add_item(ctx, buyer, offer_id, 1, None)
+            cart.check_out(ctx, buyer, ADDRESS)
+        fixed.set(START + timedelta(days=21))  # pay-by is last cart addition + 20 days
+        rounds = 0
+        cpu = time.process_time()
+        started = time.perf_counter()
+        while True:
+            rounds += 1
+            if deadlines.fire_due(ctx, limit=FIRE_LIMIT).claimed == 0:
+                break
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        e = t.events.c
+        events = count(ctx, select(func.count()).where(e.kind == "pay_by_passed"))
+        orders_fired = count(
+            ctx, select(func.count(func.distinct(e.order_id))).where(e.kind == "pay_by_passed")
+        )
+        cancelled = count(ctx, select(func.count()).where(t.orders.c.state == "cancelled"))
+        d = t.deadlines.c
+        fired_rows = count(ctx, select(func.count()).where(d.kind == "pay_by", d.state == "fired"))
+        if not events == orders_fired == cancelled == fired_rows == firings:
+            raise AssertionError(
+                f"{backend}: {events} pay_by_passed events on {orders_fired} orders, {cancelled} cancelled,"
+                f" {fired_rows} deadlines fired; expected {firings} of each (each fired exactly once)"
+            )
+        return Result(backend, "deadline firings", firings, elapsed, cpu, {"rounds": rounds})
+    finally:
+        ctx.engine.dispose()
+
+
+# --- output ------------------------------------------------------------------------------------------------
+
+
+def print_table(results: list[Result]) -> None:
+    head = (
+        f"{'backend':<11} {'benchmark':<19} {'count':>7} {'seconds':>8} {'per second':>11}"
+        f" {'CPU s':>6} {'per CPU s':>10}  notes"
+    )
+    print()
+    print(head)
+    print("-" * len(head) + "-" * 40)
+    for r in results:
+        if r.metric.startswith("orders"):
+            notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
+        else:
+            notes = f"{int(r.detail['rounds'])} fire_due calls of up to {FIRE_LIMIT}"
+        per_cpu = r.count / r.cpu_seconds if r.cpu_seconds else float("inf")
+        print(
+            f"{r.backend:<11} {r.metric:<19} {r.count:>7} {r.seconds:>8.2f} {r.per_second:>11,.0f}"
+            f" {r.cpu_seconds:>6.2f} {per_cpu:>10,.0f}  {notes}"
+        )
+    print("seconds: wall clock; CPU s: CPU time of this process only (the PostgreSQL server is not in it)")
+    print()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL) -> list[Result]:
+    print(
+        f"OrderGuard benchmarks: {orders} orders placed+paid ({STORES_PER_CART} orders per checkout,"
+        f" one pay call each), {firings} pay-by deadlines fired"
+    )
+    print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}; single-threaded, in-process")
+    runs: list[tuple[str, Callable[[str, str, int], Result], int]] = [
+        ("orders", bench_orders, orders),
+        ("firings", bench_firings, firings),
+    ]
+    results: list[Result] = []
+    for suffix, bench, n in runs:
+        with sqlite_url() as url:
+            results.append(bench(url, "SQLite", n))
+            print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+        with postgres_url(pg_url, suffix) as url:
+            results.append(bench(url, "PostgreSQL", n))
+            print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+    print_table(results)
+    return results
+
+
+def _cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=5000, help="orders to place and pay")
+    parser.add_argument("--firings", type=int, default=20000, help="due deadlines to fire")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server for the PostgreSQL run")
+    args = parser.parse_args()
+    main(orders=args.orders, firings=args.firings, pg_url=args.pg_url)
+
+
+if __name__ == "__main__":
+    _cli()
