@@ -4,7 +4,9 @@ The first response to (caller, key) is stored and replayed for a retry with
 the same method, path and body; the same key with another request is
 refused (422 `idempotency_key_reused`); a retry while the first is still
 running gets 409 `idempotency_request_in_progress`. Server errors (5xx) are
-not stored, so the retry runs again.
+not stored, so the retry runs again. Keys are scoped per authenticated
+caller: requests without a valid token (sandbox account creation, a 401)
+are neither stored nor replayed.
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ class RequestGuard(BaseHTTPMiddleware):
                 422, "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"
             )
         principal = await principal_or_none(request)
-        scope = principal.id if principal else "anonymous"
+        if principal is None:
+            # No caller to scope the key to: replaying would hand one anonymous caller another's
+            # response (a new sandbox account's token), and storing a 401 would burn the key.
+            return await call_next(request)
+        scope = principal.id
         digest = hashlib.sha256(
             b"\n".join([request.method.encode(), request.url.path.encode(), request.url.query.encode(), body])
         ).hexdigest()

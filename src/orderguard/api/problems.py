@@ -63,7 +63,8 @@ def _refused(request: Request, exc: Exception) -> JSONResponse:
 
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
+    # FastAPI raises 400 when a JSON body cannot even be decoded (e.g. not UTF-8)
+    codes = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
     return problem(exc.status_code, codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail))
 
 

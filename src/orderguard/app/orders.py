@@ -152,7 +152,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         placed_at, order_id = json.loads(raw)
-        return datetime.fromisoformat(placed_at), str(order_id)
+        at = datetime.fromisoformat(placed_at)
+        if at.tzinfo is None:  # every cursor this API gives out is UTC; a naive one cannot be compared
+            raise ValueError("cursor time has no time zone")
+        return at, str(order_id)
     except (ValueError, TypeError) as e:
         raise Refused(Refusal("invalid_cursor", "the cursor is not one this API gave out", 422)) from e
 
