@@ -337,3 +337,31 @@ def test_buyers_cancel_and_pay_while_two_schedulers_fire_many_orders(ctxs: tuple
         assert captured == sum(1 for v in winner.values() if v == "payment_captured")
         assert check(conn)[1] == []
     print(f"\nwinners over {len(placed)} orders: {dict(Counter(winner.values()))}")
+
+
+def test_one_buyer_checking_out_twice_at_once_places_the_orders_once(
+    ctxs: tuple[Context, Context],
+) -> None:
+    ctx, _ = ctxs
+    offer_id = _seller_offer(ctx, stock=50)
+    for round_ in range(5):
+        buyer = _buyer(ctx, f"Double-clicker {round_}")
+        cart.add_item(ctx, buyer, offer_id, 2, None)
+        outcomes = _race(*(partial(cart.check_out, ctx, buyer, ADDRESS) for _ in range(3)))
+        placed = [o.value for o in outcomes if o.error is None]
+        refused = [o.error for o in outcomes if o.error is not None]
+        assert len(placed) == 1 and len(placed[0]) == 1
+        assert [e.refusal.code for e in refused if isinstance(e, Refused)] == ["cart_empty", "cart_empty"]
+        with reading(ctx.engine) as conn:
+            orders = conn.execute(select(func.count()).where(t.orders.c.buyer_id == buyer.id)).scalar_one()
+        assert orders == 1
+    assert _stock(ctx, offer_id) == 50 - 5 * 2
+
+
+def test_concurrent_additions_of_one_item_add_up(ctxs: tuple[Context, Context]) -> None:
+    ctx, _ = ctxs
+    offer_id = _seller_offer(ctx, stock=100)
+    buyer = _buyer(ctx)
+    _race(*(partial(cart.add_item, ctx, buyer, offer_id, 1, None) for _ in range(6)))
+    (item,) = cart.view_cart(ctx, buyer).items
+    assert item["quantity"] == 6

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,13 +11,14 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
 from orderguard.domain import checkout
-from orderguard.domain.catalogue import Offer, ShippingOption
+from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Address, Line, Order, place
 from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
+from orderguard.store.offers_repo import load_offers
 from orderguard.store.orders_repo import save_decisions
 
 
@@ -49,40 +48,12 @@ _touch = (
     update(t.carts).where(t.carts.c.buyer_id == bindparam("b_buyer")).values(last_added_at=bindparam("b_at"))
 )
 _insert_cart = insert(t.carts)
-_select_offers = (
-    select(t.offers).where(t.offers.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.offers.c.id)
-)
-_select_offers_lock = _select_offers.with_for_update()
-_select_options = (
-    select(t.shipping_options)
-    .where(t.shipping_options.c.offer_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
-)
+_lock_buyer = select(t.accounts.c.id).where(t.accounts.c.id == bindparam("b_buyer")).with_for_update()
 
 
-def _offers(conn: Connection, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
-    """catalogue.load_offers with statements built once (the cart's hot path)."""
-    ids = sorted(set(offer_ids))
-    if not ids:
-        return {}
-    rows = conn.execute(_select_offers_lock if lock else _select_offers, {"b_ids": ids}).all()
-    options: dict[str, list[ShippingOption]] = defaultdict(list)
-    if rows:
-        for o in conn.execute(_select_options, {"b_ids": [r.id for r in rows]}):
-            options[o.offer_id].append(ShippingOption(o.id, o.carrier, o.price, o.promised_days))
-    return {
-        r.id: Offer(
-            r.id,
-            r.store_id,
-            r.product_id,
-            r.price,
-            r.currency,
-            r.stock,
-            r.handling_days,
-            tuple(options[r.id]),
-        )
-        for r in rows
-    }
+def _lock_cart(conn: Connection, buyer_id: str) -> None:
+    """Serialise the buyer's cart commands (a double-clicked checkout must not place orders twice)."""
+    conn.execute(_lock_buyer, {"b_buyer": buyer_id})
 
 
 def _item_rows(conn: Connection, buyer_id: str) -> list[tuple[CartItem, datetime]]:
@@ -109,7 +80,7 @@ def view_cart(ctx: Context, buyer: Principal) -> CartView:
 def _view(conn: Connection, buyer_id: str) -> CartView:
     last = conn.execute(_select_last_added, {"b_buyer": buyer_id}).scalar()
     items = _items(conn, buyer_id)
-    offers = _offers(conn, [i.offer_id for i in items])
+    offers = load_offers(conn, [i.offer_id for i in items])
     return _render(last, items, offers, _titles(conn, {o.product_id for o in offers.values()}))
 
 
@@ -145,9 +116,10 @@ def add_item(
     policy = ctx.policies.current.policy
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
+        _lock_cart(conn, buyer.id)
         rows = _item_rows(conn, buyer.id)
         # The offers of the whole cart at once: the one added is checked, the others are shown.
-        offers = _offers(conn, {offer_id, *(i.offer_id for i, _ in rows)})
+        offers = load_offers(conn, {offer_id, *(i.offer_id for i, _ in rows)})
         offer = offers.get(offer_id)
         if offer is None:
             raise not_found("offer", offer_id)
@@ -203,6 +175,7 @@ def _touch_cart(conn: Connection, buyer_id: str, now: datetime) -> None:
 def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
     require_role(buyer, Actor.BUYER)
     with unit_of_work(ctx.engine) as conn:
+        _lock_cart(conn, buyer.id)
         row = conn.execute(
             select(t.cart_items).where(t.cart_items.c.id == item_id, t.cart_items.c.buyer_id == buyer.id)
         ).first()
@@ -241,8 +214,9 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
     version = ctx.policies.current
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
+        _lock_cart(conn, buyer.id)
         items = _items(conn, buyer.id)
-        offers = _offers(conn, [i.offer_id for i in items if i.order_id is None], lock=True)
+        offers = load_offers(conn, [i.offer_id for i in items if i.order_id is None], lock=True)
         drafts = checkout.plan_checkout(items, offers, version.policy)
         last_added = conn.execute(_select_last_added, {"b_buyer": buyer.id}).scalar_one()
         pay_by = checkout.pay_by(last_added, version.policy)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import insert, select
 
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
@@ -17,6 +14,7 @@ from orderguard.domain.money import MoneyError, check_amount, check_currency
 from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
+from orderguard.store.offers_repo import offers_from_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,40 +123,6 @@ def _check_money(amount: int, currency: str) -> None:
         raise Refused(Refusal(e.code, e.detail, 422)) from e
 
 
-def load_offers(conn: Connection, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
-    ids = sorted(set(offer_ids))
-    if not ids:
-        return {}
-    query = select(t.offers).where(t.offers.c.id.in_(ids)).order_by(t.offers.c.id)
-    if lock:
-        query = query.with_for_update()
-    return _offers(conn, conn.execute(query).all())
-
-
-def _offers(conn: Connection, rows: Sequence[Row[Any]]) -> dict[str, Offer]:
-    options: dict[str, list[ShippingOption]] = defaultdict(list)
-    ids = [r.id for r in rows]
-    for o in conn.execute(
-        select(t.shipping_options)
-        .where(t.shipping_options.c.offer_id.in_(ids))
-        .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
-    ):
-        options[o.offer_id].append(ShippingOption(o.id, o.carrier, o.price, o.promised_days))
-    return {
-        r.id: Offer(
-            r.id,
-            r.store_id,
-            r.product_id,
-            r.price,
-            r.currency,
-            r.stock,
-            r.handling_days,
-            tuple(options[r.id]),
-        )
-        for r in rows
-    }
-
-
 def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[RankedOffer], dict[str, str]]:
     """(product, offers ranked by score, store names) for the comparison page."""
     with reading(ctx.engine) as conn:
@@ -170,7 +134,7 @@ def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[R
             .where(t.offers.c.product_id == product_id)
             .order_by(t.offers.c.created_at, t.offers.c.id)
         ).all()
-        offers = _offers(conn, rows)
+        offers = offers_from_rows(conn, rows)
         store_names = dict(
             conn.execute(
                 select(t.stores.c.id, t.stores.c.name).where(

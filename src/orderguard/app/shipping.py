@@ -45,12 +45,12 @@ def ship(
 ) -> ShipmentRow:
     """Ship `lines` (line id -> quantity; None: everything left) under one tracking code."""
     require_role(seller, Actor.SELLER)
-    code = shipping.check_tracking_code(carrier, tracking_code)
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
         order, _ = visible_order(
             conn, seller, load_orders(conn, [order_id], lock=True).get(order_id), order_id
         )
+        code = shipping.check_tracking_code(carrier, tracking_code)
         before = shipped_quantities(conn, order.id)
         wanted = (
             lines
