@@ -139,6 +139,7 @@ BAD_ADDRESSES = {
     "three-letter country": {**ADDRESS, "country": "POL"},
     "digit in country": {**ADDRESS, "country": "P1"},
     "empty country": {**ADDRESS, "country": ""},
+    "unknown country": {**ADDRESS, "country": "XX"},
     "numeric country": {**ADDRESS, "country": 48},
     "empty postal code": {**ADDRESS, "postal_code": ""},
     "postal code with symbols": {**ADDRESS, "postal_code": "00<001>"},

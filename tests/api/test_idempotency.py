@@ -201,3 +201,20 @@ def test_invalid_keys_are_refused(api: Api) -> None:
             r = _post(api, "/v1/checkout", buyer, CHECKOUT, key)
         assert_problem(r, 422, "invalid_idempotency_key")
     assert _post(api, "/v1/checkout", buyer, CHECKOUT, "k" * 255).status_code == 201
+
+
+def test_the_same_json_with_other_spacing_and_key_order_is_replayed(api: Api) -> None:
+    seller = api.account("seller", "Sam")
+    first = api.client.post(
+        "/v1/stores",
+        content=b'{"name": "Twin"}',
+        headers={**seller.auth, "Idempotency-Key": "same-json", "content-type": "application/json"},
+    )
+    again = api.client.post(
+        "/v1/stores",
+        content=b'{ "name" :"Twin" }',
+        headers={**seller.auth, "Idempotency-Key": "same-json", "content-type": "application/json"},
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]

@@ -12,6 +12,7 @@ are neither stored nor replayed.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from fastapi import Request, Response
 from sqlalchemy import delete, insert, select, update
@@ -53,7 +54,14 @@ class RequestGuard(BaseHTTPMiddleware):
             return await call_next(request)
         scope = principal.id
         digest = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.url.path.encode(), request.url.query.encode(), body])
+            b"\n".join(
+                [
+                    request.method.encode(),
+                    request.url.path.encode(),
+                    request.url.query.encode(),
+                    _canonical(body),
+                ]
+            )
         ).hexdigest()
         ctx = context(request)
         stored = await run_in_threadpool(_reserve, ctx, scope, key, digest)
@@ -80,6 +88,14 @@ class RequestGuard(BaseHTTPMiddleware):
             )
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         return Response(content, response.status_code, headers=headers)
+
+
+def _canonical(body: bytes) -> bytes:
+    """The same JSON with other spacing or key order is the same request."""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return body
 
 
 def _reserve(ctx: Context, scope: str, key: str, digest: str) -> Response | None:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from orderguard.domain.countries import is_country
 from orderguard.domain.money import MAX_MINOR
 
 Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (cents)")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 BigInt = Annotated[int, Field(ge=-MAX_MINOR, le=MAX_MINOR)]
+
+
+def _country(code: str) -> str:
+    if not is_country(code):
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
 
 
 class Body(BaseModel):
@@ -63,7 +73,7 @@ class AddressIn(Body):
     line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
     city: Text
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9 \-]{2,12}$")]
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    country: Country
 
 
 class CheckoutIn(Body):
@@ -96,7 +106,7 @@ class ShipmentIn(Body):
 
 
 class PlaceIn(Body):
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    country: Country
     city: Annotated[str, StringConstraints(max_length=100)] = ""
     postal_code: Annotated[str, StringConstraints(max_length=20)] = ""
 
