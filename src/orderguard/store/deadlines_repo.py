@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from orderguard.store import tables as t
+from orderguard.store.orders_repo import PerDialect, in_list
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +43,12 @@ def next_due_at(conn: Connection, until: datetime) -> datetime | None:
     return conn.execute(select(func.min(d.due_at)).where(d.state == "armed", d.due_at <= until)).scalar()
 
 
-_settle = (
-    update(t.deadlines)
-    .where(t.deadlines.c.id.in_(bindparam("b_ids", expanding=True)), t.deadlines.c.state == "armed")
-    .values(state=bindparam("b_state"), settled_at=bindparam("b_at"))
+_settle = PerDialect(
+    lambda array: (
+        update(t.deadlines)
+        .where(in_list(t.deadlines.c.id, "b_ids", array=array), t.deadlines.c.state == "armed")
+        .values(state=bindparam("b_state"), settled_at=bindparam("b_at"))
+    )
 )
 
 
@@ -55,4 +58,4 @@ def settle(conn: Connection, outcomes: Sequence[tuple[int, str]], now: datetime)
     for deadline_id, state in outcomes:
         by_state.setdefault(state, []).append(deadline_id)
     for state, ids in sorted(by_state.items()):
-        conn.execute(_settle, {"b_ids": sorted(ids), "b_state": state, "b_at": now})
+        conn.execute(_settle.on(conn), {"b_ids": sorted(ids), "b_state": state, "b_at": now})

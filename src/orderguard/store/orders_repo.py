@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.expression import ColumnElement, any_
 
 from orderguard.domain.orders import Address, Decision, Line, Order
 from orderguard.store import tables as t
@@ -24,6 +26,35 @@ MUTABLE = (
     "closed_at",
     "cancelled_at",
 )
+
+
+S = TypeVar("S")
+
+
+def in_list(column: ColumnElement[Any], name: str, *, array: bool) -> ColumnElement[bool]:
+    """`column IN (...)` for the list bound as `name`; with `array`, `column = ANY(:name)`.
+
+    An expanding IN renders one parameter per item: a batch of 500 ids makes a long statement
+    that SQLAlchemy renders and psycopg parses again on every call. One array parameter keeps
+    the statement short and cached. SQLite has no arrays.
+    """
+    if array:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+class PerDialect(Generic[S]):
+    """A statement built once in two forms: lists bound as arrays (PostgreSQL) or expanded."""
+
+    def __init__(self, build: Callable[[bool], S]) -> None:
+        self._expanding = build(False)
+        self._array = build(True)
+
+    def form(self, array: bool) -> S:
+        return self._array if array else self._expanding
+
+    def on(self, conn: Connection) -> S:
+        return self.form(conn.dialect.name == "postgresql")
 
 
 def _order(row: Any, lines: Sequence[Line]) -> Order:
@@ -57,15 +88,17 @@ def _line(row: Any) -> Line:
 
 
 # Statements are built once: building a SQLAlchemy statement costs more than running it.
-_select_orders = (
-    select(t.orders).where(t.orders.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.orders.c.id)
+_select_orders = PerDialect(
+    lambda array: select(t.orders).where(in_list(t.orders.c.id, "b_ids", array=array)).order_by(t.orders.c.id)
 )
-_select_orders_lock = _select_orders.with_for_update()
-_select_orders_skip = _select_orders.with_for_update(skip_locked=True)
-_select_lines = (
-    select(t.order_lines)
-    .where(t.order_lines.c.order_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
+_select_orders_lock = PerDialect(lambda array: _select_orders.form(array).with_for_update())
+_select_orders_skip = PerDialect(lambda array: _select_orders.form(array).with_for_update(skip_locked=True))
+_select_lines = PerDialect(
+    lambda array: (
+        select(t.order_lines)
+        .where(in_list(t.order_lines.c.order_id, "b_ids", array=array))
+        .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
+    )
 )
 _insert_orders = insert(t.orders)
 _insert_lines = insert(t.order_lines)
@@ -73,10 +106,14 @@ _insert_events = insert(t.events)
 _insert_deadlines = insert(t.deadlines)
 _insert_postings = insert(t.postings)
 _insert_notifications = insert(t.notifications)
-_sellers_of_stores = select(t.stores.c.id, t.stores.c.seller_id).where(
-    t.stores.c.id.in_(bindparam("b_ids", expanding=True))
+_sellers_of_stores = PerDialect(
+    lambda array: select(t.stores.c.id, t.stores.c.seller_id).where(
+        in_list(t.stores.c.id, "b_ids", array=array)
+    )
 )
-_leave_cart = delete(t.cart_items).where(t.cart_items.c.order_id.in_(bindparam("b_ids", expanding=True)))
+_leave_cart = PerDialect(
+    lambda array: delete(t.cart_items).where(in_list(t.cart_items.c.order_id, "b_ids", array=array))
+)
 
 
 def load_orders(
@@ -90,14 +127,41 @@ def load_orders(
     if not ids:
         return {}
     query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
-    rows = conn.execute(query, {"b_ids": ids}).all()
+    rows = conn.execute(query.on(conn), {"b_ids": ids}).all()
     ids = [row.id for row in rows]
     if not ids:
         return {}
     lines: dict[str, list[Line]] = defaultdict(list)
-    for line_row in conn.execute(_select_lines, {"b_ids": ids}):
+    for line_row in conn.execute(_select_lines.on(conn), {"b_ids": ids}):
         lines[line_row.order_id].append(_line(line_row))
     return {row.id: _order(row, lines[row.id]) for row in rows}
+
+
+COPY_FROM_ROWS = 20  # below this, an ordinary INSERT costs no more than starting a COPY
+
+
+def insert_rows(conn: Connection, statement: Insert, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys) in the connection's transaction.
+
+    On PostgreSQL a batch goes through COPY: psycopg runs executemany as one pipelined
+    statement per row, and a multi-row INSERT is a new statement to render for every batch
+    size, both several times dearer per row than COPY.
+    """
+    if not rows:
+        return
+    if len(rows) < COPY_FROM_ROWS or conn.dialect.name != "postgresql":
+        conn.execute(statement, rows)
+        return
+    table = statement.table
+    names = list(rows[0])
+    dialect = conn.dialect
+    binds = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    preparer = dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(n) for n in names)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([bind(row[n]) if bind else row[n] for n, bind in zip(names, binds, strict=True)])
 
 
 def load_order(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:
@@ -107,7 +171,8 @@ def load_order(conn: Connection, order_id: str, *, lock: bool = False) -> Order 
 def insert_orders(conn: Connection, new_orders: Sequence[Order]) -> None:
     if not new_orders:
         return
-    conn.execute(
+    insert_rows(
+        conn,
         _insert_orders,
         [
             {
@@ -125,7 +190,8 @@ def insert_orders(conn: Connection, new_orders: Sequence[Order]) -> None:
             for o in new_orders
         ],
     )
-    conn.execute(
+    insert_rows(
+        conn,
         _insert_lines,
         [
             {
@@ -158,19 +224,23 @@ def _address_json(address: Address) -> dict[str, str]:
     }
 
 
-_update_orders = (
-    update(t.orders)
-    .where(t.orders.c.id.in_(bindparam("b_ids", expanding=True)))
-    .values({c: bindparam(f"b_{c}") for c in MUTABLE})
-)
-_cancel_deadlines = (
-    update(t.deadlines)
-    .where(
-        t.deadlines.c.subject_id.in_(bindparam("b_subjects", expanding=True)),
-        t.deadlines.c.kind == bindparam("b_kind"),
-        t.deadlines.c.state == "armed",
+_update_orders = PerDialect(
+    lambda array: (
+        update(t.orders)
+        .where(in_list(t.orders.c.id, "b_ids", array=array))
+        .values({c: bindparam(f"b_{c}") for c in MUTABLE})
     )
-    .values(state="cancelled", settled_at=bindparam("b_now"))
+)
+_cancel_deadlines = PerDialect(
+    lambda array: (
+        update(t.deadlines)
+        .where(
+            in_list(t.deadlines.c.subject_id, "b_subjects", array=array),
+            t.deadlines.c.kind == bindparam("b_kind"),
+            t.deadlines.c.state == "armed",
+        )
+        .values(state="cancelled", settled_at=bindparam("b_now"))
+    )
 )
 
 
@@ -181,7 +251,7 @@ def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
         alike[tuple(getattr(o, c) for c in MUTABLE)].append(o.id)
     for values, ids in alike.items():
         conn.execute(
-            _update_orders,
+            _update_orders.on(conn),
             {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}},
         )
 
@@ -207,16 +277,18 @@ def save_decisions(
     )
     write_ledger(conn, [txn for d in decisions for txn in d.ledger], now)
     notify(conn, [(d.order, n.recipient, n.kind, n.text) for d in decisions for n in d.notifications], now)
-    restock(conn, [d.order for d in decisions if d.restock])
     leaving = [d.order.id for d in decisions if d.leave_cart]
     if leaving:
-        conn.execute(_leave_cart, {"b_ids": leaving})
+        conn.execute(_leave_cart.on(conn), {"b_ids": leaving})
+    # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.
+    restock(conn, [d.order for d in decisions if d.restock])
 
 
 def write_events(conn: Connection, rows: Sequence[tuple[str, str, str, Any]]) -> None:
     """rows: (order_id, subject_type, subject_id, domain Event)."""
     if rows:
-        conn.execute(
+        insert_rows(
+            conn,
             _insert_events,
             [
                 {
@@ -241,7 +313,9 @@ def cancel_deadlines(conn: Connection, pairs: Sequence[tuple[str, str]], now: da
     for subject_id, kind in pairs:
         by_kind[kind].add(subject_id)
     for kind, subjects in sorted(by_kind.items()):
-        conn.execute(_cancel_deadlines, {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now})
+        conn.execute(
+            _cancel_deadlines.on(conn), {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now}
+        )
 
 
 def arm_deadlines(
@@ -249,7 +323,8 @@ def arm_deadlines(
 ) -> None:
     """rows: (subject_type, subject_id, order_id, kind, due_at)."""
     if rows:
-        conn.execute(
+        insert_rows(
+            conn,
             _insert_deadlines,
             [
                 {
@@ -283,7 +358,7 @@ def write_ledger(conn: Connection, txns: Sequence[Any], now: datetime) -> None:
                 }
                 for p in txn.postings
             ]
-        conn.execute(_insert_postings, rows)
+        insert_rows(conn, _insert_postings, rows)
 
 
 def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: datetime) -> None:
@@ -291,8 +366,13 @@ def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: d
     if not rows:
         return
     store_ids = {o.store_id for o, role, _, _ in rows if role == "seller"}
-    sellers = dict(conn.execute(_sellers_of_stores, {"b_ids": sorted(store_ids)}).all()) if store_ids else {}
-    conn.execute(
+    sellers = (
+        dict(conn.execute(_sellers_of_stores.on(conn), {"b_ids": sorted(store_ids)}).all())
+        if store_ids
+        else {}
+    )
+    insert_rows(
+        conn,
         _insert_notifications,
         [
             {
