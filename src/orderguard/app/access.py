@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from orderguard.app.context import Principal
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Order
-from orderguard.store import tables as t
+from orderguard.store.offers_repo import store_owner
 
 
 def not_found(what: str, ident: str) -> Refused:
@@ -20,20 +20,14 @@ def require_role(principal: Principal, *roles: Actor) -> None:
         raise Refused(Refusal("forbidden_role", f"only a {names} may do this", 403))
 
 
-def store_ids_of(conn: Connection, seller_id: str) -> set[str]:
-    return set(conn.execute(select(t.stores.c.id).where(t.stores.c.seller_id == seller_id)).scalars())
-
-
 def role_on_order(conn: Connection, principal: Principal, order: Order) -> Actor | None:
     """The principal's part in this order, or None when it is none of their business."""
     if principal.role is Actor.ADMIN:
         return Actor.ADMIN
     if principal.role is Actor.BUYER and order.buyer_id == principal.id:
         return Actor.BUYER
-    if principal.role is Actor.SELLER:
-        owner = conn.execute(select(t.stores.c.seller_id).where(t.stores.c.id == order.store_id)).scalar()
-        if owner == principal.id:
-            return Actor.SELLER
+    if principal.role is Actor.SELLER and store_owner(conn, order.store_id) == principal.id:
+        return Actor.SELLER
     return None
 
 

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
 from orderguard.domain.catalogue import Offer, RankedOffer, ShippingOption, rank_offers
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.money import MoneyError, check_amount, check_currency
-from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
-from orderguard.store.offers_repo import offers_from_rows
+from orderguard.store.offers_repo import (
+    insert_offer,
+    insert_product,
+    insert_store,
+    load_product,
+    offer_id_of,
+    offers_of_product,
+    product_exists,
+    store_names,
+    store_owner,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +35,7 @@ def create_store(ctx: Context, seller: Principal, name: str) -> dict[str, str]:
     require_role(seller, Actor.SELLER)
     store_id = new_id("sto")
     with unit_of_work(ctx.engine) as conn:
-        conn.execute(
-            insert(t.stores).values(id=store_id, seller_id=seller.id, name=name, created_at=ctx.clock.now())
-        )
+        insert_store(conn, store_id, seller.id, name, ctx.clock.now())
     return {"id": store_id, "name": name, "seller_id": seller.id}
 
 
@@ -38,15 +43,7 @@ def create_product(ctx: Context, seller: Principal, title: str, description: str
     require_role(seller, Actor.SELLER, Actor.ADMIN)
     product_id = new_id("prd")
     with unit_of_work(ctx.engine) as conn:
-        conn.execute(
-            insert(t.products).values(
-                id=product_id,
-                title=title,
-                description=description,
-                created_by=seller.id,
-                created_at=ctx.clock.now(),
-            )
-        )
+        insert_product(conn, product_id, title, description, seller.id, ctx.clock.now())
     return {"id": product_id, "title": title, "description": description}
 
 
@@ -66,16 +63,13 @@ def create_offer(
     for option in options:
         _check_money(option.price, currency)
     with unit_of_work(ctx.engine) as conn:
-        owner = conn.execute(select(t.stores.c.seller_id).where(t.stores.c.id == store_id)).scalar()
-        if owner != seller.id:
+        if store_owner(conn, store_id) != seller.id:
             raise not_found("store", store_id)
-        if conn.execute(select(t.products.c.id).where(t.products.c.id == product_id)).first() is None:
+        if not product_exists(conn, product_id):
             raise not_found("product", product_id)
-        taken = conn.execute(
-            select(t.offers.c.id).where(t.offers.c.store_id == store_id, t.offers.c.product_id == product_id)
-        ).first()
+        taken = offer_id_of(conn, store_id, product_id)
         if taken:
-            raise Refused(Refusal("offer_exists", f"store already offers this product ({taken.id})", 409))
+            raise Refused(Refusal("offer_exists", f"store already offers this product ({taken})", 409))
         offer = Offer(
             new_id("ofr"),
             store_id,
@@ -86,32 +80,7 @@ def create_offer(
             handling_days,
             tuple(ShippingOption(new_id("shp"), o.carrier, o.price, o.promised_days) for o in options),
         )
-        conn.execute(
-            insert(t.offers).values(
-                id=offer.id,
-                store_id=store_id,
-                product_id=product_id,
-                price=price,
-                currency=currency,
-                stock=stock,
-                handling_days=handling_days,
-                created_at=ctx.clock.now(),
-            )
-        )
-        conn.execute(
-            insert(t.shipping_options),
-            [
-                {
-                    "id": o.id,
-                    "offer_id": offer.id,
-                    "position": i,
-                    "carrier": o.carrier,
-                    "price": o.price,
-                    "promised_days": o.promised_days,
-                }
-                for i, o in enumerate(offer.shipping_options)
-            ],
-        )
+        insert_offer(conn, offer, ctx.clock.now())
     return offer
 
 
@@ -126,21 +95,10 @@ def _check_money(amount: int, currency: str) -> None:
 def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[RankedOffer], dict[str, str]]:
     """(product, offers ranked by score, store names) for the comparison page."""
     with reading(ctx.engine) as conn:
-        product = conn.execute(select(t.products).where(t.products.c.id == product_id)).first()
+        product = load_product(conn, product_id)
         if product is None:
             raise not_found("product", product_id)
-        rows = conn.execute(
-            select(t.offers)
-            .where(t.offers.c.product_id == product_id)
-            .order_by(t.offers.c.created_at, t.offers.c.id)
-        ).all()
-        offers = offers_from_rows(conn, rows)
-        store_names = dict(
-            conn.execute(
-                select(t.stores.c.id, t.stores.c.name).where(
-                    t.stores.c.id.in_({o.store_id for o in offers.values()})
-                )
-            ).all()
-        )
-    ranked = rank_offers([offers[r.id] for r in rows], ctx.policies.current.policy.catalogue.delivery_weight)
-    return {"id": product.id, "title": product.title, "description": product.description}, ranked, store_names
+        offers = offers_of_product(conn, product_id)
+        names = store_names(conn, {o.store_id for o in offers})
+    ranked = rank_offers(offers, ctx.policies.current.policy.catalogue.delivery_weight)
+    return product, ranked, names

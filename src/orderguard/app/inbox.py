@@ -4,35 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from orderguard.app.access import not_found
 from orderguard.app.context import Context, Principal
 from orderguard.domain.ledger import seller_payable
 from orderguard.domain.machine import Actor
-from orderguard.store import tables as t
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import balance
+from orderguard.store.notifications_repo import notifications_of
+from orderguard.store.offers_repo import store_owner
 
 
 def notifications(ctx: Context, who: Principal, limit: int) -> list[dict[str, Any]]:
     with reading(ctx.engine) as conn:
-        rows = conn.execute(
-            select(t.notifications)
-            .where(t.notifications.c.account_id == who.id)
-            .order_by(t.notifications.c.id.desc())
-            .limit(limit)
-        )
-        return [
-            {"id": r.id, "kind": r.kind, "order_id": r.order_id, "text": r.text, "created_at": r.created_at}
-            for r in rows
-        ]
+        return notifications_of(conn, who.id, limit)
 
 
 def store_balance(ctx: Context, who: Principal, store_id: str) -> dict[str, Any]:
     """What the platform owes the store: released escrow less commission, from postings."""
     with reading(ctx.engine) as conn:
-        owner = conn.execute(select(t.stores.c.seller_id).where(t.stores.c.id == store_id)).scalar()
+        owner = store_owner(conn, store_id)
         if owner is None or (who.role is not Actor.ADMIN and owner != who.id):
             raise not_found("store", store_id)
         payable = balance(conn, seller_payable(store_id))

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection
 
-from orderguard.app.access import require_role, store_ids_of, visible_order
+from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.domain import deadlines as deadline_kinds
 from orderguard.domain import orders
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Action, Order
-from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ledger_repo import OrderMoney, order_money
+from orderguard.store.offers_repo import store_ids_of
+from orderguard.store.order_queries import armed_deadline_dues, order_keys_page, timeline_events
 from orderguard.store.orders_repo import load_order, load_orders, save_decisions
 from orderguard.store.payments_repo import payments_of
 from orderguard.store.shipments_repo import shipments_view
@@ -85,13 +86,8 @@ def _view(conn: Connection, order: Order, role: Actor) -> OrderView:
 
 
 def armed_deadlines(conn: Connection, order_id: str) -> list[DeadlineView]:
-    rows = conn.execute(
-        select(t.deadlines.c.kind, t.deadlines.c.due_at)
-        .where(t.deadlines.c.order_id == order_id, t.deadlines.c.state == "armed")
-        .order_by(t.deadlines.c.due_at, t.deadlines.c.id)
-    )
     out = []
-    for kind_name, due in rows:
+    for kind_name, due in armed_deadline_dues(conn, order_id):
         k = deadline_kinds.kind(kind_name)
         out.append(
             DeadlineView(
@@ -119,28 +115,21 @@ def list_orders(
     if status is not None and status not in orders.ORDER.states:
         raise Refused(Refusal("unknown_status", f"status must be one of {orders.ORDER.states}", 422))
     with reading(ctx.engine) as conn:
-        query = select(t.orders.c.id, t.orders.c.placed_at)
-        if principal.role is Actor.BUYER:
-            query = query.where(t.orders.c.buyer_id == principal.id)
-        elif principal.role is Actor.SELLER:
-            query = query.where(t.orders.c.store_id.in_(store_ids_of(conn, principal.id)))
-        if status:
-            query = query.where(t.orders.c.state == status)
-        if cursor:
-            placed_at, last_id = _decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    t.orders.c.placed_at < placed_at,
-                    and_(t.orders.c.placed_at == placed_at, t.orders.c.id < last_id),
-                )
-            )
-        rows = conn.execute(
-            query.order_by(t.orders.c.placed_at.desc(), t.orders.c.id.desc()).limit(limit + 1)
-        ).all()
+        rows = order_keys_page(
+            conn,
+            buyer_id=principal.id if principal.role is Actor.BUYER else None,
+            store_ids=store_ids_of(conn, principal.id) if principal.role is Actor.SELLER else None,
+            status=status,
+            after=_decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
         page = rows[:limit]
-        loaded = load_orders(conn, [r.id for r in page])
-    next_cursor = _encode_cursor(page[-1].placed_at, page[-1].id) if len(rows) > limit else None
-    return OrderPage([loaded[r.id] for r in page], next_cursor)
+        loaded = load_orders(conn, [order_id for order_id, _ in page])
+    next_cursor = None
+    if len(rows) > limit:
+        last_id, last_placed_at = page[-1]
+        next_cursor = _encode_cursor(last_placed_at, last_id)
+    return OrderPage([loaded[order_id] for order_id, _ in page], next_cursor)
 
 
 def _encode_cursor(placed_at: datetime, order_id: str) -> str:
@@ -163,17 +152,4 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str, Any]]:
     with reading(ctx.engine) as conn:
         visible_order(conn, principal, load_order(conn, order_id), order_id)
-        rows = conn.execute(select(t.events).where(t.events.c.order_id == order_id).order_by(t.events.c.id))
-        return [
-            {
-                "kind": r.kind,
-                "subject_type": r.subject_type,
-                "subject_id": r.subject_id,
-                "actor": r.actor,
-                "actor_id": r.actor_id,
-                "rule": r.rule,
-                "at": r.occurred_at,
-                "data": r.data,
-            }
-            for r in rows
-        ]
+        return timeline_events(conn, order_id)

@@ -1,0 +1,70 @@
+"""Read-side views of orders: a page of a listing, the timeline, the armed deadlines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from orderguard.store import tables as t
+
+
+def order_keys_page(
+    conn: Connection,
+    *,
+    buyer_id: str | None,
+    store_ids: set[str] | None,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[tuple[str, datetime]]:
+    """(id, placed_at) of up to `limit` orders, newest first, after the (placed_at, id) `after`.
+
+    Only the buyer's orders when `buyer_id` is given, only these stores' when `store_ids` is.
+    """
+    query = select(t.orders.c.id, t.orders.c.placed_at)
+    if buyer_id is not None:
+        query = query.where(t.orders.c.buyer_id == buyer_id)
+    if store_ids is not None:
+        query = query.where(t.orders.c.store_id.in_(store_ids))
+    if status:
+        query = query.where(t.orders.c.state == status)
+    if after:
+        placed_at, last_id = after
+        query = query.where(
+            or_(
+                t.orders.c.placed_at < placed_at,
+                and_(t.orders.c.placed_at == placed_at, t.orders.c.id < last_id),
+            )
+        )
+    rows = conn.execute(query.order_by(t.orders.c.placed_at.desc(), t.orders.c.id.desc()).limit(limit))
+    return [(r.id, r.placed_at) for r in rows]
+
+
+def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, datetime]]:
+    """(kind, due_at) of the order's armed deadlines, soonest first."""
+    rows = conn.execute(
+        select(t.deadlines.c.kind, t.deadlines.c.due_at)
+        .where(t.deadlines.c.order_id == order_id, t.deadlines.c.state == "armed")
+        .order_by(t.deadlines.c.due_at, t.deadlines.c.id)
+    )
+    return [(kind, due_at) for kind, due_at in rows]
+
+
+def timeline_events(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    """The order's events in the order they happened."""
+    rows = conn.execute(select(t.events).where(t.events.c.order_id == order_id).order_by(t.events.c.id))
+    return [
+        {
+            "kind": r.kind,
+            "subject_type": r.subject_type,
+            "subject_id": r.subject_id,
+            "actor": r.actor,
+            "actor_id": r.actor_id,
+            "rule": r.rule,
+            "at": r.occurred_at,
+            "data": r.data,
+        }
+        for r in rows
+    ]
