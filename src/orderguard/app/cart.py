@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection
 
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
@@ -15,10 +15,20 @@ from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Address, Line, Order, place
-from orderguard.store import tables as t
+from orderguard.store.carts_repo import (
+    cart_item_rows,
+    delete_cart_item,
+    hold_cart_items,
+    insert_cart_item,
+    last_added_at,
+    load_cart_item,
+    lock_cart,
+    touch_cart,
+    update_cart_item,
+)
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
-from orderguard.store.offers_repo import load_offers
+from orderguard.store.offers_repo import load_offers, product_titles, take_stock
 from orderguard.store.orders_repo import save_decisions
 
 
@@ -28,47 +38,8 @@ class CartView:
     items: list[dict[str, Any]]
 
 
-# Statements of the hot paths are built once: building one costs more than running it.
-_select_items = (
-    select(t.cart_items)
-    .where(t.cart_items.c.buyer_id == bindparam("b_buyer"))
-    .order_by(t.cart_items.c.added_at, t.cart_items.c.id)
-)
-_select_last_added = select(t.carts.c.last_added_at).where(t.carts.c.buyer_id == bindparam("b_buyer"))
-_select_titles = select(t.products.c.id, t.products.c.title).where(
-    t.products.c.id.in_(bindparam("b_ids", expanding=True))
-)
-_insert_item = insert(t.cart_items)
-_update_item = (
-    update(t.cart_items)
-    .where(t.cart_items.c.id == bindparam("b_item"))
-    .values(quantity=bindparam("b_qty"), added_at=bindparam("b_at"))
-)
-_touch = (
-    update(t.carts).where(t.carts.c.buyer_id == bindparam("b_buyer")).values(last_added_at=bindparam("b_at"))
-)
-_insert_cart = insert(t.carts)
-_lock_buyer = select(t.accounts.c.id).where(t.accounts.c.id == bindparam("b_buyer")).with_for_update()
-
-
-def _lock_cart(conn: Connection, buyer_id: str) -> None:
-    """Serialise the buyer's cart commands (a double-clicked checkout must not place orders twice)."""
-    conn.execute(_lock_buyer, {"b_buyer": buyer_id})
-
-
-def _item_rows(conn: Connection, buyer_id: str) -> list[tuple[CartItem, datetime]]:
-    rows = conn.execute(_select_items, {"b_buyer": buyer_id})
-    return [
-        (CartItem(r.id, r.offer_id, r.shipping_option_id, r.quantity, r.order_id), r.added_at) for r in rows
-    ]
-
-
 def _items(conn: Connection, buyer_id: str) -> list[CartItem]:
-    return [item for item, _ in _item_rows(conn, buyer_id)]
-
-
-def _titles(conn: Connection, product_ids: set[str]) -> dict[str, str]:
-    return dict(conn.execute(_select_titles, {"b_ids": sorted(product_ids)}).all()) if product_ids else {}
+    return [item for item, _ in cart_item_rows(conn, buyer_id)]
 
 
 def view_cart(ctx: Context, buyer: Principal) -> CartView:
@@ -78,10 +49,10 @@ def view_cart(ctx: Context, buyer: Principal) -> CartView:
 
 
 def _view(conn: Connection, buyer_id: str) -> CartView:
-    last = conn.execute(_select_last_added, {"b_buyer": buyer_id}).scalar()
+    last = last_added_at(conn, buyer_id)
     items = _items(conn, buyer_id)
     offers = load_offers(conn, [i.offer_id for i in items])
-    return _render(last, items, offers, _titles(conn, {o.product_id for o in offers.values()}))
+    return _render(last, items, offers, product_titles(conn, {o.product_id for o in offers.values()}))
 
 
 def _render(
@@ -116,8 +87,8 @@ def add_item(
     policy = ctx.policies.current.policy
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
-        _lock_cart(conn, buyer.id)
-        rows = _item_rows(conn, buyer.id)
+        lock_cart(conn, buyer.id)
+        rows = cart_item_rows(conn, buyer.id)
         # The offers of the whole cart at once: the one added is checked, the others are shown.
         offers = load_offers(conn, {offer_id, *(i.offer_id for i, _ in rows)})
         offer = offers.get(offer_id)
@@ -142,43 +113,25 @@ def add_item(
         checkout.check_quantity(quantity + (same.quantity if same else 0), offer, policy)
         if same:
             changed = CartItem(same.id, offer_id, shipping_option_id, same.quantity + quantity, None)
-            conn.execute(_update_item, {"b_item": same.id, "b_qty": changed.quantity, "b_at": now})
+            update_cart_item(conn, same.id, changed.quantity, now)
             rows = [(changed, now) if i.id == same.id else (i, at) for i, at in rows]
         else:
             changed = CartItem(new_id("cit"), offer_id, shipping_option_id, quantity, None)
-            conn.execute(
-                _insert_item,
-                {
-                    "id": changed.id,
-                    "buyer_id": buyer.id,
-                    "offer_id": offer_id,
-                    "shipping_option_id": shipping_option_id,
-                    "quantity": quantity,
-                    "added_at": now,
-                },
-            )
+            insert_cart_item(conn, buyer.id, changed, now)
             rows.append((changed, now))
-        _touch_cart(conn, buyer.id, now)
+        touch_cart(conn, buyer.id, now)
         # The cart as it now stands, without reading back what was just written (same order as _items).
         rows.sort(key=lambda r: (r[1], r[0].id))
         items = [i for i, _ in rows]
-        titles = _titles(conn, {offers[i.offer_id].product_id for i in items})
+        titles = product_titles(conn, {offers[i.offer_id].product_id for i in items})
         return _render(now, items, offers, titles)
-
-
-def _touch_cart(conn: Connection, buyer_id: str, now: datetime) -> None:
-    updated = conn.execute(_touch, {"b_buyer": buyer_id, "b_at": now})
-    if updated.rowcount == 0:
-        conn.execute(_insert_cart, {"buyer_id": buyer_id, "last_added_at": now})
 
 
 def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
     require_role(buyer, Actor.BUYER)
     with unit_of_work(ctx.engine) as conn:
-        _lock_cart(conn, buyer.id)
-        row = conn.execute(
-            select(t.cart_items).where(t.cart_items.c.id == item_id, t.cart_items.c.buyer_id == buyer.id)
-        ).first()
+        lock_cart(conn, buyer.id)
+        row = load_cart_item(conn, buyer.id, item_id)
         if row is None:
             raise not_found("cart_item", item_id)
         if row.order_id is not None:
@@ -189,18 +142,8 @@ def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
                     409,
                 )
             )
-        conn.execute(delete(t.cart_items).where(t.cart_items.c.id == item_id))
+        delete_cart_item(conn, item_id)
         return _view(conn, buyer.id)
-
-
-_take_stock = (
-    update(t.offers)
-    .where(t.offers.c.id == bindparam("b_offer"))
-    .values(stock=t.offers.c.stock - bindparam("b_qty"))
-)
-_hold_item = (
-    update(t.cart_items).where(t.cart_items.c.id == bindparam("b_item")).values(order_id=bindparam("b_order"))
-)
 
 
 def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
@@ -214,15 +157,16 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
     version = ctx.policies.current
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
-        _lock_cart(conn, buyer.id)
+        lock_cart(conn, buyer.id)
         items = _items(conn, buyer.id)
         offers = load_offers(conn, [i.offer_id for i in items if i.order_id is None], lock=True)
         drafts = checkout.plan_checkout(items, offers, version.policy)
-        last_added = conn.execute(_select_last_added, {"b_buyer": buyer.id}).scalar_one()
+        last_added = last_added_at(conn, buyer.id)
+        assert last_added is not None, "a cart with free items has its row: each addition touches it"
         pay_by = checkout.pay_by(last_added, version.policy)
-        titles = _titles(conn, {o.product_id for o in offers.values()})
+        titles = product_titles(conn, {o.product_id for o in offers.values()})
         placed: list[Order] = []
-        holds: list[dict[str, str]] = []
+        holds: list[tuple[str, str]] = []
         for draft in drafts:
             order_id = new_id("ord")
             lines = tuple(
@@ -253,12 +197,12 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
                     pay_by,
                 )
             )
-            holds += [{"b_item": d.cart_item_id, "b_order": order_id} for d in draft.lines]
+            holds += [(d.cart_item_id, order_id) for d in draft.lines]
         taken: dict[str, int] = {}
         for draft in drafts:
             for d in draft.lines:
                 taken[d.offer.id] = taken.get(d.offer.id, 0) + d.quantity
-        conn.execute(_take_stock, [{"b_offer": k, "b_qty": taken[k]} for k in sorted(taken)])
+        take_stock(conn, taken)
         save_decisions(conn, [place(o, now) for o in placed], now, placed=True)
-        conn.execute(_hold_item, holds)
+        hold_cart_items(conn, holds)
     return placed
