@@ -6,11 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-
 from orderguard.app.context import Context, Principal
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.store import tables as t
+from orderguard.store.accounts_repo import account_by_token_hash, email_taken, insert_account
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
 
@@ -35,24 +33,16 @@ def create_account(ctx: Context, role: str, name: str, email: str | None = None)
     token = f"og_{secrets.token_urlsafe(24)}"
     account_id = new_id("acc")
     with unit_of_work(ctx.engine) as conn:
-        if email and conn.execute(select(t.accounts.c.id).where(t.accounts.c.email == email)).first():
+        if email and email_taken(conn, email):
             raise Refused(Refusal("email_taken", "an account with this email exists", 409))
-        conn.execute(
-            insert(t.accounts).values(
-                id=account_id,
-                role=role,
-                name=name,
-                email=email,
-                token_hash=token_digest(token),
-                created_at=ctx.clock.now(),
-            )
-        )
+        insert_account(conn, account_id, role, name, email, token_digest(token), ctx.clock.now())
     return NewAccount(account_id, role, name, token)
 
 
 def authenticate(ctx: Context, token: str) -> Principal | None:
     with reading(ctx.engine) as conn:
-        row = conn.execute(
-            select(t.accounts.c.id, t.accounts.c.role).where(t.accounts.c.token_hash == token_digest(token))
-        ).first()
-    return Principal(row.id, ROLES[row.role]) if row else None
+        found = account_by_token_hash(conn, token_digest(token))
+    if found is None:
+        return None
+    account_id, role = found
+    return Principal(account_id, ROLES[role])

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.policy import Policy, PolicyVersion, parse_policy, version_of
 from orderguard.providers.clock import Clock
 from orderguard.providers.payments import PaymentProvider
-from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
+from orderguard.store.policies_repo import insert_policy, policy_body, policy_stored
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
 
@@ -41,17 +41,8 @@ class PolicyBook:
     def adopt(self, version: PolicyVersion) -> None:
         """Put `version` in force for new orders; orders placed before keep theirs."""
         with unit_of_work(self._engine) as conn:
-            known = conn.execute(select(t.policies.c.key).where(t.policies.c.key == version.key)).first()
-            if known is None:
-                conn.execute(
-                    insert(t.policies).values(
-                        key=version.key,
-                        label=version.label,
-                        content_hash=version.content_hash,
-                        body=version.policy.model_dump(mode="json"),
-                        loaded_at=self._clock.now(),
-                    )
-                )
+            if not policy_stored(conn, version.key):
+                insert_policy(conn, version, self._clock.now())
         self._by_key[version.key] = version.policy
         self.current = version
 
@@ -59,7 +50,7 @@ class PolicyBook:
         policy = self._by_key.get(key)
         if policy is None:
             with reading(self._engine) as conn:
-                body = conn.execute(select(t.policies.c.body).where(t.policies.c.key == key)).scalar()
+                body = policy_body(conn, key)
             if body is None:
                 raise Refused(Refusal("unknown_policy_version", f"policy {key} is not stored", 500))
             policy = version_of(Policy.model_validate(body)).policy

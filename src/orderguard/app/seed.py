@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
 from orderguard.app import accounts, catalogue
 from orderguard.app.catalogue import OptionInput
 from orderguard.app.context import Context, Principal
 from orderguard.domain.machine import Actor
-from orderguard.store import tables as t
+from orderguard.store.accounts_repo import count_accounts
 from orderguard.store.db import reading
 
 STORE_NAMES = [
@@ -50,7 +48,7 @@ class DemoAccount:
 
 def is_seeded(ctx: Context) -> bool:
     with reading(ctx.engine) as conn:
-        return bool(conn.execute(select(func.count()).select_from(t.accounts)).scalar_one())
+        return count_accounts(conn) > 0
 
 
 def seed(ctx: Context) -> list[DemoAccount]:

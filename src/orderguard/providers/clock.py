@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 
-from orderguard.store import tables as t
+from orderguard.store.clock_repo import init_sandbox_clock, sandbox_clock_now, set_sandbox_clock
 from orderguard.store.db import reading, unit_of_work
 
 
@@ -43,12 +43,9 @@ class VirtualClock:
 
     def __init__(self, engine: Engine, start: datetime | None = None) -> None:
         self._engine = engine
+        first = start or datetime.now(UTC).replace(microsecond=0)  # kept only if no time is stored yet
         with unit_of_work(engine) as conn:
-            stored = conn.execute(select(t.sandbox_clock.c.now).where(t.sandbox_clock.c.id == 1)).scalar()
-            if stored is None:
-                stored = start or datetime.now(UTC).replace(microsecond=0)
-                conn.execute(insert(t.sandbox_clock).values(id=1, now=stored))
-        self._now: datetime = stored
+            self._now: datetime = init_sandbox_clock(conn, first)
 
     def now(self) -> datetime:
         return self._now
@@ -56,14 +53,12 @@ class VirtualClock:
     def refresh(self) -> datetime:
         """Read the shared time again (another process may have moved it)."""
         with reading(self._engine) as conn:
-            self._now = conn.execute(
-                select(t.sandbox_clock.c.now).where(t.sandbox_clock.c.id == 1)
-            ).scalar_one()
+            self._now = sandbox_clock_now(conn)
         return self._now
 
     def set(self, at: datetime) -> None:
         if at < self._now:
             raise ValueError("the virtual clock never goes backwards")
         with unit_of_work(self._engine) as conn:
-            conn.execute(update(t.sandbox_clock).where(t.sandbox_clock.c.id == 1).values(now=at))
+            set_sandbox_clock(conn, at)
         self._now = at
