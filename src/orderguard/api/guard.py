@@ -15,7 +15,6 @@ import hashlib
 import json
 
 from fastapi import Request, Response
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -23,8 +22,8 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from orderguard.api.auth import context, principal_or_none
 from orderguard.api.problems import problem
 from orderguard.app.context import Context
-from orderguard.store import tables as t
 from orderguard.store.db import unit_of_work
+from orderguard.store.idempotency_repo import delete_key, insert_key, load_key, store_response
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_KEY_LENGTH = 255
@@ -102,20 +101,12 @@ def _reserve(ctx: Context, scope: str, key: str, digest: str) -> Response | None
     """None when this request may run; else the response to give instead."""
     try:
         with unit_of_work(ctx.engine) as conn:
-            conn.execute(
-                insert(t.idempotency_keys).values(
-                    account_id=scope, key=key, request_hash=digest, created_at=ctx.clock.now()
-                )
-            )
+            insert_key(conn, scope, key, digest, ctx.clock.now())
         return None
     except IntegrityError:
         pass
     with unit_of_work(ctx.engine) as conn:
-        row = conn.execute(
-            select(t.idempotency_keys).where(
-                t.idempotency_keys.c.account_id == scope, t.idempotency_keys.c.key == key
-            )
-        ).first()
+        row = load_key(conn, scope, key)
     if row is None:  # released meanwhile by a failed first attempt
         return _reserve(ctx, scope, key, digest)
     if row.request_hash != digest:
@@ -131,17 +122,9 @@ def _reserve(ctx: Context, scope: str, key: str, digest: str) -> Response | None
 
 def _remember(ctx: Context, scope: str, key: str, status: int, media_type: str | None, body: bytes) -> None:
     with unit_of_work(ctx.engine) as conn:
-        conn.execute(
-            update(t.idempotency_keys)
-            .where(t.idempotency_keys.c.account_id == scope, t.idempotency_keys.c.key == key)
-            .values(status_code=status, content_type=media_type, body=body.decode())
-        )
+        store_response(conn, scope, key, status, media_type, body.decode())
 
 
 def _release(ctx: Context, scope: str, key: str) -> None:
     with unit_of_work(ctx.engine) as conn:
-        conn.execute(
-            delete(t.idempotency_keys).where(
-                t.idempotency_keys.c.account_id == scope, t.idempotency_keys.c.key == key
-            )
-        )
+        delete_key(conn, scope, key)
