@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -57,45 +58,34 @@ class PerDialect(Generic[S]):
         return self.form(conn.dialect.name == "postgresql")
 
 
-def _order(row: Any, lines: Sequence[Line]) -> Order:
-    return Order(
-        id=row.id,
-        buyer_id=row.buyer_id,
-        store_id=row.store_id,
-        state=row.state,
-        currency=row.currency,
-        lines=tuple(lines),
-        address=Address(**row.address),
-        policy_key=row.policy_key,
-        placed_at=row.placed_at,
-        pay_by_at=row.pay_by_at,
-        **{c: getattr(row, c) for c in MUTABLE if c != "state"},
-    )
+# Orders and lines are selected with their columns in the dataclass's field order and built
+# positionally: looking every field up by name costs more than the rest of loading them.
+_ORDER_FIELDS = [f.name for f in fields(Order) if f.name != "lines"]
+_LINES_AT = [f.name for f in fields(Order)].index("lines")
+_ADDRESS_AT = _ORDER_FIELDS.index("address")
+_LINE_FIELDS = [f.name for f in fields(Line)]
 
 
-def _line(row: Any) -> Line:
-    return Line(
-        id=row.id,
-        offer_id=row.offer_id,
-        product_id=row.product_id,
-        title=row.title,
-        unit_price=row.unit_price,
-        quantity=row.quantity,
-        shipping_price=row.shipping_price,
-        carrier=row.carrier,
-        promised_days=row.promised_days,
-    )
+def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
+    values = list(row)
+    values[_ADDRESS_AT] = Address(**values[_ADDRESS_AT])
+    values.insert(_LINES_AT, tuple(lines))
+    return Order(*values)
 
 
 # Statements are built once: building a SQLAlchemy statement costs more than running it.
 _select_orders = PerDialect(
-    lambda array: select(t.orders).where(in_list(t.orders.c.id, "b_ids", array=array)).order_by(t.orders.c.id)
+    lambda array: (
+        select(*(t.orders.c[f] for f in _ORDER_FIELDS))
+        .where(in_list(t.orders.c.id, "b_ids", array=array))
+        .order_by(t.orders.c.id)
+    )
 )
 _select_orders_lock = PerDialect(lambda array: _select_orders.form(array).with_for_update())
 _select_orders_skip = PerDialect(lambda array: _select_orders.form(array).with_for_update(skip_locked=True))
 _select_lines = PerDialect(
     lambda array: (
-        select(t.order_lines)
+        select(t.order_lines.c.order_id, *(t.order_lines.c[f] for f in _LINE_FIELDS))
         .where(in_list(t.order_lines.c.order_id, "b_ids", array=array))
         .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
     )
@@ -128,13 +118,13 @@ def load_orders(
         return {}
     query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
     rows = conn.execute(query.on(conn), {"b_ids": ids}).all()
-    ids = [row.id for row in rows]
+    ids = [row[0] for row in rows]
     if not ids:
         return {}
     lines: dict[str, list[Line]] = defaultdict(list)
-    for line_row in conn.execute(_select_lines.on(conn), {"b_ids": ids}):
-        lines[line_row.order_id].append(_line(line_row))
-    return {row.id: _order(row, lines[row.id]) for row in rows}
+    for order_id, *line in conn.execute(_select_lines.on(conn), {"b_ids": ids}):
+        lines[order_id].append(Line(*line))
+    return {row[0]: _order(row, lines[row[0]]) for row in rows}
 
 
 COPY_FROM_ROWS = 20  # below this, an ordinary INSERT costs no more than starting a COPY
