@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi.testclient import TestClient
 from httpx import Response
 
 from orderguard.app.context import Context
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
+
+if TYPE_CHECKING:  # imported by the `api` fixture at test time, where pytest's warning filters apply
+    from fastapi.testclient import TestClient
 
 ADDRESS = {
     "name": "Ann Buyer",

@@ -28,12 +28,29 @@ def test_ledger_check_passes_on_a_balanced_ledger_and_fails_on_a_broken_one(env:
     assert "ledger ok" in ok.output
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with unit_of_work(ctx.engine) as conn:
-        conn.execute(insert(t.postings), [
-            {"txn_id": "txn_broken", "kind": "capture", "order_id": "ord_x", "account": "escrow:order:ord_x",
-             "amount": -500, "currency": "USD", "created_at": now},
-            {"txn_id": "txn_broken", "kind": "capture", "order_id": "ord_x", "account": "external:payments",
-             "amount": 400, "currency": "USD", "created_at": now},
-        ])
+        conn.execute(
+            insert(t.postings),
+            [
+                {
+                    "txn_id": "txn_broken",
+                    "kind": "capture",
+                    "order_id": "ord_x",
+                    "account": "escrow:order:ord_x",
+                    "amount": -500,
+                    "currency": "USD",
+                    "created_at": now,
+                },
+                {
+                    "txn_id": "txn_broken",
+                    "kind": "capture",
+                    "order_id": "ord_x",
+                    "account": "external:payments",
+                    "amount": 400,
+                    "currency": "USD",
+                    "created_at": now,
+                },
+            ],
+        )
     broken = runner.invoke(app, ["ledger", "check"])
     assert broken.exit_code == 1
     assert "unbalanced_transaction" in broken.output and "negative_escrow" in broken.output

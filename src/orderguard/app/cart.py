@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
 from orderguard.domain import checkout
-from orderguard.domain.catalogue import Offer
+from orderguard.domain.catalogue import Offer, best_option
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Address, Line, Order, place
@@ -97,7 +97,7 @@ def add_item(
         if shipping_option_id is None:
             if not offer.shipping_options:
                 raise Refused(Refusal("unknown_shipping_option", "offer has no shipping option", 409))
-            shipping_option_id = offer.shipping_options[0].id
+            shipping_option_id = best_option(offer, policy.catalogue.delivery_weight).id
         elif offer.option(shipping_option_id) is None:
             raise Refused(Refusal("unknown_shipping_option", "not a shipping option of this offer", 422))
         same = next(

@@ -56,8 +56,12 @@ def _score(landed: int, days: int, cheapest: int, fastest: int, weight: Fraction
     return Fraction(landed, max(cheapest, 1)) + weight * Fraction(days, max(fastest, 1))
 
 
-def _best_option(offer: Offer, weight: Fraction) -> ShippingOption:
-    """The offer's option with the best score among its own options (same formula)."""
+def best_option(offer: Offer, weight: Fraction | float) -> ShippingOption:
+    """The offer's option with the best score among its own options (same formula).
+
+    It is the option the comparison shows, and the one a cart line gets when the buyer picks none.
+    """
+    weight = Fraction(weight)
     cheapest = offer.price + min(o.price for o in offer.shipping_options)
     fastest = offer.handling_days + min(o.promised_days for o in offer.shipping_options)
     return min(
@@ -77,7 +81,7 @@ def rank_offers(offers: list[Offer], delivery_weight: float) -> list[RankedOffer
     ranked: list[RankedOffer] = []
     weight = Fraction(delivery_weight)
     for group in by_currency.values():
-        picks = [(o, _best_option(o, weight)) for o in group]
+        picks = [(o, best_option(o, weight)) for o in group]
         landed = [o.price + opt.price for o, opt in picks]
         days = [o.handling_days + opt.promised_days for o, opt in picks]
         cheapest, fastest = min(landed), min(days)
