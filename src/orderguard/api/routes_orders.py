@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -49,17 +50,7 @@ def pay(
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
 ) -> dict[str, Any]:
-    p = payments.pay(ctx, who, order_id, body.method)
-    return {
-        "id": p.id,
-        "order_id": p.order_id,
-        "method": p.method,
-        "state": p.state,
-        "amount": p.amount,
-        "currency": p.currency,
-        "provider_ref": p.provider_ref,
-        "created_at": p.created_at,
-    }
+    return asdict(payments.pay(ctx, who, order_id, body.method))
 
 
 @router.post("/orders/{order_id}/cancel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,8 @@ from orderguard.app.context import Context, Principal
 from orderguard.domain import deadlines as deadline_kinds
 from orderguard.domain import orders
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.domain.orders import Action, Order
+from orderguard.domain.orders import Action, Decision, Order
+from orderguard.domain.policy import Policy
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ledger_repo import OrderMoney, order_money
 from orderguard.store.offers_repo import store_ids_of
@@ -46,25 +48,28 @@ class OrderView:
     shipments: list[dict[str, Any]]
 
 
-def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
+BuyerDecision = Callable[[Order, str, datetime, Policy], Decision]
+
+
+def _buyer_command(ctx: Context, buyer: Principal, order_id: str, decide: BuyerDecision) -> OrderView:
+    """One buyer command on one order: lock it, decide, write the decision, show the result."""
     require_role(buyer, Actor.BUYER)
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
         order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
-        decision = orders.buyer_cancel(order, buyer.id, now, ctx.policies.get(order.policy_key))
+        decision = decide(order, buyer.id, now, ctx.policies.get(order.policy_key))
         save_decisions(conn, [decision], now)
         return _view(conn, decision.order, Actor.BUYER)
+
+
+def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
+    """R3.4: the buyer cancels an unpaid order, without sanctions."""
+    return _buyer_command(ctx, buyer, order_id, orders.buyer_cancel)
 
 
 def confirm_receipt(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
     """R6.4: the buyer confirms receipt; the order completes and the dispute window opens."""
-    require_role(buyer, Actor.BUYER)
-    now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
-        decision = orders.confirm_receipt(order, buyer.id, now, ctx.policies.get(order.policy_key))
-        save_decisions(conn, [decision], now)
-        return _view(conn, decision.order, Actor.BUYER)
+    return _buyer_command(ctx, buyer, order_id, orders.confirm_receipt)
 
 
 def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
@@ -13,20 +14,7 @@ _insert_payment = insert(t.payments)  # built once: building costs more than run
 
 
 def insert_payment(conn: Connection, p: Payment, settled_at: datetime | None) -> None:
-    conn.execute(
-        _insert_payment,
-        {
-            "id": p.id,
-            "order_id": p.order_id,
-            "method": p.method,
-            "state": p.state,
-            "amount": p.amount,
-            "currency": p.currency,
-            "provider_ref": p.provider_ref,
-            "created_at": p.created_at,
-            "settled_at": settled_at,
-        },
-    )
+    conn.execute(_insert_payment, {**asdict(p), "settled_at": settled_at})
 
 
 def load_payment(
