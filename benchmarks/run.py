@@ -3,7 +3,9 @@
 Run with `make bench`, `uv run python -m benchmarks.run [--orders N] [--firings N] [--pg-url URL]`
 or `orderguard bench`. Everything runs in-process, single-threaded, through the `app/` use
 cases, on a fresh SQLite file (WAL, synchronous=NORMAL, as in production) and on a fresh
-PostgreSQL database created for the run and dropped after it. See benchmarks/README.md.
+PostgreSQL database created for the run and dropped after it; the firings are also run by
+two worker processes sharing one PostgreSQL database, as production workers do. See
+benchmarks/README.md.
 
 How carts map to orders: every buyer's cart holds one item from each of 4 stores, so one
 checkout places 4 orders (one per store, R3.2); each order is then paid by its own `pay`
@@ -14,6 +16,7 @@ call (card, captured at once), one transaction each. The timed journey per buyer
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import time
@@ -21,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -41,6 +46,8 @@ START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 STORES_PER_CART = 4  # one checkout places this many orders
 STOCK = 2_000_000_000  # plenty: stock never runs out during a run
 FIRE_LIMIT = 500
+FIRING_WORKERS = 2  # worker processes of the concurrent firing benchmark (PostgreSQL only)
+WORKER_TIMEOUT = 600  # seconds: a worker that died fails the run instead of hanging it
 ADDRESS = Address("Bench Buyer", "1 Bench Street", "Testville", "10001", "US")
 
 
@@ -82,9 +89,9 @@ def postgres_url(server_url: str, suffix: str) -> Iterator[str]:
         admin.dispose()
 
 
-def new_context(url: str) -> tuple[Context, FixedClock]:
+def new_context(url: str, *, migrate: bool = True) -> tuple[Context, FixedClock]:
     clock = FixedClock(START)
-    return build_context(Settings(database_url=url, sandbox=False), clock=clock), clock
+    return build_context(Settings(database_url=url, sandbox=False), clock=clock, migrate=migrate), clock
 
 
 # --- marketplace (not timed) -----------------------------------------------------------------------
@@ -157,41 +164,123 @@ def bench_orders(url: str, backend: str, orders: int) -> Result:
         ctx.engine.dispose()
 
 
+FIRING_AT = START + timedelta(days=21)  # pay-by is last cart addition + 20 days
+
+
+def place_unpaid_orders(ctx: Context, orders: int) -> None:
+    """Not timed: `orders` unpaid orders, then fresh planner statistics on PostgreSQL.
+
+    New tables have none until autovacuum gets to them, and without them a prepared statement's
+    generic plan can look deadlines up by id through the partial index of armed ones (ten times
+    slower): the figure would depend on whether autovacuum happened to run during the setup.
+    """
+    offer_ids = make_offers(ctx)
+    for buyer, stores in make_buyers(ctx, orders):
+        for offer_id in offer_ids[:stores]:
+            cart.add_item(ctx, buyer, offer_id, 1, None)
+        cart.check_out(ctx, buyer, ADDRESS)
+    if ctx.engine.dialect.name == "postgresql":
+        with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+
+
+def fire_until_idle(ctx: Context) -> int:
+    """fire_due until a call claims nothing; returns the number of calls."""
+    rounds = 0
+    while True:
+        rounds += 1
+        if deadlines.fire_due(ctx, limit=FIRE_LIMIT).claimed == 0:
+            return rounds
+
+
 def bench_firings(url: str, backend: str, firings: int) -> Result:
     """Fire `firings` due pay-by deadlines (unpaid orders expire) with fire_due(limit=500)."""
     ctx, fixed = new_context(url)
     try:
-        offer_ids = make_offers(ctx)
-        for buyer, stores in make_buyers(ctx, firings):  # not timed: N unpaid orders
-            for offer_id in offer_ids[:stores]:
-                cart.add_item(ctx, buyer, offer_id, 1, None)
-            cart.check_out(ctx, buyer, ADDRESS)
-        fixed.set(START + timedelta(days=21))  # pay-by is last cart addition + 20 days
-        rounds = 0
+        place_unpaid_orders(ctx, firings)
+        fixed.set(FIRING_AT)
         cpu = time.process_time()
         started = time.perf_counter()
-        while True:
-            rounds += 1
-            if deadlines.fire_due(ctx, limit=FIRE_LIMIT).claimed == 0:
-                break
+        rounds = fire_until_idle(ctx)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
-        e = t.events.c
-        events = count(ctx, select(func.count()).where(e.kind == "pay_by_passed"))
-        orders_fired = count(
-            ctx, select(func.count(func.distinct(e.order_id))).where(e.kind == "pay_by_passed")
-        )
-        cancelled = count(ctx, select(func.count()).where(t.orders.c.state == "cancelled"))
-        d = t.deadlines.c
-        fired_rows = count(ctx, select(func.count()).where(d.kind == "pay_by", d.state == "fired"))
-        if not events == orders_fired == cancelled == fired_rows == firings:
-            raise AssertionError(
-                f"{backend}: {events} pay_by_passed events on {orders_fired} orders, {cancelled} cancelled,"
-                f" {fired_rows} deadlines fired; expected {firings} of each (each fired exactly once)"
-            )
+        check_fired_once(ctx, backend, firings)
         return Result(backend, "deadline firings", firings, elapsed, cpu, {"rounds": rounds})
     finally:
         ctx.engine.dispose()
+
+
+def _firing_worker(
+    url: str, ready: Event, go: Event, results: Queue[tuple[float, float, float, int]]
+) -> None:
+    """One worker process; puts (started, finished, CPU seconds, fire_due calls) on `results`."""
+    ctx, fixed = new_context(url, migrate=False)
+    try:
+        fixed.set(FIRING_AT)
+        with ctx.engine.connect():  # the pool's first connection is not part of the timing
+            pass
+        ready.set()
+        go.wait()
+        cpu = time.process_time()
+        started = time.perf_counter()  # CLOCK_MONOTONIC on Linux: comparable between processes
+        rounds = fire_until_idle(ctx)
+        results.put((started, time.perf_counter(), time.process_time() - cpu, rounds))
+    finally:
+        ctx.engine.dispose()
+
+
+def bench_firings_concurrent(url: str, backend: str, firings: int) -> Result:
+    """As bench_firings, by FIRING_WORKERS processes sharing the deadline table (SKIP LOCKED).
+
+    Timed from the moment all workers are released until the last one finds nothing due.
+    """
+    ctx, _ = new_context(url)
+    try:
+        place_unpaid_orders(ctx, firings)
+        spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine inherited by fork
+        go = spawn.Event()
+        results: Queue[tuple[float, float, float, int]] = spawn.Queue()
+        readies = [spawn.Event() for _ in range(FIRING_WORKERS)]
+        workers = [spawn.Process(target=_firing_worker, args=(url, r, go, results)) for r in readies]
+        for worker in workers:
+            worker.start()
+        for ready in readies:
+            ready.wait()
+        go.set()
+        done = [results.get(timeout=WORKER_TIMEOUT) for _ in workers]
+        for worker in workers:
+            worker.join()
+        elapsed = max(finished for _, finished, _, _ in done) - min(started for started, _, _, _ in done)
+        cpu = sum(cpu for _, _, cpu, _ in done)
+        check_fired_once(ctx, backend, firings)
+        rounds = sum(rounds for *_, rounds in done)
+        return Result(
+            backend, f"firings, {FIRING_WORKERS} workers", firings, elapsed, cpu, {"rounds": rounds}
+        )
+    finally:
+        ctx.engine.dispose()
+
+
+def check_fired_once(ctx: Context, backend: str, firings: int) -> None:
+    """Every firing did all of its work once: N pay_by_passed events on N distinct orders, N orders
+    cancelled, N pay-by deadlines fired, N buyers notified, no goods left in carts, stock restored."""
+    e = t.events.c
+    events = count(ctx, select(func.count()).where(e.kind == "pay_by_passed"))
+    orders_fired = count(ctx, select(func.count(func.distinct(e.order_id))).where(e.kind == "pay_by_passed"))
+    cancelled = count(ctx, select(func.count()).where(t.orders.c.state == "cancelled"))
+    d = t.deadlines.c
+    fired_rows = count(ctx, select(func.count()).where(d.kind == "pay_by", d.state == "fired"))
+    notified = count(ctx, select(func.count()).where(t.notifications.c.kind == "order_expired"))
+    if not events == orders_fired == cancelled == fired_rows == notified == firings:
+        raise AssertionError(
+            f"{backend}: {events} pay_by_passed events on {orders_fired} orders, {cancelled} cancelled,"
+            f" {fired_rows} deadlines fired, {notified} buyers notified; expected {firings} of each"
+            " (each fired exactly once)"
+        )
+    in_carts = count(ctx, select(func.count()).select_from(t.cart_items))
+    short = count(ctx, select(func.count()).where(t.offers.c.stock != STOCK))
+    if in_carts or short:
+        raise AssertionError(f"{backend}: {in_carts} cart items left, {short} offers not restocked")
 
 
 # --- output ------------------------------------------------------------------------------------------------
@@ -199,7 +288,7 @@ def bench_firings(url: str, backend: str, firings: int) -> Result:
 
 def print_table(results: list[Result]) -> None:
     head = (
-        f"{'backend':<11} {'benchmark':<19} {'count':>7} {'seconds':>8} {'per second':>11}"
+        f"{'backend':<11} {'benchmark':<21} {'count':>7} {'seconds':>8} {'per second':>11}"
         f" {'CPU s':>6} {'per CPU s':>10}  notes"
     )
     print()
@@ -212,10 +301,13 @@ def print_table(results: list[Result]) -> None:
             notes = f"{int(r.detail['rounds'])} fire_due calls of up to {FIRE_LIMIT}"
         per_cpu = r.count / r.cpu_seconds if r.cpu_seconds else float("inf")
         print(
-            f"{r.backend:<11} {r.metric:<19} {r.count:>7} {r.seconds:>8.2f} {r.per_second:>11,.0f}"
+            f"{r.backend:<11} {r.metric:<21} {r.count:>7} {r.seconds:>8.2f} {r.per_second:>11,.0f}"
             f" {r.cpu_seconds:>6.2f} {per_cpu:>10,.0f}  {notes}"
         )
-    print("seconds: wall clock; CPU s: CPU time of this process only (the PostgreSQL server is not in it)")
+    print(
+        "seconds: wall clock; CPU s: CPU time of the benchmark process, or of the worker processes"
+        " together (the PostgreSQL server is not in it)"
+    )
     print()
 
 
@@ -234,7 +326,10 @@ def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL)
         f"OrderGuard benchmarks: {orders} orders placed+paid ({STORES_PER_CART} orders per checkout,"
         f" one pay call each), {firings} pay-by deadlines fired"
     )
-    print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}; single-threaded, in-process")
+    print(
+        f"machine: {os.cpu_count()} CPUs, {cpu_model()}; single-threaded, in-process"
+        f" (and firings by {FIRING_WORKERS} worker processes on PostgreSQL)"
+    )
     runs: list[tuple[str, Callable[[str, str, int], Result], int]] = [
         ("orders", bench_orders, orders),
         ("firings", bench_firings, firings),
@@ -247,6 +342,9 @@ def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL)
         with postgres_url(pg_url, suffix) as url:
             results.append(bench(url, "PostgreSQL", n))
             print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+    with postgres_url(pg_url, "firings_workers") as url:
+        results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
+        print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
     print_table(results)
     return results
 
