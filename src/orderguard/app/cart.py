@@ -14,7 +14,7 @@ from orderguard.domain import checkout
 from orderguard.domain.catalogue import Offer, best_option
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.domain.orders import Address, Line, Order, place
+from orderguard.domain.orders import ORDER, Address, Line, Order, place
 from orderguard.store.carts_repo import (
     cart_item_rows,
     delete_cart_item,
@@ -188,7 +188,7 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
                     order_id,
                     buyer.id,
                     draft.store_id,
-                    "awaiting_payment",
+                    ORDER.initial,
                     draft.currency,
                     lines,
                     address,

@@ -39,16 +39,19 @@ def pay(ctx: Context, buyer: Principal, order_id: str, method: str) -> Payment:
                 ref = ctx.payments.capture(method, amount, currency, payment_id)
             except PaymentDeclined as e:
                 raise Refused(Refusal("payment_declined", e.reason, 402)) from e
-            payment = Payment(payment_id, order.id, method, "captured", amount, currency, ref, now)
+            payment = payments.open_payment(payment_id, order.id, method, amount, currency, ref, now, policy)
             insert_payment(conn, payment, settled_at=now)
         else:
             decision = orders.transfer_started(order, buyer.id, now, policy)
             ref = ctx.payments.start_transfer(amount, currency, payment_id)
-            payment = Payment(payment_id, order.id, method, "pending", amount, currency, ref, now)
+            payment = payments.open_payment(payment_id, order.id, method, amount, currency, ref, now, policy)
             insert_payment(conn, payment, settled_at=None)
             arm_deadlines(
                 conn,
-                [("payment", payment_id, order.id, "transfer_credit_by", payments.credit_by(now, policy))],
+                [
+                    ("payment", payment_id, order.id, kind, payments.credit_by(now, policy))
+                    for kind in payments.PAYMENT.state_deadlines[payment.state]
+                ],
                 now,
             )
         _tag(decision, payment)
@@ -110,7 +113,8 @@ def settle_transfer(
         decision = orders.transfer_failed(order, reason, now, policy)
         reason_saved = reason
     settle_payment(conn, payment.id, state, now, reason_saved)
-    cancel_deadlines(conn, [(payment.id, k) for k in payments.PAYMENT.state_deadlines["pending"]], now)
+    ended, _ = payments.PAYMENT.deadline_changes(payment.state, state)
+    cancel_deadlines(conn, [(payment.id, k) for k in ended], now)
     _tag(decision, payment)
     save_decisions(conn, [decision], now)
     return True

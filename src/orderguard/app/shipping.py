@@ -61,7 +61,7 @@ def ship(
                 if line.quantity > before.get(line.id, 0)
             }
         )
-        row = ShipmentRow(new_id("shp"), order.id, carrier, code, "label_created", now, now)
+        row = ShipmentRow(new_id("shp"), order.id, carrier, code, shipping.SHIPMENT.initial, now, now)
         data = {"shipment_id": row.id, "carrier": carrier, "tracking_code": code, "lines": wanted}
         decision = orders.ship(
             order, seller.id, wanted, before, now, ctx.policies.get(order.policy_key), data

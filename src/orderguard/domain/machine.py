@@ -63,6 +63,11 @@ class Machine:
             seen.add((t.source, t.event))
 
     @property
+    def initial(self) -> str:
+        """Where every subject starts: the source of the table's first transition."""
+        return self.transitions[0].source
+
+    @property
     def states(self) -> list[str]:
         ordered: dict[str, None] = {}
         for t in self.transitions:
@@ -105,7 +110,7 @@ class Machine:
         lines = [
             "stateDiagram-v2",
             f"    %% {self.name} lifecycle, drawn from its transition table",
-            f"    [*] --> {self.transitions[0].source}",
+            f"    [*] --> {self.initial}",
         ]
         for t in self.transitions:
             if t.source == t.target:

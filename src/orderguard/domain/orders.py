@@ -216,8 +216,8 @@ def transition(
 
 def place(order: Order, now: datetime) -> Decision:
     """A new order, awaiting payment until its pay-by time (R3.2, R3.3)."""
-    if order.state != "awaiting_payment":
-        raise ValueError("orders are placed awaiting payment")
+    if order.state != ORDER.initial:
+        raise ValueError(f"orders are placed {ORDER.initial}")
     return Decision(
         order,
         events=[Event("placed", B, order.buyer_id, "R3.2", now, {"pay_by_at": order.pay_by_at.isoformat()})],

@@ -47,6 +47,23 @@ def captured_at_once(method: str, policy: Policy) -> bool:
     return method in policy.payment.captured_at_once
 
 
+def open_payment(
+    payment_id: str,
+    order_id: str,
+    method: str,
+    amount: int,
+    currency: str,
+    provider_ref: str,
+    now: datetime,
+    policy: Policy,
+) -> Payment:
+    """A new payment: captured at once (card, e-wallet) or pending until the bank reports (R3.5)."""
+    state = PAYMENT.initial
+    if captured_at_once(method, policy):  # the provider confirmed the capture in the same call
+        state = PAYMENT.step(state, "credited", Actor.SYSTEM).target
+    return Payment(payment_id, order_id, method, state, amount, currency, provider_ref, now)
+
+
 def credit_by(started_at: datetime, policy: Policy) -> datetime:
     return started_at + timedelta(days=policy.payment.bank_transfer_credit_days)
 
