@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
+from orderguard.store import tables as t
+from orderguard.store.db import reading
 from tests.support import Api, action, deadline
 
 
@@ -115,7 +119,7 @@ def test_r3_5_transfer_failing_after_pay_by_cancels_the_order(api: Api) -> None:
     assert api.get("/v1/cart", buyer).json()["items"] == []
 
 
-def test_r3_6_payment_and_refund_stay_on_the_original_method(api: Api) -> None:
+def test_r3_6_money_is_never_held_as_a_buyer_balance(api: Api) -> None:
     buyer = api.buyer()
     order = api.place(buyer, api.listing())
     api.pay(buyer, order["id"], "ewallet")
@@ -123,3 +127,23 @@ def test_r3_6_payment_and_refund_stay_on_the_original_method(api: Api) -> None:
     assert [p["method"] for p in detail["payments"]] == ["ewallet"]
     r = api.pay(buyer, order["id"], "card", expect=409)
     assert r.json()["code"] == "order_already_paid"
+    with reading(api.ctx.engine) as conn:
+        accounts = set(conn.execute(select(t.postings.c.account)).scalars())
+    # the money came from the buyer's method and sits in the order's escrow; no buyer account exists
+    assert accounts == {"external:payments", f"escrow:order:{order['id']}"}
+
+
+def test_r3_1_the_cart_remembers_when_the_last_item_was_added(api: Api) -> None:
+    buyer = api.buyer()
+    first, second = api.listing(), api.listing()
+    api.add(buyer, first)
+    added_first = api.get("/v1/cart", buyer).json()["last_added_at"]
+    api.advance(days=2)
+    cart = api.add(buyer, second, 3).json()
+    assert datetime.fromisoformat(cart["last_added_at"]) == datetime.fromisoformat(added_first) + timedelta(
+        days=2
+    )
+    assert [i["quantity"] for i in cart["items"]] == [1, 3]
+    api.advance(days=1)
+    api.delete(f"/v1/cart/items/{cart['items'][0]['id']}", buyer)  # removing is not adding
+    assert api.get("/v1/cart", buyer).json()["last_added_at"] == cart["last_added_at"]
