@@ -17,6 +17,7 @@ from orderguard.domain.shipping import (
     check_tracking_code,
     fold,
     fully_shipped,
+    last_delivery,
     s10_check_digit,
 )
 
@@ -124,3 +125,11 @@ def test_shipment_lines_must_exist_and_fit_what_remains() -> None:
         assert e.value.refusal.code == code
     assert fully_shipped(ordered, {"l1": 3, "l2": 1})
     assert not fully_shipped(ordered, {"l1": 3})
+
+
+def test_last_delivery_waits_for_every_parcel() -> None:
+
+    t1, t2 = T0 + timedelta(days=1), T0 + timedelta(days=3)
+    assert last_delivery([("delivered", t1), ("delivered", t2)]) == t2
+    assert last_delivery([("delivered", t1), ("in_transit", t2)]) is None
+    assert last_delivery([]) is None

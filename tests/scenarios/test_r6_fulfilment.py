@@ -72,6 +72,12 @@ def test_r6_1_partial_shipments_then_the_rest(api: Api) -> None:
     assert api.status(order["id"], buyer) == "shipped"
     r = ship(api, listing, order["id"], s10("10000004"), expect=409)
     assert r["code"] == "order_fully_shipped"
+    notes = api.get("/v1/notifications", buyer).json()["notifications"]
+    shipped = [n["text"] for n in notes if n["kind"] == "shipped"]
+    assert len(shipped) == 2
+    assert any(s10("10000001") in text for text in shipped) and any(
+        s10("10000003") in text for text in shipped
+    )
 
 
 def test_r6_1_shipping_unpaid_or_cancelled_orders_is_refused(api: Api) -> None:

@@ -14,7 +14,7 @@ from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.domain import orders, shipping
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.domain.orders import Event, Notification
+from orderguard.domain.orders import Event
 from orderguard.domain.shipping import Place, Scan
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
@@ -65,13 +65,6 @@ def ship(
         data = {"shipment_id": row.id, "carrier": carrier, "tracking_code": code, "lines": wanted}
         decision = orders.ship(
             order, seller.id, wanted, before, now, ctx.policies.get(order.policy_key), data
-        )
-        decision.notifications.append(
-            Notification(
-                "buyer",
-                "shipped",
-                f"Order {order.id}: a parcel was shipped with {carrier}, tracking code {code}.",
-            )
         )
         insert_shipment(conn, row, wanted)
         save_decisions(conn, [decision], now)
@@ -174,12 +167,13 @@ def _apply_scans(
 def _deliver_orders(conn: Connection, ctx: Context, current: dict[str, orders.Order], now: datetime) -> None:
     """Orders whose every parcel is now delivered move to delivered (protection may shorten)."""
     by_order: dict[str, list[ShipmentRow]] = defaultdict(list)
-    for s in shipments_of(conn, [oid for oid, o in current.items() if o.state == "shipped"]):
+    waiting = [oid for oid, o in current.items() if orders.ORDER.find(o.state, "all_delivered")]
+    for s in shipments_of(conn, waiting):
         by_order[s.order_id].append(s)
     decisions = []
     for order_id, parcels in by_order.items():
-        if all(p.state == "delivered" for p in parcels):
-            delivered_at = max(p.state_since or now for p in parcels)
+        delivered_at = shipping.last_delivery([(p.state, p.state_since) for p in parcels])
+        if delivered_at is not None:
             order = current[order_id]
             decisions.append(
                 orders.all_delivered(order, delivered_at, now, ctx.policies.get(order.policy_key))

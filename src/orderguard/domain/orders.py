@@ -517,10 +517,12 @@ def ship(
     shipping.check_shipment_lines(wanted, ordered, shipped_before)
     after = {k: shipped_before.get(k, 0) + wanted.get(k, 0) for k in ordered}
     if not shipping.fully_shipped(ordered, after):
-        return transition(order, "shipped_partly", S, seller_id, now, policy, data)
+        d = transition(order, "shipped_partly", S, seller_id, now, policy, data)
+        d.notifications.append(_parcel_shipped(order, data))
+        return d
     days = min(order.promised_days, policy.shipping.max_protection_days)
     ends = now + timedelta(days=days)
-    return transition(
+    d = transition(
         order,
         "shipped_fully",
         S,
@@ -530,6 +532,17 @@ def ship(
         {**data, "protection_ends_at": ends.isoformat()},
         shipped_at=now,
         protection_ends_at=ends,
+    )
+    d.notifications.append(_parcel_shipped(order, data))
+    return d
+
+
+def _parcel_shipped(order: Order, data: dict[str, Any]) -> Notification:
+    return Notification(
+        "buyer",
+        "shipped",
+        f"Order {order.id}: a parcel was shipped with {data.get('carrier')}, "
+        f"tracking code {data.get('tracking_code')}.",
     )
 
 

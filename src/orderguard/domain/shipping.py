@@ -73,6 +73,15 @@ def fold(scans: Iterable[Scan]) -> tuple[str, datetime | None]:
     return state, reached
 
 
+def last_delivery(parcels: Iterable[tuple[str, datetime | None]]) -> datetime | None:
+    """When the last of these (state, since) parcels was delivered, or None while any is not."""
+    times = [since for state, since in parcels if state == "delivered" and since is not None]
+    states = [state for state, _ in parcels]
+    if not states or len(times) != len(states):
+        return None
+    return max(times)
+
+
 # --- tracking codes -------------------------------------------------------------------------
 
 S10 = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
