@@ -4,67 +4,68 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from orderguard.domain.checkout import CartItem
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
 
-# Statements of the hot paths are built once: building one costs more than running it.
-_select_items = (
-    select(t.cart_items)
+# The statements of the buyer's hot path: built once, run straight on SQLite's driver.
+_ITEM = (t.cart_items.c.id, t.cart_items.c.offer_id, t.cart_items.c.shipping_option_id)
+_select_items = Statement(
+    select(*_ITEM, t.cart_items.c.quantity, t.cart_items.c.order_id, t.cart_items.c.added_at)
     .where(t.cart_items.c.buyer_id == bindparam("b_buyer"))
     .order_by(t.cart_items.c.added_at, t.cart_items.c.id)
 )
-_select_last_added = select(t.carts.c.last_added_at).where(t.carts.c.buyer_id == bindparam("b_buyer"))
-_insert_item = insert(t.cart_items)
-_update_item = (
+_select_item = select(*_ITEM, t.cart_items.c.quantity, t.cart_items.c.order_id)
+_select_last_added = Statement(
+    select(t.carts.c.last_added_at).where(t.carts.c.buyer_id == bindparam("b_buyer"))
+)
+_insert_item = Statement(insert(t.cart_items))
+_update_item = Statement(
     update(t.cart_items)
     .where(t.cart_items.c.id == bindparam("b_item"))
     .values(quantity=bindparam("b_qty"), added_at=bindparam("b_at"))
 )
-_touch = (
+_touch = Statement(
     update(t.carts).where(t.carts.c.buyer_id == bindparam("b_buyer")).values(last_added_at=bindparam("b_at"))
 )
-_insert_cart = insert(t.carts)
-_lock_buyer = select(t.accounts.c.id).where(t.accounts.c.id == bindparam("b_buyer")).with_for_update()
-_hold_item = (
+_insert_cart = Statement(insert(t.carts))
+_lock_buyer = Statement(
+    select(t.accounts.c.id).where(t.accounts.c.id == bindparam("b_buyer")).with_for_update()
+)
+_hold_item = Statement(
     update(t.cart_items).where(t.cart_items.c.id == bindparam("b_item")).values(order_id=bindparam("b_order"))
 )
 
 
-def _item(r: Any) -> CartItem:
-    return CartItem(r.id, r.offer_id, r.shipping_option_id, r.quantity, r.order_id)
-
-
 def lock_cart(conn: Connection, buyer_id: str) -> None:
     """Serialise the buyer's cart commands (a double-clicked checkout must not place orders twice)."""
-    conn.execute(_lock_buyer, {"b_buyer": buyer_id})
+    _lock_buyer.rows(conn, {"b_buyer": buyer_id})
 
 
 def cart_item_rows(conn: Connection, buyer_id: str) -> list[tuple[CartItem, datetime]]:
     """The buyer's cart items with when each was added, oldest first."""
-    rows = conn.execute(_select_items, {"b_buyer": buyer_id})
-    return [(_item(r), r.added_at) for r in rows]
+    return [(CartItem(*r[:5]), r[5]) for r in _select_items.rows(conn, {"b_buyer": buyer_id})]
 
 
 def last_added_at(conn: Connection, buyer_id: str) -> datetime | None:
     """When the buyer last added to the cart; None before their first addition."""
-    at: datetime | None = conn.execute(_select_last_added, {"b_buyer": buyer_id}).scalar()
+    rows = _select_last_added.rows(conn, {"b_buyer": buyer_id})
+    at: datetime | None = rows[0][0] if rows else None
     return at
 
 
 def touch_cart(conn: Connection, buyer_id: str, now: datetime) -> None:
     """Record `now` as the buyer's last addition, making the cart's row on the first."""
-    updated = conn.execute(_touch, {"b_buyer": buyer_id, "b_at": now})
-    if updated.rowcount == 0:
-        conn.execute(_insert_cart, {"buyer_id": buyer_id, "last_added_at": now})
+    if _touch.run(conn, {"b_buyer": buyer_id, "b_at": now}) == 0:
+        _insert_cart.run(conn, {"buyer_id": buyer_id, "last_added_at": now})
 
 
 def insert_cart_item(conn: Connection, buyer_id: str, item: CartItem, added_at: datetime) -> None:
-    conn.execute(
-        _insert_item,
+    _insert_item.run(
+        conn,
         {
             "id": item.id,
             "buyer_id": buyer_id,
@@ -77,15 +78,15 @@ def insert_cart_item(conn: Connection, buyer_id: str, item: CartItem, added_at: 
 
 
 def update_cart_item(conn: Connection, item_id: str, quantity: int, added_at: datetime) -> None:
-    conn.execute(_update_item, {"b_item": item_id, "b_qty": quantity, "b_at": added_at})
+    _update_item.run(conn, {"b_item": item_id, "b_qty": quantity, "b_at": added_at})
 
 
 def load_cart_item(conn: Connection, buyer_id: str, item_id: str) -> CartItem | None:
     """The buyer's cart item; None when they have none with this id."""
     r = conn.execute(
-        select(t.cart_items).where(t.cart_items.c.id == item_id, t.cart_items.c.buyer_id == buyer_id)
+        _select_item.where(t.cart_items.c.id == item_id, t.cart_items.c.buyer_id == buyer_id)
     ).first()
-    return _item(r) if r else None
+    return CartItem(*r) if r else None
 
 
 def delete_cart_item(conn: Connection, item_id: str) -> None:
@@ -94,4 +95,4 @@ def delete_cart_item(conn: Connection, item_id: str) -> None:
 
 def hold_cart_items(conn: Connection, holds: Sequence[tuple[str, str]]) -> None:
     """Hold each (cart item, order) pair's item for its unpaid order."""
-    conn.execute(_hold_item, [{"b_item": item_id, "b_order": order_id} for item_id, order_id in holds])
+    _hold_item.run_many(conn, [{"b_item": item_id, "b_order": order_id} for item_id, order_id in holds])

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from orderguard.store import tables as t
-from orderguard.store.orders_repo import PerDialect, in_list
+from orderguard.store.driver import Statement, in_list
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ def next_due_at(conn: Connection, until: datetime) -> datetime | None:
     return conn.execute(select(func.min(d.due_at)).where(d.state == "armed", d.due_at <= until)).scalar()
 
 
-_settle = PerDialect(
+_settle = Statement.per_dialect(
     lambda array: (
         update(t.deadlines)
         .where(in_list(t.deadlines.c.id, "b_ids", array=array), t.deadlines.c.state == "armed")
@@ -58,4 +58,4 @@ def settle(conn: Connection, outcomes: Sequence[tuple[int, str]], now: datetime)
     for deadline_id, state in outcomes:
         by_state.setdefault(state, []).append(deadline_id)
     for state, ids in sorted(by_state.items()):
-        conn.execute(_settle.on(conn), {"b_ids": sorted(ids), "b_state": state, "b_at": now})
+        _settle.run(conn, {"b_ids": sorted(ids), "b_state": state, "b_at": now})

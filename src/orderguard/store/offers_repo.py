@@ -7,25 +7,41 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
 
-# Built once: on the cart's hot path building a statement costs more than running it.
-_select_offers = (
-    select(t.offers).where(t.offers.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.offers.c.id)
+# The offer's columns in the order of `Offer`'s fields, before its shipping options.
+_OFFER = (
+    t.offers.c.id,
+    t.offers.c.store_id,
+    t.offers.c.product_id,
+    t.offers.c.price,
+    t.offers.c.currency,
+    t.offers.c.stock,
+    t.offers.c.handling_days,
 )
-_select_offers_lock = _select_offers.with_for_update()
-_select_options = (
-    select(t.shipping_options)
+# The statements of the buyer's hot path: built once, run straight on SQLite's driver.
+_by_ids = select(*_OFFER).where(t.offers.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.offers.c.id)
+_select_offers = Statement(_by_ids)
+_select_offers_lock = Statement(_by_ids.with_for_update())
+_select_options = Statement(
+    select(
+        t.shipping_options.c.offer_id,
+        t.shipping_options.c.id,
+        t.shipping_options.c.carrier,
+        t.shipping_options.c.price,
+        t.shipping_options.c.promised_days,
+    )
     .where(t.shipping_options.c.offer_id.in_(bindparam("b_ids", expanding=True)))
     .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
 )
-_select_titles = select(t.products.c.id, t.products.c.title).where(
-    t.products.c.id.in_(bindparam("b_ids", expanding=True))
+_select_titles = Statement(
+    select(t.products.c.id, t.products.c.title).where(t.products.c.id.in_(bindparam("b_ids", expanding=True)))
 )
-_take_stock = (
+_take_stock = Statement(
     update(t.offers)
     .where(t.offers.c.id == bindparam("b_offer"))
     .values(stock=t.offers.c.stock - bindparam("b_qty"))
@@ -37,40 +53,33 @@ def load_offers(conn: Connection, offer_ids: Iterable[str], *, lock: bool = Fals
     ids = sorted(set(offer_ids))
     if not ids:
         return {}
-    return offers_from_rows(
-        conn, conn.execute(_select_offers_lock if lock else _select_offers, {"b_ids": ids}).all()
-    )
+    query = _select_offers_lock if lock else _select_offers
+    return offers_from_rows(conn, query.rows(conn, {"b_ids": ids}))
 
 
-def offers_from_rows(conn: Connection, rows: Sequence[Row[Any]]) -> dict[str, Offer]:
+def offers_from_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> dict[str, Offer]:
+    """Offers from rows of `_OFFER`'s columns, with their shipping options."""
     options: dict[str, list[ShippingOption]] = defaultdict(list)
     if rows:
-        for o in conn.execute(_select_options, {"b_ids": [r.id for r in rows]}):
-            options[o.offer_id].append(ShippingOption(o.id, o.carrier, o.price, o.promised_days))
+        for offer_id, *option in _select_options.rows(conn, {"b_ids": [r[0] for r in rows]}):
+            options[offer_id].append(ShippingOption(*option))
     return {
-        r.id: Offer(
-            r.id,
-            r.store_id,
-            r.product_id,
-            r.price,
-            r.currency,
-            r.stock,
-            r.handling_days,
-            tuple(options[r.id]),
+        offer_id: Offer(
+            offer_id, store_id, product_id, price, currency, stock, handling, tuple(options[offer_id])
         )
-        for r in rows
+        for offer_id, store_id, product_id, price, currency, stock, handling in rows
     }
 
 
 def offers_of_product(conn: Connection, product_id: str) -> list[Offer]:
     """The product's offers, oldest first."""
     rows = conn.execute(
-        select(t.offers)
+        select(*_OFFER)
         .where(t.offers.c.product_id == product_id)
         .order_by(t.offers.c.created_at, t.offers.c.id)
     ).all()
     offers = offers_from_rows(conn, rows)
-    return [offers[r.id] for r in rows]
+    return [offers[r[0]] for r in rows]
 
 
 def offer_id_of(conn: Connection, store_id: str, product_id: str) -> str | None:
@@ -112,7 +121,7 @@ def insert_offer(conn: Connection, offer: Offer, created_at: datetime) -> None:
 
 def take_stock(conn: Connection, taken: Mapping[str, int]) -> None:
     """Take the quantities off the offers' stock, in offer id order."""
-    conn.execute(_take_stock, [{"b_offer": k, "b_qty": taken[k]} for k in sorted(taken)])
+    _take_stock.run_many(conn, [{"b_offer": k, "b_qty": taken[k]} for k in sorted(taken)])
 
 
 def insert_store(conn: Connection, store_id: str, seller_id: str, name: str, created_at: datetime) -> None:
@@ -164,4 +173,4 @@ def load_product(conn: Connection, product_id: str) -> dict[str, str] | None:
 
 def product_titles(conn: Connection, product_ids: set[str]) -> dict[str, str]:
     """Product title by id."""
-    return dict(conn.execute(_select_titles, {"b_ids": sorted(product_ids)}).all()) if product_ids else {}
+    return dict(_select_titles.rows(conn, {"b_ids": sorted(product_ids)})) if product_ids else {}

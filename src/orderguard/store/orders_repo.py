@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.sql.expression import ColumnElement, any_
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
 from orderguard.domain.orders import Address, Decision, Line, Order
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement, in_list
 from orderguard.store.ids import new_id
 
 MUTABLE = (
@@ -27,35 +26,6 @@ MUTABLE = (
     "closed_at",
     "cancelled_at",
 )
-
-
-S = TypeVar("S")
-
-
-def in_list(column: ColumnElement[Any], name: str, *, array: bool) -> ColumnElement[bool]:
-    """`column IN (...)` for the list bound as `name`; with `array`, `column = ANY(:name)`.
-
-    An expanding IN renders one parameter per item: a batch of 500 ids makes a long statement
-    that SQLAlchemy renders and psycopg parses again on every call. One array parameter keeps
-    the statement short and cached. SQLite has no arrays.
-    """
-    if array:
-        return column == any_(bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(bindparam(name, expanding=True))
-
-
-class PerDialect(Generic[S]):
-    """A statement built once in two forms: lists bound as arrays (PostgreSQL) or expanded."""
-
-    def __init__(self, build: Callable[[bool], S]) -> None:
-        self._expanding = build(False)
-        self._array = build(True)
-
-    def form(self, array: bool) -> S:
-        return self._array if array else self._expanding
-
-    def on(self, conn: Connection) -> S:
-        return self.form(conn.dialect.name == "postgresql")
 
 
 # Orders and lines are selected with their columns in the dataclass's field order and built
@@ -73,35 +43,40 @@ def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
     return Order(*values)
 
 
-# Statements are built once: building a SQLAlchemy statement costs more than running it.
-_select_orders = PerDialect(
-    lambda array: (
+def _orders_by_id(array: bool) -> Select[Any]:
+    return (
         select(*(t.orders.c[f] for f in _ORDER_FIELDS))
         .where(in_list(t.orders.c.id, "b_ids", array=array))
         .order_by(t.orders.c.id)
     )
+
+
+# Statements are built once (building one costs more than running it) and run straight on
+# SQLite's driver (see store/driver.py).
+_select_orders = Statement.per_dialect(_orders_by_id)
+_select_orders_lock = Statement.per_dialect(lambda array: _orders_by_id(array).with_for_update())
+_select_orders_skip = Statement.per_dialect(
+    lambda array: _orders_by_id(array).with_for_update(skip_locked=True)
 )
-_select_orders_lock = PerDialect(lambda array: _select_orders.form(array).with_for_update())
-_select_orders_skip = PerDialect(lambda array: _select_orders.form(array).with_for_update(skip_locked=True))
-_select_lines = PerDialect(
+_select_lines = Statement.per_dialect(
     lambda array: (
         select(t.order_lines.c.order_id, *(t.order_lines.c[f] for f in _LINE_FIELDS))
         .where(in_list(t.order_lines.c.order_id, "b_ids", array=array))
         .order_by(t.order_lines.c.order_id, t.order_lines.c.position)
     )
 )
-_insert_orders = insert(t.orders)
-_insert_lines = insert(t.order_lines)
-_insert_events = insert(t.events)
-_insert_deadlines = insert(t.deadlines)
-_insert_postings = insert(t.postings)
-_insert_notifications = insert(t.notifications)
-_sellers_of_stores = PerDialect(
+_insert_orders = Statement(insert(t.orders))
+_insert_lines = Statement(insert(t.order_lines))
+_insert_events = Statement(insert(t.events))
+_insert_deadlines = Statement(insert(t.deadlines))
+_insert_postings = Statement(insert(t.postings))
+_insert_notifications = Statement(insert(t.notifications))
+_sellers_of_stores = Statement.per_dialect(
     lambda array: select(t.stores.c.id, t.stores.c.seller_id).where(
         in_list(t.stores.c.id, "b_ids", array=array)
     )
 )
-_leave_cart = PerDialect(
+_leave_cart = Statement.per_dialect(
     lambda array: delete(t.cart_items).where(in_list(t.cart_items.c.order_id, "b_ids", array=array))
 )
 
@@ -117,12 +92,12 @@ def load_orders(
     if not ids:
         return {}
     query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
-    rows = conn.execute(query.on(conn), {"b_ids": ids}).all()
+    rows = query.rows(conn, {"b_ids": ids})
     ids = [row[0] for row in rows]
     if not ids:
         return {}
     lines: dict[str, list[Line]] = defaultdict(list)
-    for order_id, *line in conn.execute(_select_lines.on(conn), {"b_ids": ids}):
+    for order_id, *line in _select_lines.rows(conn, {"b_ids": ids}):
         lines[order_id].append(Line(*line))
     return {row[0]: _order(row, lines[row[0]]) for row in rows}
 
@@ -130,7 +105,7 @@ def load_orders(
 COPY_FROM_ROWS = 20  # below this, an ordinary INSERT costs no more than starting a COPY
 
 
-def insert_rows(conn: Connection, statement: Insert, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(conn: Connection, statement: Statement, rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys) in the connection's transaction.
 
     On PostgreSQL a batch goes through COPY: psycopg runs executemany as one pipelined
@@ -140,9 +115,9 @@ def insert_rows(conn: Connection, statement: Insert, rows: Sequence[dict[str, An
     if not rows:
         return
     if len(rows) < COPY_FROM_ROWS or conn.dialect.name != "postgresql":
-        conn.execute(statement, rows)
+        statement.run_many(conn, rows)
         return
-    table = statement.table
+    table = statement.statement.table  # type: ignore[attr-defined]
     names = list(rows[0])
     dialect = conn.dialect
     binds = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
@@ -214,14 +189,14 @@ def _address_json(address: Address) -> dict[str, str]:
     }
 
 
-_update_orders = PerDialect(
+_update_orders = Statement.per_dialect(
     lambda array: (
         update(t.orders)
         .where(in_list(t.orders.c.id, "b_ids", array=array))
         .values({c: bindparam(f"b_{c}") for c in MUTABLE})
     )
 )
-_cancel_deadlines = PerDialect(
+_cancel_deadlines = Statement.per_dialect(
     lambda array: (
         update(t.deadlines)
         .where(
@@ -240,9 +215,8 @@ def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
     for o in changed:
         alike[tuple(getattr(o, c) for c in MUTABLE)].append(o.id)
     for values, ids in alike.items():
-        conn.execute(
-            _update_orders.on(conn),
-            {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}},
+        _update_orders.run(
+            conn, {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}}
         )
 
 
@@ -269,7 +243,7 @@ def save_decisions(
     notify(conn, [(d.order, n.recipient, n.kind, n.text) for d in decisions for n in d.notifications], now)
     leaving = [d.order.id for d in decisions if d.leave_cart]
     if leaving:
-        conn.execute(_leave_cart.on(conn), {"b_ids": leaving})
+        _leave_cart.run(conn, {"b_ids": leaving})
     # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.
     restock(conn, [d.order for d in decisions if d.restock])
 
@@ -303,9 +277,7 @@ def cancel_deadlines(conn: Connection, pairs: Sequence[tuple[str, str]], now: da
     for subject_id, kind in pairs:
         by_kind[kind].add(subject_id)
     for kind, subjects in sorted(by_kind.items()):
-        conn.execute(
-            _cancel_deadlines.on(conn), {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now}
-        )
+        _cancel_deadlines.run(conn, {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now})
 
 
 def arm_deadlines(
@@ -356,11 +328,7 @@ def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: d
     if not rows:
         return
     store_ids = {o.store_id for o, role, _, _ in rows if role == "seller"}
-    sellers = (
-        dict(conn.execute(_sellers_of_stores.on(conn), {"b_ids": sorted(store_ids)}).all())
-        if store_ids
-        else {}
-    )
+    sellers = dict(_sellers_of_stores.rows(conn, {"b_ids": sorted(store_ids)})) if store_ids else {}
     insert_rows(
         conn,
         _insert_notifications,
@@ -377,7 +345,7 @@ def notify(conn: Connection, rows: Sequence[tuple[Order, str, str, str]], now: d
     )
 
 
-_restock = (
+_restock = Statement(
     update(t.offers)
     .where(t.offers.c.id == bindparam("b_offer"))
     .values(stock=t.offers.c.stock + bindparam("b_qty"))
@@ -390,4 +358,4 @@ def restock(conn: Connection, cancelled: Sequence[Order]) -> None:
         for line in order.lines:
             back[line.offer_id] += line.quantity
     if back:  # sorted: offers are always locked in the same order, so no deadlock
-        conn.execute(_restock, [{"b_offer": k, "b_qty": back[k]} for k in sorted(back)])
+        _restock.run_many(conn, [{"b_offer": k, "b_qty": back[k]} for k in sorted(back)])

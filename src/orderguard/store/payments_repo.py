@@ -9,12 +9,13 @@ from sqlalchemy import Connection, insert, select, update
 
 from orderguard.domain.payments import Payment
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
 
-_insert_payment = insert(t.payments)  # built once: building costs more than running it
+_insert_payment = Statement(insert(t.payments))  # hot: built once, run straight on SQLite's driver
 
 
 def insert_payment(conn: Connection, p: Payment, settled_at: datetime | None) -> None:
-    conn.execute(_insert_payment, {**asdict(p), "settled_at": settled_at})
+    _insert_payment.run(conn, {**asdict(p), "settled_at": settled_at})
 
 
 def load_payment(

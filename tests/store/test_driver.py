@@ -1,0 +1,104 @@
+"""store/driver.py: a Statement stores and reads back exactly what Connection.execute does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
+from sqlalchemy.exc import StatementError
+
+from orderguard.app.context import Context
+from orderguard.store import tables as t
+from orderguard.store.db import unit_of_work
+from orderguard.store.driver import Statement, in_list
+
+AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+_insert_event = Statement(insert(t.events))
+_events_of = Statement.per_dialect(
+    lambda array: (
+        select(t.events.c.order_id, t.events.c.kind, t.events.c.data, t.events.c.occurred_at)
+        .where(in_list(t.events.c.order_id, "b_ids", array=array), t.events.c.subject_type == "order")
+        .order_by(t.events.c.order_id)
+    )
+)
+_rename = Statement(
+    update(t.events)
+    .where(t.events.c.order_id == bindparam("b_order"), t.events.c.subject_type == "order")
+    .values(kind=bindparam("b_kind"), rule="R0.0")
+)
+
+
+def _event(order_id: str, at: datetime) -> dict[str, object]:
+    return {
+        "order_id": order_id,
+        "subject_type": "order",
+        "subject_id": order_id,
+        "kind": "placed",
+        "actor": "buyer",
+        "actor_id": "acc_1",
+        "rule": "R3.2",
+        "data": {"amount": 1999, "lines": ["a", "b"], "note": "né"},
+        "occurred_at": at,
+    }
+
+
+def test_rows_round_trip_like_sqlalchemy(ctx: Context) -> None:
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run_many(conn, [_event(f"ord_{i}", AT + timedelta(hours=i)) for i in range(3)])
+        _insert_event.run(conn, _event("ord_other", AT))
+        for ids in (["ord_0"], ["ord_0", "ord_2"], ["ord_0", "ord_1", "ord_2", "ord_missing"]):
+            ours = _events_of.rows(conn, {"b_ids": ids})
+            form = _events_of.postgresql if conn.dialect.name == "postgresql" else _events_of.statement
+            theirs = [tuple(r) for r in conn.execute(form, {"b_ids": ids})]
+            assert [tuple(r) for r in ours] == theirs
+        rows = _events_of.rows(conn, {"b_ids": ["ord_1"]})
+    assert rows == [
+        ("ord_1", "placed", {"amount": 1999, "lines": ["a", "b"], "note": "né"}, AT + timedelta(hours=1))
+    ]
+    assert rows[0][3].tzinfo is not None and rows[0][3].utcoffset() == timedelta(0)
+
+
+def test_run_counts_changed_rows_and_writes_fixed_values(ctx: Context) -> None:
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run_many(conn, [_event("ord_a", AT), _event("ord_a", AT), _event("ord_b", AT)])
+        assert _rename.run(conn, {"b_order": "ord_a", "b_kind": "renamed"}) == 2
+        assert _rename.run(conn, {"b_order": "ord_none", "b_kind": "renamed"}) == 0
+        changed = conn.execute(
+            select(t.events.c.order_id, t.events.c.kind, t.events.c.rule).order_by(t.events.c.id)
+        ).all()
+    assert [tuple(r) for r in changed] == [
+        ("ord_a", "renamed", "R0.0"),
+        ("ord_a", "renamed", "R0.0"),
+        ("ord_b", "placed", "R3.2"),
+    ]
+
+
+def test_a_missing_parameter_is_an_error_not_a_null(ctx: Context) -> None:
+    with unit_of_work(ctx.engine) as conn, pytest.raises((KeyError, StatementError)):
+        _rename.run(conn, {"b_order": "ord_a"})
+
+
+def test_an_empty_list_is_refused_on_sqlite(ctx: Context) -> None:
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL binds the list as one array, where empty is fine")
+    with unit_of_work(ctx.engine) as conn, pytest.raises(ValueError, match="empty list"):
+        _events_of.rows(conn, {"b_ids": []})
+
+
+def test_an_insert_that_needs_a_python_default_is_refused(ctx: Context) -> None:
+    """Only SQLAlchemy's execution evaluates Python-side defaults: the fast path must not skip them."""
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL runs through SQLAlchemy, which evaluates the default")
+    table = Table(
+        "driver_defaults",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("name", String(10)),
+        Column("kind", String(10), default="plain"),
+    )
+    with unit_of_work(ctx.engine) as conn:
+        table.create(conn)
+        with pytest.raises(ValueError, match="needs values"):
+            Statement(insert(table)).run(conn, {"name": "x"})
