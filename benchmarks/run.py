@@ -295,7 +295,9 @@ def print_table(results: list[Result]) -> None:
     print(head)
     print("-" * len(head) + "-" * 40)
     for r in results:
-        if r.metric.startswith("orders"):
+        if r.metric == "orders, SQL alone":
+            notes = f"per order: {r.detail['statements']:.1f} statements, {r.detail['commits']:.2f} commits"
+        elif r.metric.startswith("orders"):
             notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
         else:
             notes = f"{int(r.detail['rounds'])} fire_due calls of up to {FIRE_LIMIT}"
@@ -342,6 +344,10 @@ def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL)
         with postgres_url(pg_url, suffix) as url:
             results.append(bench(url, "PostgreSQL", n))
             print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+    from benchmarks.sql_floor import bench_orders_sql_floor  # imports this module
+
+    results.insert(2, bench_orders_sql_floor(orders))
+    print(f"  done: {results[2].backend} {results[2].metric}", flush=True)
     with postgres_url(pg_url, "firings_workers") as url:
         results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
         print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
@@ -11,11 +11,12 @@ from orderguard.domain.payments import Payment
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement
 
+_PAYMENT_FIELDS = tuple(f.name for f in fields(Payment))  # `asdict` would deep-copy every value
 _insert_payment = Statement(insert(t.payments))  # hot: built once, run straight on SQLite's driver
 
 
 def insert_payment(conn: Connection, p: Payment, settled_at: datetime | None) -> None:
-    _insert_payment.run(conn, {**asdict(p), "settled_at": settled_at})
+    _insert_payment.run(conn, {**{f: getattr(p, f) for f in _PAYMENT_FIELDS}, "settled_at": settled_at})
 
 
 def load_payment(

@@ -1,0 +1,25 @@
+"""`make bench` keeps working: each SQLite benchmark runs on a few orders and checks its own work."""
+
+from __future__ import annotations
+
+from benchmarks.run import bench_firings, bench_orders, sqlite_url
+from benchmarks.sql_floor import bench_orders_sql_floor
+
+
+def test_orders_benchmark_places_and_pays_every_order() -> None:
+    with sqlite_url() as url:
+        result = bench_orders(url, "SQLite", 6)  # raises unless 6 orders are paid and 6 captured
+    assert result.count == 6
+    assert set(result.detail) == {"add_item", "check_out", "pay"}
+
+
+def test_sql_floor_replays_one_transaction_per_command() -> None:
+    result = bench_orders_sql_floor(8)  # 2 buyers: 8 add_item, 2 check_out, 8 pay
+    assert result.detail["commits"] == (8 + 2 + 8) / 8
+    assert result.detail["statements"] > 10
+
+
+def test_firings_benchmark_fires_every_deadline_once() -> None:
+    with sqlite_url() as url:
+        result = bench_firings(url, "SQLite", 10)  # raises unless each of the 10 fired exactly once
+    assert result.count == 10
