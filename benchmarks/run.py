@@ -296,7 +296,10 @@ def print_table(results: list[Result]) -> None:
     print("-" * len(head) + "-" * 40)
     for r in results:
         if r.metric == "orders, SQL alone":
-            notes = f"per order: {r.detail['statements']:.1f} statements, {r.detail['commits']:.2f} commits"
+            notes = (
+                f"per order: {r.detail['statements']:.1f} statements, {r.detail['commits']:.2f} commits;"
+                f" with synchronous=OFF {r.detail['sync_off_per_second']:,.0f}/s"
+            )
         elif r.metric.startswith("orders"):
             notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
         else:
