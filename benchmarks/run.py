@@ -300,6 +300,8 @@ def print_table(results: list[Result]) -> None:
                 f"per order: {r.detail['statements']:.1f} statements, {r.detail['commits']:.2f} commits;"
                 f" with synchronous=OFF {r.detail['sync_off_per_second']:,.0f}/s"
             )
+        elif r.metric == "orders, ideal schema":
+            notes = "raw sqlite3 on a minimal schema: a bound for any design"
         elif r.metric.startswith("orders"):
             notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
         else:
@@ -347,10 +349,11 @@ def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL)
         with postgres_url(pg_url, suffix) as url:
             results.append(bench(url, "PostgreSQL", n))
             print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
-    from benchmarks.sql_floor import bench_orders_sql_floor  # imports this module
+    from benchmarks.ideal_schema import bench_ideal_schema  # these two import this module
+    from benchmarks.sql_floor import bench_orders_sql_floor
 
-    results.insert(2, bench_orders_sql_floor(orders))
-    print(f"  done: {results[2].backend} {results[2].metric}", flush=True)
+    results[2:2] = [bench_orders_sql_floor(orders), bench_ideal_schema(orders)]
+    print("  done: SQLite orders, SQL alone and ideal schema", flush=True)
     with postgres_url(pg_url, "firings_workers") as url:
         results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
         print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchmarks.ideal_schema import bench_ideal_schema
 from benchmarks.run import bench_firings, bench_orders, sqlite_url
 from benchmarks.sql_floor import bench_orders_sql_floor
 
@@ -23,3 +24,7 @@ def test_firings_benchmark_fires_every_deadline_once() -> None:
     with sqlite_url() as url:
         result = bench_firings(url, "SQLite", 10)  # raises unless each of the 10 fired exactly once
     assert result.count == 10
+
+
+def test_ideal_schema_journey_pays_every_order() -> None:
+    assert bench_ideal_schema(8).count == 8  # raises unless all 8 orders end awaiting shipment
