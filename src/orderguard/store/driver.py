@@ -136,9 +136,7 @@ class Statement:
         compiled = self._compile(dialect, column_keys)
         sql = compiled.string
         assert compiled.positiontup is not None
-        for name, length in lengths.items():
-            if length == 0:
-                raise ValueError(f"empty list for {name}: callers skip the statement instead")
+        for name, length in lengths.items():  # SQLite reads `IN ()` as the empty set
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * length))
         fixed = {n: b.value for n, b in compiled.binds.items() if not b.required}
         if column_keys and set(compiled.positiontup) != set(column_keys):
