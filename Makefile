@@ -8,7 +8,7 @@ endif
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install uv demo test lint bench clean
+.PHONY: install uv demo test test-sqlite-plain lint bench clean
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -21,6 +21,10 @@ demo: install
 
 test: install
 	$(UV) run pytest -n 2 $(PYTEST_ARGS)
+
+# The SQLite half once more with store/driver.py's fast path off: every statement through SQLAlchemy.
+test-sqlite-plain: install
+	ORDERGUARD_SQLITE_DIRECT=0 $(UV) run pytest -n 2 -k "not postgresql" $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check src tests benchmarks

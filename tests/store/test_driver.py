@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
 from sqlalchemy.exc import StatementError
 
 from orderguard.app.context import Context
+from orderguard.store import driver
 from orderguard.store import tables as t
-from orderguard.store.db import make_engine, unit_of_work
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.db import unit_of_work
+from orderguard.store.driver import Statement, UnsupportedStatement, in_list
 
 AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -88,18 +89,49 @@ def test_an_empty_list_matches_nothing(ctx: Context) -> None:
         assert _events_of.rows(conn, {"b_ids": ["ord_a"]}) != []
 
 
-def test_an_insert_that_needs_a_python_default_is_refused(tmp_path: Path) -> None:
-    """Only SQLAlchemy's execution evaluates Python-side defaults: the SQLite path must not skip them."""
-    table = Table(
-        "driver_defaults",
-        MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("name", String(10)),
-        Column("kind", String(10), default="plain"),
-    )
-    engine = make_engine(f"sqlite:///{tmp_path / 'driver.db'}")
-    with unit_of_work(engine) as conn:
-        table.create(conn)
-        with pytest.raises(ValueError, match="needs values"):
-            Statement(insert(table)).run(conn, {"name": "x"})
-    engine.dispose()
+_TABLE = Table(
+    "driver_features",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("name", String(10)),
+    Column("kind", String(10), default="plain"),
+    Column("touched", String(10), onupdate=lambda: "yes"),
+)
+
+
+@pytest.mark.parametrize(
+    ("statement", "complaint"),
+    [
+        (insert(_TABLE), "Python-side defaults"),
+        (update(_TABLE).values(name=bindparam("b_name")), "Python-side onupdate"),
+        (select(t.events.c.id).where(t.events.c.kind == bindparam("b", callable_=lambda: "x")), "callable_"),
+        (select(t.events.c.id).where(t.events.c.kind.in_(["a", "b"])), "IN list"),
+    ],
+    ids=["python-default", "python-onupdate", "callable-bindparam", "literal-in-list"],
+)
+def test_features_the_fast_path_cannot_honour_are_refused_when_the_statement_is_built(
+    statement: Any, complaint: str
+) -> None:
+    """Refused at import time rather than silently writing NULL, binding None or failing with KeyError."""
+    with pytest.raises(UnsupportedStatement, match=complaint):
+        Statement(statement)
+
+
+def test_every_statement_of_the_store_is_one_the_fast_path_supports() -> None:
+    """Importing the repositories builds their statements; none is refused."""
+    import orderguard.store.carts_repo
+    import orderguard.store.deadlines_repo
+    import orderguard.store.offers_repo
+    import orderguard.store.orders_repo
+    import orderguard.store.payments_repo  # noqa: F401
+
+
+def test_the_fast_path_can_be_switched_off(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ORDERGUARD_SQLITE_DIRECT=0 every statement goes through Connection.execute."""
+    monkeypatch.setattr(driver, "DIRECT", False)
+    monkeypatch.setattr(driver, "_driver", lambda conn: pytest.fail("the driver connection was used"))
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run_many(conn, [_event("ord_a", AT), _event("ord_b", AT)])
+        assert _rename.run(conn, {"b_order": "ord_a", "b_kind": "renamed"}) == 1
+        rows = _events_of.rows(conn, {"b_ids": ["ord_a", "ord_b"]})
+    assert [(r[0], r[1]) for r in rows] == [("ord_a", "renamed"), ("ord_b", "placed")]

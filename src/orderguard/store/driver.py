@@ -14,15 +14,23 @@ DBAPI connection inside the SQLAlchemy transaction, so units of work are unchang
 On PostgreSQL a `Statement` is handed to `Connection.execute`: there the round trip to the
 server dominates and SQLAlchemy's overhead does not matter. `Statement.per_dialect` builds a
 statement whose lists are bound as one array on PostgreSQL (see `in_list`).
+
+What the fast path does not do, it refuses when the statement is built, at import time
+(`UnsupportedStatement`): Python-side column defaults and `onupdate`s (only SQLAlchemy's
+execution evaluates them), `bindparam(callable_=...)`, and `IN` lists fixed in the statement
+(`.in_([...])`; bind the list as an expanding parameter instead). It is tested on the SQLAlchemy
+minor version that `pyproject.toml` pins. `ORDERGUARD_SQLITE_DIRECT=0` switches it off, so
+every statement goes through `Connection.execute`; CI runs the SQLite suite once that way too.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import Column, Connection, Table, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable, visitors
@@ -30,6 +38,50 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElement, any_
 
 Processor = Callable[[Any], Any] | None
+
+DIRECT = os.environ.get("ORDERGUARD_SQLITE_DIRECT", "1") != "0"
+
+
+class UnsupportedStatement(ValueError):
+    """A statement uses a feature the SQLite fast path would silently get wrong."""
+
+
+def _python_side(column: Column[Any], attribute: str) -> bool:
+    generator = getattr(column, attribute)
+    return (
+        generator is not None
+        and not getattr(generator, "is_sequence", False)
+        and not (getattr(generator, "is_clause_element", False))
+    )
+
+
+def _refuse_unsupported(statement: Executable) -> None:
+    """Raise `UnsupportedStatement` for what `_build` and `_bound` cannot do as SQLAlchemy would."""
+    table = getattr(statement, "table", None)
+    if isinstance(table, Table):
+        if getattr(statement, "is_insert", False):
+            needs = [c.name for c in table.columns if _python_side(c, "default")]
+            if needs:
+                raise UnsupportedStatement(
+                    f"INSERT into {table.name}: Python-side defaults of {needs} are evaluated only by "
+                    "SQLAlchemy's execution; use a server default or Connection.execute"
+                )
+        if getattr(statement, "is_update", False):
+            needs = [c.name for c in table.columns if _python_side(c, "onupdate")]
+            if needs:
+                raise UnsupportedStatement(
+                    f"UPDATE of {table.name}: Python-side onupdate of {needs} is evaluated only by "
+                    "SQLAlchemy's execution; set the value in the statement or use Connection.execute"
+                )
+    for b in visitors.iterate(cast(ClauseElement, statement)):
+        if not isinstance(b, BindParameter):
+            continue
+        if b.callable is not None:
+            raise UnsupportedStatement(f"bindparam {b.key!r} has a callable_; bind its value instead")
+        if b.expanding and not b.required:
+            raise UnsupportedStatement(
+                f"IN list {b.key!r} is fixed in the statement; bind it with bindparam(name, expanding=True)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +115,7 @@ class Statement:
     __slots__ = ("_expanding", "_plans", "postgresql", "statement")
 
     def __init__(self, statement: Executable, *, postgresql: Executable | None = None) -> None:
+        _refuse_unsupported(statement)
         self.statement = statement
         self.postgresql = statement if postgresql is None else postgresql
         self._expanding: tuple[str, ...] | None = None
@@ -77,6 +130,8 @@ class Statement:
         """Every row the statement returns, as tuples in the order of its columns."""
         if conn.dialect.name != "sqlite":
             return list(conn.execute(self.postgresql, dict(params)))
+        if not DIRECT:
+            return [tuple(row) for row in conn.execute(self.statement, dict(params))]
         plan = self._plan(conn.dialect, params)
         cursor = _driver(conn).execute(*_bound(plan, params))
         rows: list[tuple[Any, ...]] = cursor.fetchall()
@@ -92,6 +147,8 @@ class Statement:
         """Run a statement that returns no rows; returns how many rows it changed."""
         if conn.dialect.name != "sqlite":
             return int(conn.execute(self.postgresql, dict(params)).rowcount)
+        if not DIRECT:
+            return int(conn.execute(self.statement, dict(params)).rowcount)
         plan = self._plan(conn.dialect, params)
         return int(_driver(conn).execute(*_bound(plan, params)).rowcount)
 
@@ -101,6 +158,9 @@ class Statement:
             return
         if conn.dialect.name != "sqlite":
             conn.execute(self.postgresql, [dict(p) for p in many])
+            return
+        if not DIRECT:
+            conn.execute(self.statement, [dict(p) for p in many])
             return
         plan = self._plan(conn.dialect, many[0])
         _driver(conn).executemany(plan.sql, [_bound(plan, p)[1] for p in many])
