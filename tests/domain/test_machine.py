@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
-from orderguard.domain.machine import Actor, Machine, Refused, T
+from orderguard.domain.machine import Actor, Due, Machine, Refused, T, Timer
 from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
+from orderguard.domain.policy import Policy
 
 MACHINES = {"order": (ORDER, "awaiting_payment"), "payment": (PAYMENT, "pending")}
 
@@ -197,3 +200,63 @@ def test_mermaid_has_one_arrow_per_non_self_transition() -> None:
 def test_mermaid_marks_the_initial_state() -> None:
     assert "    [*] --> awaiting_payment" in ORDER.mermaid().splitlines()
     assert "    [*] --> pending" in PAYMENT.mermaid().splitlines()
+
+
+# --- timers: declared once on the transitions, everything else derived ----------------------
+
+
+def test_the_deadlines_alive_in_each_state_come_from_the_timers() -> None:
+    assert ORDER.state_deadlines == {
+        "awaiting_payment": ("pay_by",),
+        "shipped": ("protection_end", "protection_reminder"),
+        "delivered": ("protection_end", "protection_reminder"),
+        "completed": ("dispute_window_end",),
+    }
+    assert PAYMENT.state_deadlines == {"pending": ("transfer_credit_by",)}
+
+
+def test_every_timed_order_transition_has_its_expiry_command() -> None:
+    timed = {t.event for t in ORDER.transitions if t.timer}
+    assert timed == set(ORDER.handlers)
+
+
+def test_a_timer_says_when_it_falls_due_in_policy_units(policy: Policy) -> None:
+    assert ORDER.timers["pay_by"].due.describe(policy) == "20 days after the last cart addition"
+    assert ORDER.timers["protection_reminder"].due.describe(policy) == "3 days before buyer protection ends"
+    assert ORDER.timers["dispute_window_end"].due.describe(policy) == "15 days after completion"
+    assert PAYMENT.timers["transfer_credit_by"].due.describe(policy) == "5 days after the transfer started"
+
+
+def test_a_timer_computes_its_due_time_from_the_subject_and_the_policy(policy: Policy) -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    completed = SimpleNamespace(completed_at=at)
+    assert ORDER.timers["dispute_window_end"].due.at(completed, policy) == at + timedelta(days=15)
+    assert ORDER.timers["dispute_window_end"].due.at(SimpleNamespace(completed_at=None), policy) is None
+
+
+def test_the_diagram_shows_when_timed_edges_fall_due(policy: Policy) -> None:
+    lines = ORDER.mermaid(policy).splitlines()
+    pay_by = "pay_by_passed: 20 days after the last cart addition (system, R3.3)"
+    assert f"    awaiting_payment --> cancelled: {pay_by}" in lines
+    assert "    completed --> closed: dispute_window_ended: 15 days after completion (system, R6.5)" in lines
+
+
+def test_a_firing_of_a_deadline_the_subject_has_left_behind_is_stale(policy: Policy) -> None:
+    paid = SimpleNamespace(state="awaiting_shipment")
+    assert ORDER.fire(paid, "pay_by", datetime(2026, 3, 1, tzinfo=UTC), policy, None) is None  # type: ignore[arg-type]
+
+
+def test_a_timer_only_the_system_may_take() -> None:
+    timer = Timer("soon", Due("at", "then"), Actor.BUYER, "act", "it ends")
+    with pytest.raises(ValueError, match="must be the system's"):
+        Machine("m", (T("a", "go", "b", Actor.BUYER, "R1", timer),))
+
+
+def test_two_different_timers_of_one_kind_are_refused() -> None:
+    first = Timer("soon", Due("at", "then"), None, "act", "it ends")
+    second = Timer("soon", Due("at", "later"), None, "act", "it ends")
+    with pytest.raises(ValueError, match="two timers"):
+        Machine(
+            "m",
+            (T("a", "go", "b", Actor.SYSTEM, "R1", first), T("b", "go", "c", Actor.SYSTEM, "R1", second)),
+        )

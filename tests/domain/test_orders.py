@@ -11,7 +11,9 @@ from orderguard.domain import ledger
 from orderguard.domain.ledger import Posting, imbalance
 from orderguard.domain.machine import Actor, Refused
 from orderguard.domain.orders import (
+    LEAVE_CART,
     ORDER,
+    RESTOCK,
     Address,
     ArmDeadline,
     Decision,
@@ -92,15 +94,15 @@ def test_promised_days_is_the_longest_line() -> None:
     assert make_order().promised_days == 20
 
 
-def test_place_arms_pay_by() -> None:
-    d = place(make_order(), NOW)
+def test_place_arms_pay_by(policy: Policy) -> None:
+    d = place(make_order(), NOW, policy)
     assert d.arm == [ArmDeadline("pay_by", PAY_BY)]
     assert [e.kind for e in d.events] == ["placed"]
 
 
-def test_place_refuses_an_order_not_awaiting_payment() -> None:
+def test_place_refuses_an_order_not_awaiting_payment(policy: Policy) -> None:
     with pytest.raises(ValueError):
-        place(make_order("awaiting_shipment"), NOW)
+        place(make_order("awaiting_shipment"), NOW, policy)
 
 
 # --- paying ---------------------------------------------------------------------
@@ -108,8 +110,8 @@ def test_place_refuses_an_order_not_awaiting_payment() -> None:
 
 def test_pay_captured_moves_to_awaiting_shipment(policy: Policy) -> None:
     d = pay_captured(make_order(), "b1", "card", NOW, policy)
-    assert d.order.state == "awaiting_shipment"
-    assert d.order.paid_at == NOW
+    assert d.subject.state == "awaiting_shipment"
+    assert d.subject.paid_at == NOW
     assert d.events[0].kind == "payment_captured"
     assert d.events[0].data == {"method": "card"}
 
@@ -131,8 +133,7 @@ def test_pay_captured_cancels_pay_by_and_arms_nothing(policy: Policy) -> None:
 
 def test_pay_captured_takes_goods_out_of_the_cart_and_tells_the_seller(policy: Policy) -> None:
     d = pay_captured(make_order(), "b1", "ewallet", NOW, policy)
-    assert d.leave_cart is True
-    assert d.restock is False
+    assert d.effects == {LEAVE_CART}
     assert [(n.recipient, n.kind) for n in d.notifications] == [("seller", "order_paid")]
 
 
@@ -157,7 +158,7 @@ def test_pay_captured_refused_unless_awaiting_payment(policy: Policy, state: str
 
 def test_transfer_started_is_pending_and_cancels_pay_by(policy: Policy) -> None:
     d = transfer_started(make_order(), "b1", NOW, policy)
-    assert d.order.state == "payment_pending"
+    assert d.subject.state == "payment_pending"
     assert d.cancel == ["pay_by"]
     assert d.arm == []
     assert d.ledger == []
@@ -165,8 +166,8 @@ def test_transfer_started_is_pending_and_cancels_pay_by(policy: Policy) -> None:
 
 def test_transfer_credited_captures_into_escrow(policy: Policy) -> None:
     d = transfer_credited(make_order("payment_pending"), NOW, policy)
-    assert d.order.state == "awaiting_shipment"
-    assert d.order.paid_at == NOW
+    assert d.subject.state == "awaiting_shipment"
+    assert d.subject.paid_at == NOW
     [tx] = d.ledger
     assert Posting(ESCROW, 3_299, "USD") in tx.postings
     assert imbalance(tx.postings) == {}
@@ -177,11 +178,11 @@ def test_transfer_failed_before_pay_by_returns_to_awaiting_payment(policy: Polic
     d = transfer_failed(
         make_order("payment_pending"), "insufficient_funds", PAY_BY - timedelta(days=1), policy
     )
-    assert d.order.state == "awaiting_payment"
+    assert d.subject.state == "awaiting_payment"
     assert d.events[0].kind == "transfer_failed"
     assert d.events[0].data == {"reason": "insufficient_funds"}
     assert d.arm == [ArmDeadline("pay_by", PAY_BY)]
-    assert d.restock is False and d.leave_cart is False
+    assert d.effects == set()
     assert [n.kind for n in d.notifications] == ["payment_failed"]
     assert "insufficient_funds" in d.notifications[0].text
 
@@ -189,24 +190,24 @@ def test_transfer_failed_before_pay_by_returns_to_awaiting_payment(policy: Polic
 def test_transfer_failed_after_pay_by_cancels_the_order(policy: Policy) -> None:
     later = PAY_BY + timedelta(hours=1)
     d = transfer_failed(make_order("payment_pending"), "expired", later, policy)
-    assert d.order.state == "cancelled"
-    assert d.order.cancelled_at == later
+    assert d.subject.state == "cancelled"
+    assert d.subject.cancelled_at == later
     assert d.events[0].kind == "transfer_failed_after_pay_by"
     assert d.arm == []
-    assert d.restock is True and d.leave_cart is True
+    assert d.effects == {RESTOCK, LEAVE_CART}
 
 
 def test_transfer_failed_exactly_at_pay_by_cancels(policy: Policy) -> None:
     d = transfer_failed(make_order("payment_pending"), "expired", PAY_BY, policy)
-    assert d.order.state == "cancelled"
+    assert d.subject.state == "cancelled"
 
 
 def test_pay_by_passed_cancels_without_penalty(policy: Policy) -> None:
     d = pay_by_passed(make_order(), PAY_BY, policy)
-    assert d.order.state == "cancelled"
+    assert d.subject.state == "cancelled"
     assert d.cancel == ["pay_by"]
     assert d.ledger == []
-    assert d.restock is True and d.leave_cart is True
+    assert d.effects == {RESTOCK, LEAVE_CART}
     assert "no penalty" in d.notifications[0].text
 
 
@@ -220,11 +221,11 @@ def test_pay_by_passed_refused_while_a_transfer_is_pending(policy: Policy) -> No
 
 def test_buyer_cancel_of_an_unpaid_order(policy: Policy) -> None:
     d = buyer_cancel(make_order(), "b1", NOW, policy)
-    assert d.order.state == "cancelled"
-    assert d.order.cancelled_at == NOW
+    assert d.subject.state == "cancelled"
+    assert d.subject.cancelled_at == NOW
     assert d.cancel == ["pay_by"]
     assert d.ledger == []
-    assert d.restock is True and d.leave_cart is True
+    assert d.effects == {RESTOCK, LEAVE_CART}
 
 
 @pytest.mark.parametrize(
@@ -327,6 +328,16 @@ def test_available_actions_match_the_table() -> None:
                 assert action.available == (action.code is None)
 
 
+class _Escrow:
+    """Facts with one order's escrow balance."""
+
+    def __init__(self, balance: int) -> None:
+        self.balance = balance
+
+    def escrow(self, order_id: str) -> int:
+        return self.balance
+
+
 # --- Decision.then ------------------------------------------------------------------
 
 
@@ -342,7 +353,7 @@ def test_then_keeps_the_later_order_and_concatenates() -> None:
         cancel=["x"],
         ledger=[ledger.capture("o1", 10, "USD")],
         notifications=[Notification("buyer", "n1", "one")],
-        restock=True,
+        effects={RESTOCK},
     )
     later = Decision(
         later_order,
@@ -350,15 +361,15 @@ def test_then_keeps_the_later_order_and_concatenates() -> None:
         cancel=["y"],
         ledger=[ledger.capture("o1", 20, "USD")],
         notifications=[Notification("seller", "n2", "two")],
-        leave_cart=True,
+        effects={LEAVE_CART},
     )
     both = first.then(later)
-    assert both.order is later_order
+    assert both.subject is later_order
     assert [e.kind for e in both.events] == ["a", "b"]
     assert both.cancel == ["x", "y"]
     assert [tx.postings[1].amount for tx in both.ledger] == [10, 20]
     assert [n.kind for n in both.notifications] == ["n1", "n2"]
-    assert both.restock is True and both.leave_cart is True
+    assert both.effects == {RESTOCK, LEAVE_CART}
 
 
 def test_then_drops_arms_cancelled_by_the_later_decision() -> None:
@@ -376,11 +387,11 @@ def test_then_keeps_arms_the_later_decision_makes_after_cancelling() -> None:
 
 
 def test_then_on_real_decisions_place_then_pay(policy: Policy) -> None:
-    placed = place(make_order(), NOW)
-    paid = pay_captured(placed.order, "b1", "card", NOW, policy)
+    placed = place(make_order(), NOW, policy)
+    paid = pay_captured(placed.subject, "b1", "card", NOW, policy)
     both = placed.then(paid)
     assert both.arm == []
-    assert both.order.state == "awaiting_shipment"
+    assert both.subject.state == "awaiting_shipment"
     assert [e.kind for e in both.events] == ["placed", "payment_captured"]
 
 
@@ -395,7 +406,8 @@ def test_changed_is_whether_anything_happened() -> None:
 def test_entering_shipped_arms_protection_end_and_reminder(policy: Policy) -> None:
     ends = NOW + timedelta(days=20)
     order = make_order("awaiting_shipment")
-    d = transition(order, "shipped_fully", Actor.SELLER, None, NOW, policy, protection_ends_at=ends)
+    parcel = {"carrier": "postal", "tracking_code": "RA473124829GB"}
+    d = transition(order, "shipped_fully", Actor.SELLER, None, NOW, policy, parcel, protection_ends_at=ends)
     assert d.arm == [
         ArmDeadline("protection_end", ends),
         ArmDeadline("protection_reminder", ends - timedelta(days=3)),
@@ -405,7 +417,8 @@ def test_entering_shipped_arms_protection_end_and_reminder(policy: Policy) -> No
 def test_a_reminder_already_past_is_not_armed(policy: Policy) -> None:
     ends = NOW + timedelta(days=2)
     order = make_order("awaiting_shipment")
-    d = transition(order, "shipped_fully", Actor.SELLER, None, NOW, policy, protection_ends_at=ends)
+    parcel = {"carrier": "postal", "tracking_code": "RA473124829GB"}
+    d = transition(order, "shipped_fully", Actor.SELLER, None, NOW, policy, parcel, protection_ends_at=ends)
     assert d.arm == [ArmDeadline("protection_end", ends)]
 
 
@@ -422,16 +435,16 @@ def test_protection_reminder_tells_the_buyer_when_protection_ends(policy: Policy
 
 def test_protection_reminder_changes_neither_state_nor_deadlines(policy: Policy) -> None:
     d = protection_reminder(shipped_order(), NOW, policy)
-    assert d.order.state == "shipped"
+    assert d.subject.state == "shipped"
     assert d.cancel == [] and d.arm == []
 
 
 def test_confirm_receipt_completes_and_opens_the_dispute_window(policy: Policy) -> None:
     d = confirm_receipt(shipped_order(), "b1", NOW, policy)
     window_end = NOW + timedelta(days=15)
-    assert d.order.state == "completed"
-    assert d.order.completed_at == NOW
-    assert d.order.dispute_window_ends_at == window_end
+    assert d.subject.state == "completed"
+    assert d.subject.completed_at == NOW
+    assert d.subject.dispute_window_ends_at == window_end
     assert d.cancel == ["protection_end", "protection_reminder"]
     assert d.arm == [ArmDeadline("dispute_window_end", window_end)]
 
@@ -446,7 +459,7 @@ def test_confirm_receipt_refused(policy: Policy, state: str, code: str) -> None:
 
 def test_protection_ended_completes_by_itself(policy: Policy) -> None:
     d = protection_ended(shipped_order(), NOW, policy)
-    assert d.order.state == "completed"
+    assert d.subject.state == "completed"
     assert d.events[0].actor is Actor.SYSTEM
 
 
@@ -461,14 +474,14 @@ def _completed() -> Order:
 def test_dispute_window_ended_commission_is_5_percent_half_up(
     policy: Policy, escrow_balance: int, commission: int
 ) -> None:
-    d = dispute_window_ended(_completed(), escrow_balance, NOW, policy)
+    d = dispute_window_ended(_completed(), NOW, policy, _Escrow(escrow_balance))
     assert d.events[0].data == {"released": escrow_balance - commission, "commission": commission}
 
 
 def test_dispute_window_ended_releases_escrow_balanced(policy: Policy) -> None:
-    d = dispute_window_ended(_completed(), 1_010, NOW, policy)
-    assert d.order.state == "closed"
-    assert d.order.closed_at == NOW
+    d = dispute_window_ended(_completed(), NOW, policy, _Escrow(1_010))
+    assert d.subject.state == "closed"
+    assert d.subject.closed_at == NOW
     [tx] = d.ledger
     assert tx.kind == "release"
     assert imbalance(tx.postings) == {}
@@ -482,13 +495,13 @@ def test_dispute_window_ended_releases_escrow_balanced(policy: Policy) -> None:
 
 
 def test_dispute_window_ended_with_empty_escrow_posts_nothing(policy: Policy) -> None:
-    d = dispute_window_ended(_completed(), 0, NOW, policy)
-    assert d.order.state == "closed"
+    d = dispute_window_ended(_completed(), NOW, policy, _Escrow(0))
+    assert d.subject.state == "closed"
     assert d.ledger == []
 
 
 def test_escrow_is_zero_after_capture_and_release(policy: Policy) -> None:
     paid = pay_captured(make_order(), "b1", "card", NOW, policy)
-    closed = dispute_window_ended(_completed(), paid.order.total.minor, NOW, policy)
+    closed = dispute_window_ended(_completed(), NOW, policy, _Escrow(paid.subject.total.minor))
     postings = [p for d in (paid, closed) for tx in d.ledger for p in tx.postings]
     assert sum(p.amount for p in postings if p.account == ESCROW) == 0

@@ -203,6 +203,6 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
             for d in draft.lines:
                 taken[d.offer.id] = taken.get(d.offer.id, 0) + d.quantity
         take_stock(conn, taken)
-        save_decisions(conn, [place(o, now) for o in placed], now, placed=True)
+        save_decisions(conn, [place(o, now, version.policy) for o in placed], now, placed=True)
         hold_cart_items(conn, holds)
     return placed

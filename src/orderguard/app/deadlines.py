@@ -11,7 +11,6 @@ armed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,21 +18,18 @@ from sqlalchemy import Connection
 
 from orderguard.app.context import Context
 from orderguard.app.payments import settle_transfer
-from orderguard.domain import deadlines as kinds
-from orderguard.domain import orders
 from orderguard.domain.machine import Refused
-from orderguard.domain.orders import ORDER, Decision, Order
-from orderguard.domain.policy import Policy
+from orderguard.domain.orders import ORDER, OrderDecision
+from orderguard.domain.payments import PAYMENT
 from orderguard.store.db import unit_of_work
 from orderguard.store.deadlines_repo import DueDeadline, claim_due, settle
 from orderguard.store.ledger_repo import escrow_balances
 from orderguard.store.orders_repo import load_orders, save_decisions
-
-OrderHandler = Callable[[Order, datetime, Policy, "Facts"], Decision]
+from orderguard.store.payments_repo import load_payment
 
 
 class Facts:
-    """What some handlers need beyond the order, loaded once per batch."""
+    """What some firings need beyond their subject, loaded once per batch (domain.machine.Facts)."""
 
     def __init__(self, conn: Connection, order_ids: list[str]) -> None:
         self._conn = conn
@@ -44,14 +40,6 @@ class Facts:
         if self._escrow is None:
             self._escrow = escrow_balances(self._conn, self._order_ids)
         return self._escrow.get(order_id, 0)
-
-
-ORDER_HANDLERS: dict[str, OrderHandler] = {
-    "pay_by": lambda o, now, p, f: orders.pay_by_passed(o, now, p),
-    "protection_reminder": lambda o, now, p, f: orders.protection_reminder(o, now, p),
-    "protection_end": lambda o, now, p, f: orders.protection_ended(o, now, p),
-    "dispute_window_end": lambda o, now, p, f: orders.dispute_window_ended(o, f.escrow(o.id), now, p),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +64,10 @@ def fire_due(ctx: Context, limit: int = 500) -> FireReport:
 
 
 def _fire_payment_deadline(conn: Connection, ctx: Context, d: DueDeadline, now: datetime) -> int:
+    payment = load_payment(conn, d.subject_id)
+    if payment is None or PAYMENT.timed(payment.state, d.kind) is None:
+        settle(conn, [(d.id, "cancelled")], now)  # settled meanwhile: stale
+        return 0
     savepoint = conn.begin_nested()
     try:
         settle(conn, [(d.id, "fired")], now)
@@ -98,7 +90,7 @@ def _fire_order_deadlines(conn: Connection, ctx: Context, due: list[DueDeadline]
         return 0
     current = load_orders(conn, [d.order_id for d in due], skip_locked=True)
     facts = Facts(conn, list(current))
-    decisions: dict[str, Decision] = {}
+    decisions: dict[str, OrderDecision] = {}
     outcomes: list[tuple[int, str]] = []
     for deadline in due:
         order = current.get(deadline.order_id)
@@ -108,13 +100,12 @@ def _fire_order_deadlines(conn: Connection, ctx: Context, due: list[DueDeadline]
         if already and deadline.kind in already.cancel:
             outcomes.append((deadline.id, "cancelled"))
             continue
-        event = kinds.kind(deadline.kind).fires
-        if ORDER.find(order.state, event) is None:
+        decision = ORDER.fire(order, deadline.kind, now, ctx.policies.get(order.policy_key), facts)
+        if decision is None:
             outcomes.append((deadline.id, "cancelled"))  # stale: the order moved on
             continue
-        decision = ORDER_HANDLERS[deadline.kind](order, now, ctx.policies.get(order.policy_key), facts)
         decisions[order.id] = already.then(decision) if already else decision
-        current[order.id] = decision.order
+        current[order.id] = decision.subject
         outcomes.append((deadline.id, "fired"))
     settle(conn, outcomes, now)
     save_decisions(conn, list(decisions.values()), now)

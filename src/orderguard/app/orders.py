@@ -13,10 +13,10 @@ from sqlalchemy import Connection
 
 from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
-from orderguard.domain import deadlines as deadline_kinds
 from orderguard.domain import orders
+from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.domain.orders import Action, Decision, Order
+from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ledger_repo import OrderMoney, order_money
@@ -48,7 +48,7 @@ class OrderView:
     shipments: list[dict[str, Any]]
 
 
-BuyerDecision = Callable[[Order, str, datetime, Policy], Decision]
+BuyerDecision = Callable[[Order, str, datetime, Policy], OrderDecision]
 
 
 def _buyer_command(ctx: Context, buyer: Principal, order_id: str, decide: BuyerDecision) -> OrderView:
@@ -59,7 +59,7 @@ def _buyer_command(ctx: Context, buyer: Principal, order_id: str, decide: BuyerD
         order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
         decision = decide(order, buyer.id, now, ctx.policies.get(order.policy_key))
         save_decisions(conn, [decision], now)
-        return _view(conn, decision.order, Actor.BUYER)
+        return _view(conn, decision.subject, Actor.BUYER)
 
 
 def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
@@ -92,18 +92,12 @@ def _view(conn: Connection, order: Order, role: Actor) -> OrderView:
 
 def armed_deadlines(conn: Connection, order_id: str) -> list[DeadlineView]:
     out = []
-    for kind_name, due in armed_deadline_dues(conn, order_id):
-        k = deadline_kinds.kind(kind_name)
-        out.append(
-            DeadlineView(
-                kind_name,
-                due,
-                str(k.must_act) if k.must_act else None,
-                k.action_needed,
-                k.consequence,
-                k.rule,
-            )
-        )
+    for subject_type, kind, due in armed_deadline_dues(conn, order_id):
+        machine = MACHINES[subject_type]
+        timer = machine.timers[kind]
+        rule = next(t.rule for t in machine.transitions if t.timer == timer)
+        must_act = str(timer.must_act) if timer.must_act else None
+        out.append(DeadlineView(kind, due, must_act, timer.action_needed, timer.consequence, rule))
     return out
 
 

@@ -10,7 +10,7 @@ from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.domain import orders, payments
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.domain.orders import Decision
+from orderguard.domain.orders import OrderDecision
 from orderguard.domain.payments import Payment
 from orderguard.providers.payments import PaymentDeclined
 from orderguard.store.db import unit_of_work
@@ -46,20 +46,14 @@ def pay(ctx: Context, buyer: Principal, order_id: str, method: str) -> Payment:
             ref = ctx.payments.start_transfer(amount, currency, payment_id)
             payment = payments.open_payment(payment_id, order.id, method, amount, currency, ref, now, policy)
             insert_payment(conn, payment, settled_at=None)
-            arm_deadlines(
-                conn,
-                [
-                    ("payment", payment_id, order.id, kind, payments.credit_by(now, policy))
-                    for kind in payments.PAYMENT.state_deadlines[payment.state]
-                ],
-                now,
-            )
+            _, arm = payments.PAYMENT.rearm("", payment, now, policy)
+            arm_deadlines(conn, [("payment", payment_id, order.id, a.kind, a.due_at) for a in arm], now)
         _tag(decision, payment)
         save_decisions(conn, [decision], now)
     return payment
 
 
-def _tag(decision: Decision, payment: Payment) -> None:
+def _tag(decision: OrderDecision, payment: Payment) -> None:
     for event in decision.events:
         event.data.setdefault("payment_id", payment.id)
         event.data.setdefault("amount", payment.amount)

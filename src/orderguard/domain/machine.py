@@ -1,17 +1,25 @@
-"""Lifecycles as data: transition tables read by decide(), actions and diagrams.
+"""Lifecycles as data: transition tables read by the commands, actions, firing and diagrams.
 
 A `Machine` is a list of transitions (state, event) -> next state, each with
-the actor allowed to cause it and the SPEC rule that allows it, plus the
-deadlines that live while the subject is in a state: entering a state arms
-its deadlines, leaving it cancels them. No status string is set anywhere
-else than through `Machine.step`.
+the actor allowed to cause it and the rule that allows it. A transition the
+system takes by itself when time runs out carries its `Timer`: when it falls
+due (a time field of the subject, shifted by a policy duration), who must act
+before then, and what happens on expiry, in words. Everything about deadlines
+is derived from those declarations: the deadline rows armed on entering a
+state and cancelled on leaving it, their `due_at`, the transition a firing
+takes (`timed`), the `deadlines` shown to people, and the timed edges of the
+diagram. No status string is set anywhere else than through `Machine.step`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from orderguard.domain.policy import Policy
 
 
 class Actor(StrEnum):
@@ -21,15 +29,95 @@ class Actor(StrEnum):
     SYSTEM = "system"
 
 
+def policy_number(policy: Policy, path: str) -> int | float:
+    """The number at a dotted path of the policy (`"shipping.protection_reminder_days"`)."""
+    value: Any = policy
+    for part in path.split("."):
+        value = getattr(value, part)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"policy {path} is not a number")
+    return value
+
+
+def _policy_fields(policy: Policy) -> dict[str, Any]:
+    return {name: getattr(policy, name) for name in type(policy).model_fields}
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """When a timer falls due: the subject's time `field`, shifted by the policy duration at `policy`.
+
+    `since` says in words what the field holds ("completion", "the transfer started"); it may
+    name policy values (`{checkout.unpaid_expiry_days}`). With no `policy` the field is the due
+    time itself, and `since` says how it was set.
+    """
+
+    field: str
+    since: str
+    policy: str | None = None
+    unit: Literal["days", "hours"] = "days"
+    before: bool = False
+
+    def at(self, subject: object, policy: Policy) -> datetime | None:
+        base = getattr(subject, self.field)
+        if base is None:
+            return None
+        assert isinstance(base, datetime)
+        if self.policy is None:
+            return base
+        shift = timedelta(**{self.unit: policy_number(policy, self.policy)})
+        return base - shift if self.before else base + shift
+
+    def describe(self, policy: Policy) -> str:
+        since = self.since.format(**_policy_fields(policy))
+        if self.policy is None:
+            return since
+        n = policy_number(policy, self.policy)
+        unit = self.unit if n != 1 else self.unit.removesuffix("s")
+        return f"{n:g} {unit} {'before' if self.before else 'after'} {since}"
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A deadline on a timed transition: due when, who must act before, what expiry does."""
+
+    kind: str  # the deadline rows' kind
+    due: Due
+    must_act: Actor | None  # who can still act before it fires (None: nobody, it is a wait)
+    action_needed: str
+    consequence: str
+    only_ahead: bool = False  # not armed when already past on entering the state (reminders)
+
+
+class Facts(Protocol):
+    """What a firing may need beyond its subject, loaded by app/ once per batch."""
+
+    def escrow(self, order_id: str) -> int: ...
+
+
+# what the system does when a timer runs out: (subject, now, policy, facts) -> a Decision
+TimerHandler = Callable[[Any, datetime, Policy, Facts], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ArmDeadline:
+    kind: str
+    due_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class T:
-    """One transition: `event` moves `source` to `target`; `by` may cause it under `rule`."""
+    """One transition: `event` moves `source` to `target`; `by` may cause it under `rule`.
+
+    With a `timer`, the system takes it by itself when the timer runs out.
+    """
 
     source: str
     event: str
     target: str
     by: Actor
     rule: str
+    timer: Timer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +140,47 @@ class Machine:
     name: str
     transitions: tuple[T, ...]
     terminal: frozenset[str] = field(default_factory=frozenset)
-    # state -> deadline kinds alive while the subject is in that state
-    state_deadlines: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # derived from the timers: state -> the deadline kinds alive while the subject is in it
+    state_deadlines: dict[str, tuple[str, ...]] = field(init=False)
+    timers: dict[str, Timer] = field(init=False)
+    handlers: dict[str, TimerHandler] = field(init=False)  # timed event -> what it does
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str]] = set()
+        alive: dict[str, list[str]] = {}
+        timers: dict[str, Timer] = {}
         for t in self.transitions:
             if (t.source, t.event) in seen:
                 raise ValueError(f"{self.name}: two transitions for {t.source} --{t.event}-->")
             seen.add((t.source, t.event))
+            if t.timer is None:
+                continue
+            if t.by is not Actor.SYSTEM:
+                raise ValueError(f"{self.name}: timed transition {t.event} must be the system's")
+            if timers.setdefault(t.timer.kind, t.timer) != t.timer:
+                raise ValueError(f"{self.name}: two timers named {t.timer.kind}")
+            if t.timer.kind in alive.setdefault(t.source, []):
+                raise ValueError(f"{self.name}: {t.source} has two transitions timed by {t.timer.kind}")
+            alive[t.source].append(t.timer.kind)
+        object.__setattr__(self, "state_deadlines", {s: tuple(sorted(k)) for s, k in alive.items()})
+        object.__setattr__(self, "timers", timers)
+        object.__setattr__(self, "handlers", {})
+
+    def on_expiry(self, event: str) -> Callable[[TimerHandler], TimerHandler]:
+        """Register the command the system runs when a timer sending `event` runs out."""
+        if not any(t.event == event and t.timer for t in self.transitions):
+            raise ValueError(f"{self.name}: no timed transition sends {event}")
+
+        def register(handler: TimerHandler) -> TimerHandler:
+            self.handlers[event] = handler
+            return handler
+
+        return register
+
+    def fire(self, subject: Any, kind: str, now: datetime, policy: Policy, facts: Facts) -> Any:
+        """The decision of the deadline `kind` running out on `subject`; None when it is stale."""
+        t = self.timed(subject.state, kind)
+        return None if t is None else self.handlers[t.event](subject, now, policy, facts)
 
     @property
     def initial(self) -> str:
@@ -102,11 +222,30 @@ class Machine:
         """(kinds to cancel, kinds to arm) when moving from `before` to `after`."""
         if before == after:
             return (), ()
-        old = self.state_deadlines.get(before, ())
-        new = self.state_deadlines.get(after, ())
-        return tuple(k for k in old), tuple(k for k in new)
+        return self.state_deadlines.get(before, ()), self.state_deadlines.get(after, ())
 
-    def mermaid(self) -> str:
+    def rearm(
+        self, before: str, subject: Any, now: datetime, policy: Policy
+    ) -> tuple[list[str], list[ArmDeadline]]:
+        """The deadlines to cancel and to arm as `subject` (already moved) leaves `before`."""
+        cancel, kinds = self.deadline_changes(before, subject.state)
+        arm = []
+        for kind in kinds:
+            timer = self.timers[kind]
+            due = timer.due.at(subject, policy)
+            if due is not None and not (timer.only_ahead and due <= now):
+                arm.append(ArmDeadline(kind, due))
+        return list(cancel), arm
+
+    def timed(self, state: str, kind: str) -> T | None:
+        """The transition the deadline `kind` takes from `state` (None: stale, the subject moved on)."""
+        for t in self.events_from(state):
+            if t.timer is not None and t.timer.kind == kind:
+                return t
+        return None
+
+    def mermaid(self, policy: Policy | None = None) -> str:
+        """The diagram; with a policy, timed edges say when they fall due."""
         lines = [
             "stateDiagram-v2",
             f"    %% {self.name} lifecycle, drawn from its transition table",
@@ -115,7 +254,8 @@ class Machine:
         for t in self.transitions:
             if t.source == t.target:
                 continue
-            lines.append(f"    {t.source} --> {t.target}: {t.event} ({t.by}, {t.rule})")
+            when = f": {t.timer.due.describe(policy)}" if t.timer and policy else ""
+            lines.append(f"    {t.source} --> {t.target}: {t.event}{when} ({t.by}, {t.rule})")
         for state in sorted(self.terminal):
             lines.append(f"    {state} --> [*]")
         return "\n".join(lines)

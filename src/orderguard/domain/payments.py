@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import StrEnum
 
-from orderguard.domain.machine import Actor, Machine, Refusal, Refused, T
+from orderguard.domain.machine import Actor, Due, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.policy import Policy
+
+
+class PaymentState(StrEnum):
+    PENDING = "pending"
+    CAPTURED = "captured"
+    FAILED = "failed"
+
+
+class PaymentDeadline(StrEnum):
+    TRANSFER_CREDIT_BY = "transfer_credit_by"
+
+
+TRANSFER_CREDIT_BY = Timer(
+    PaymentDeadline.TRANSFER_CREDIT_BY,
+    Due("created_at", "the transfer started", "payment.bank_transfer_credit_days"),
+    None,
+    "the bank must credit the transfer",
+    "the transfer fails; the order returns to awaiting payment, or is cancelled if its pay-by time "
+    "has passed",
+)
 
 PAYMENT = Machine(
     "payment",
     (
-        T("pending", "credited", "captured", Actor.SYSTEM, "R3.5"),
-        T("pending", "failed", "failed", Actor.SYSTEM, "R3.5"),
-        T("pending", "transfer_expired", "failed", Actor.SYSTEM, "R3.5"),
+        T(PaymentState.PENDING, "credited", PaymentState.CAPTURED, Actor.SYSTEM, "R3.5"),
+        T(PaymentState.PENDING, "failed", PaymentState.FAILED, Actor.SYSTEM, "R3.5"),
+        T(
+            PaymentState.PENDING,
+            "transfer_expired",
+            PaymentState.FAILED,
+            Actor.SYSTEM,
+            "R3.5",
+            TRANSFER_CREDIT_BY,
+        ),
     ),
-    terminal=frozenset({"captured", "failed"}),
-    state_deadlines={"pending": ("transfer_credit_by",)},
+    terminal=frozenset({PaymentState.CAPTURED, PaymentState.FAILED}),
 )
 
 
@@ -62,10 +89,6 @@ def open_payment(
     if captured_at_once(method, policy):  # the provider confirmed the capture in the same call
         state = PAYMENT.step(state, "credited", Actor.SYSTEM).target
     return Payment(payment_id, order_id, method, state, amount, currency, provider_ref, now)
-
-
-def credit_by(started_at: datetime, policy: Policy) -> datetime:
-    return started_at + timedelta(days=policy.payment.bank_transfer_credit_days)
 
 
 def settle(payment: Payment, event: str) -> str:

@@ -42,14 +42,14 @@ def order_keys_page(
     return [(r.id, r.placed_at) for r in rows]
 
 
-def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, datetime]]:
-    """(kind, due_at) of the order's armed deadlines, soonest first."""
+def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, str, datetime]]:
+    """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
     rows = conn.execute(
-        select(t.deadlines.c.kind, t.deadlines.c.due_at)
+        select(t.deadlines.c.subject_type, t.deadlines.c.kind, t.deadlines.c.due_at)
         .where(t.deadlines.c.order_id == order_id, t.deadlines.c.state == "armed")
         .order_by(t.deadlines.c.due_at, t.deadlines.c.id)
     )
-    return [(kind, due_at) for kind, due_at in rows]
+    return [(subject_type, kind, due_at) for subject_type, kind, due_at in rows]
 
 
 def timeline_events(conn: Connection, order_id: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
-from orderguard.domain.orders import Address, Decision, Line, Order
+from orderguard.domain.orders import LEAVE_CART, RESTOCK, Address, Line, Order, OrderDecision
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement, in_list
 from orderguard.store.ids import new_id
@@ -221,7 +221,7 @@ def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
 
 
 def save_decisions(
-    conn: Connection, decisions: Sequence[Decision], now: datetime, *, placed: bool = False
+    conn: Connection, decisions: Sequence[OrderDecision], now: datetime, *, placed: bool = False
 ) -> None:
     """Write every change of these decisions with one statement per kind of change.
 
@@ -231,21 +231,21 @@ def save_decisions(
     if not decisions:
         return
     if placed:
-        insert_orders(conn, [d.order for d in decisions])
+        insert_orders(conn, [d.subject for d in decisions])
     else:
-        update_orders(conn, [d.order for d in decisions])
-    write_events(conn, [(d.order.id, "order", d.order.id, e) for d in decisions for e in d.events])
-    cancel_deadlines(conn, [(d.order.id, k) for d in decisions for k in d.cancel], now)
+        update_orders(conn, [d.subject for d in decisions])
+    write_events(conn, [(d.subject.id, "order", d.subject.id, e) for d in decisions for e in d.events])
+    cancel_deadlines(conn, [(d.subject.id, k) for d in decisions for k in d.cancel], now)
     arm_deadlines(
-        conn, [("order", d.order.id, d.order.id, a.kind, a.due_at) for d in decisions for a in d.arm], now
+        conn, [("order", d.subject.id, d.subject.id, a.kind, a.due_at) for d in decisions for a in d.arm], now
     )
     write_ledger(conn, [txn for d in decisions for txn in d.ledger], now)
-    notify(conn, [(d.order, n.recipient, n.kind, n.text) for d in decisions for n in d.notifications], now)
-    leaving = [d.order.id for d in decisions if d.leave_cart]
+    notify(conn, [(d.subject, n.recipient, n.kind, n.text) for d in decisions for n in d.notifications], now)
+    leaving = [d.subject.id for d in decisions if LEAVE_CART in d.effects]
     if leaving:
         _leave_cart.run(conn, {"b_ids": leaving})
     # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.
-    restock(conn, [d.order for d in decisions if d.restock])
+    restock(conn, [d.subject for d in decisions if RESTOCK in d.effects])
 
 
 def write_events(conn: Connection, rows: Sequence[tuple[str, str, str, Any]]) -> None:

@@ -1,0 +1,61 @@
+"""Orders: the model, the lifecycle table with its timers, the commands, actions and texts."""
+
+from orderguard.domain.decision import Decision, Event, Notification
+from orderguard.domain.machine import ArmDeadline
+from orderguard.domain.orders.actions import ACTIONS, Action, actions_for, why_not
+from orderguard.domain.orders.commands import (
+    LEAVE_CART,
+    RESTOCK,
+    OrderDecision,
+    all_delivered,
+    buyer_cancel,
+    confirm_receipt,
+    dispute_window_ended,
+    pay_by_passed,
+    pay_captured,
+    place,
+    protection_ended,
+    protection_reminder,
+    ship,
+    transfer_credited,
+    transfer_failed,
+    transfer_started,
+    transition,
+)
+from orderguard.domain.orders.model import Address, Line, Order
+from orderguard.domain.orders.table import ORDER, UNPAID_STATES, OrderDeadline, OrderState
+
+__all__ = [
+    "ACTIONS",
+    "LEAVE_CART",
+    "ORDER",
+    "RESTOCK",
+    "UNPAID_STATES",
+    "Action",
+    "Address",
+    "ArmDeadline",
+    "Decision",
+    "Event",
+    "Line",
+    "Notification",
+    "Order",
+    "OrderDeadline",
+    "OrderDecision",
+    "OrderState",
+    "actions_for",
+    "all_delivered",
+    "buyer_cancel",
+    "confirm_receipt",
+    "dispute_window_ended",
+    "pay_by_passed",
+    "pay_captured",
+    "place",
+    "protection_ended",
+    "protection_reminder",
+    "ship",
+    "transfer_credited",
+    "transfer_failed",
+    "transfer_started",
+    "transition",
+    "why_not",
+]

@@ -1,0 +1,99 @@
+"""The order lifecycle: its states, its transitions, and the timers on them (§3, §6)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from orderguard.domain.machine import Actor, Due, Machine, T, Timer
+
+B, S, SYS = Actor.BUYER, Actor.SELLER, Actor.SYSTEM
+
+
+class OrderState(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAYMENT_PENDING = "payment_pending"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    PARTLY_SHIPPED = "partly_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class OrderDeadline(StrEnum):
+    PAY_BY = "pay_by"
+    PROTECTION_REMINDER = "protection_reminder"
+    PROTECTION_END = "protection_end"
+    DISPUTE_WINDOW_END = "dispute_window_end"
+
+
+PAY_BY = Timer(
+    OrderDeadline.PAY_BY,
+    Due("pay_by_at", "{checkout.unpaid_expiry_days} days after the last cart addition"),
+    B,
+    "pay the order",
+    "the unpaid order is cancelled and its goods leave the cart; the buyer is not penalised",
+)
+PROTECTION_REMINDER = Timer(
+    OrderDeadline.PROTECTION_REMINDER,
+    Due("protection_ends_at", "buyer protection ends", "shipping.protection_reminder_days", before=True),
+    B,
+    "confirm receipt or open a dispute",
+    "the buyer is reminded that buyer protection ends soon",
+    only_ahead=True,
+)
+PROTECTION_END = Timer(
+    OrderDeadline.PROTECTION_END,
+    Due(
+        "protection_ends_at",
+        "the promised delivery days after shipment (at most {shipping.max_protection_days}), or "
+        "{shipping.after_delivery_protection_days} days after delivery if sooner",
+    ),
+    B,
+    "confirm receipt or open a dispute",
+    "buyer protection ends and the order completes by itself",
+)
+DISPUTE_WINDOW_END = Timer(
+    OrderDeadline.DISPUTE_WINDOW_END,
+    Due("completed_at", "completion", "shipping.post_completion_dispute_days"),
+    B,
+    "open a dispute if something is wrong",
+    "the order closes: no dispute can be opened any more and the escrow is released "
+    "to the seller, less the platform commission",
+)
+
+ORDER = Machine(
+    "order",
+    (
+        T(OrderState.AWAITING_PAYMENT, "payment_captured", OrderState.AWAITING_SHIPMENT, B, "R3.5"),
+        T(OrderState.AWAITING_PAYMENT, "transfer_started", OrderState.PAYMENT_PENDING, B, "R3.5"),
+        T(OrderState.AWAITING_PAYMENT, "buyer_cancelled", OrderState.CANCELLED, B, "R3.4"),
+        T(OrderState.AWAITING_PAYMENT, "pay_by_passed", OrderState.CANCELLED, SYS, "R3.3", PAY_BY),
+        T(OrderState.PAYMENT_PENDING, "transfer_credited", OrderState.AWAITING_SHIPMENT, SYS, "R3.5"),
+        T(OrderState.PAYMENT_PENDING, "transfer_failed", OrderState.AWAITING_PAYMENT, SYS, "R3.5"),
+        T(OrderState.PAYMENT_PENDING, "transfer_failed_after_pay_by", OrderState.CANCELLED, SYS, "R3.5"),
+        T(OrderState.AWAITING_SHIPMENT, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),
+        T(OrderState.AWAITING_SHIPMENT, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
+        T(OrderState.PARTLY_SHIPPED, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),
+        T(OrderState.PARTLY_SHIPPED, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
+        T(OrderState.SHIPPED, "all_delivered", OrderState.DELIVERED, SYS, "R6.4"),
+        T(OrderState.SHIPPED, "protection_reminder", OrderState.SHIPPED, SYS, "R8.5", PROTECTION_REMINDER),
+        T(OrderState.SHIPPED, "receipt_confirmed", OrderState.COMPLETED, B, "R6.4"),
+        T(OrderState.SHIPPED, "protection_ended", OrderState.COMPLETED, SYS, "R6.4", PROTECTION_END),
+        T(
+            OrderState.DELIVERED,
+            "protection_reminder",
+            OrderState.DELIVERED,
+            SYS,
+            "R8.5",
+            PROTECTION_REMINDER,
+        ),
+        T(OrderState.DELIVERED, "receipt_confirmed", OrderState.COMPLETED, B, "R6.4"),
+        T(OrderState.DELIVERED, "protection_ended", OrderState.COMPLETED, SYS, "R6.4", PROTECTION_END),
+        T(OrderState.COMPLETED, "dispute_window_ended", OrderState.CLOSED, SYS, "R6.5", DISPUTE_WINDOW_END),
+    ),
+    terminal=frozenset({OrderState.CANCELLED, OrderState.CLOSED}),
+)
+
+UNPAID_STATES = frozenset({OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING})

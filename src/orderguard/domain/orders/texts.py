@@ -1,0 +1,105 @@
+"""What each party is told when an order event happens (R8.5): one table, read by `notices`.
+
+A text may name the order's fields (`{order.id}`, `{order.pay_by_at:%Y-%m-%d %H:%M}`), the event's
+data (`{data[carrier]}`) and amounts of the event data as money (`{money[released]}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from orderguard.domain.decision import Event, Notification
+from orderguard.domain.money import Money
+from orderguard.domain.orders.model import Order
+
+_PAID = ("seller", "order_paid", "Order {order.id} is paid: ship it.")
+_SHIPPED = (
+    "buyer",
+    "shipped",
+    "Order {order.id}: a parcel was shipped with {data[carrier]}, tracking code {data[tracking_code]}.",
+)
+_COMPLETED = (
+    "seller",
+    "order_completed",
+    "Order {order.id} is completed; the payout follows on {order.dispute_window_ends_at:%Y-%m-%d} "
+    "unless a dispute is opened.",
+)
+
+# event kind -> (recipient, notification kind, text) for each party told
+TEXTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "payment_captured": (_PAID,),
+    "transfer_credited": (_PAID,),
+    "transfer_failed": (
+        (
+            "buyer",
+            "payment_failed",
+            "The bank transfer for order {order.id} failed ({data[reason]}); "
+            "pay by {order.pay_by_at:%Y-%m-%d %H:%M} UTC.",
+        ),
+    ),
+    "transfer_failed_after_pay_by": (
+        (
+            "buyer",
+            "order_expired",
+            "The bank transfer for order {order.id} failed ({data[reason]}) after its pay-by time: "
+            "the order is cancelled; no penalty.",
+        ),
+    ),
+    "pay_by_passed": (
+        ("buyer", "order_expired", "Order {order.id} was not paid in time and is cancelled; no penalty."),
+    ),
+    "shipped_partly": (_SHIPPED,),
+    "shipped_fully": (_SHIPPED,),
+    "all_delivered": (
+        (
+            "buyer",
+            "delivered",
+            "Order {order.id} is delivered. Check it: confirm receipt if all is well, or open a dispute "
+            "before {order.protection_ends_at:%Y-%m-%d %H:%M} UTC. Do not confirm receipt of a faulty item.",
+        ),
+    ),
+    "protection_reminder": (
+        (
+            "buyer",
+            "protection_ending",
+            "Buyer protection for order {order.id} ends {order.protection_ends_at:%Y-%m-%d %H:%M} UTC: "
+            "confirm receipt if all is well, or open a dispute before then.",
+        ),
+    ),
+    "receipt_confirmed": (_COMPLETED,),
+    "protection_ended": (_COMPLETED,),
+    "dispute_window_ended": (
+        (
+            "seller",
+            "payout_released",
+            "Order {order.id} closed: {money[released]} is now in your payable balance.",
+        ),
+    ),
+}
+
+
+class _Amounts(Mapping[str, str]):
+    """The event's amounts, formatted as money in the order's currency."""
+
+    def __init__(self, data: Mapping[str, Any], currency: str) -> None:
+        self._data = data
+        self._currency = currency
+
+    def __getitem__(self, key: str) -> str:
+        return Money(int(self._data[key]), self._currency).format()
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def notices(order: Order, event: Event) -> list[Notification]:
+    """The notifications `event` sends about `order` (already in its new state)."""
+    money = _Amounts(event.data, order.currency)
+    return [
+        Notification(recipient, kind, text.format(order=order, data=event.data, money=money))
+        for recipient, kind, text in TEXTS.get(event.kind, ())
+    ]
