@@ -14,9 +14,10 @@ def test_orders_benchmark_places_and_pays_every_order() -> None:
     assert set(result.detail) == {"add_item", "check_out", "pay"}
 
 
-def test_sql_floor_replays_one_transaction_per_command() -> None:
+def test_sql_floor_replays_the_transactions_of_each_command() -> None:
     result = bench_orders_sql_floor(8)  # 2 buyers: 8 add_item, 2 check_out, 8 pay
-    assert result.detail["commits"] == (8 + 2 + 8) / 8
+    # one transaction a command, but two a payment: recorded before the provider, answered after it
+    assert result.detail["commits"] == (8 + 2 + 2 * 8) / 8
     assert result.detail["statements"] > 10
 
 

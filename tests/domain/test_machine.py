@@ -13,7 +13,7 @@ from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
 from orderguard.domain.policy import Policy
 
-MACHINES = {"order": (ORDER, "awaiting_payment"), "payment": (PAYMENT, "pending")}
+MACHINES = {"order": (ORDER, "awaiting_payment"), "payment": (PAYMENT, "initiated")}
 
 
 def _reachable(machine: Machine, start: str) -> set[str]:
@@ -103,8 +103,8 @@ def test_machine_with_duplicate_state_event_is_refused() -> None:
 
 
 def test_step_returns_the_transition() -> None:
-    t = ORDER.step("awaiting_payment", "payment_captured", Actor.BUYER)
-    assert t.target == "awaiting_shipment"
+    t = ORDER.step("awaiting_payment", "payment_started", Actor.BUYER)
+    assert t.target == "payment_pending"
     assert t.rule == "R3.5"
 
 
@@ -123,8 +123,8 @@ def test_step_refuses_a_seller_confirming_receipt() -> None:
 
 def test_step_refuses_an_unknown_transition_with_409() -> None:
     with pytest.raises(Refused) as e:
-        ORDER.step("cancelled", "payment_captured", Actor.BUYER)
-    assert e.value.refusal.code == "order_payment_captured_not_allowed"
+        ORDER.step("cancelled", "payment_started", Actor.BUYER)
+    assert e.value.refusal.code == "order_payment_started_not_allowed"
     assert e.value.refusal.status == 409
 
 
@@ -199,7 +199,7 @@ def test_mermaid_has_one_arrow_per_non_self_transition() -> None:
 
 def test_mermaid_marks_the_initial_state() -> None:
     assert "    [*] --> awaiting_payment" in ORDER.mermaid().splitlines()
-    assert "    [*] --> pending" in PAYMENT.mermaid().splitlines()
+    assert "    [*] --> initiated" in PAYMENT.mermaid().splitlines()
 
 
 # --- timers: declared once on the transitions, everything else derived ----------------------
@@ -212,12 +212,21 @@ def test_the_deadlines_alive_in_each_state_come_from_the_timers() -> None:
         "delivered": ("protection_end", "protection_reminder"),
         "completed": ("dispute_window_end",),
     }
-    assert PAYMENT.state_deadlines == {"pending": ("transfer_credit_by",)}
+    assert PAYMENT.state_deadlines == {"initiated": ("provider_retry",), "pending": ("transfer_credit_by",)}
 
 
-def test_every_timed_order_transition_has_its_expiry_command() -> None:
-    timed = {t.event for t in ORDER.transitions if t.timer}
-    assert timed == set(ORDER.handlers)
+def test_every_timed_transition_has_its_expiry_command(machine_and_start: tuple[Machine, str]) -> None:
+    machine, _ = machine_and_start
+    assert {t.event for t in machine.transitions if t.timer} == set(machine.handlers)
+
+
+def test_a_timed_self_loop_arms_its_timer_again_from_the_new_field_values(policy: Policy) -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    retry = PAYMENT.find("initiated", "provider_retried")
+    retried = SimpleNamespace(state="initiated", attempted_at=at)
+    cancel, arm = PAYMENT.rearm("initiated", retried, at, policy, retry)
+    assert cancel == []
+    assert [(a.kind, a.due_at) for a in arm] == [("provider_retry", at + timedelta(seconds=60))]
 
 
 def test_a_timer_says_when_it_falls_due_in_policy_units(policy: Policy) -> None:

@@ -26,13 +26,12 @@ from orderguard.domain.orders import (
     confirm_receipt,
     dispute_window_ended,
     pay_by_passed,
-    pay_captured,
+    payment_captured,
+    payment_failed,
+    payment_started,
     place,
     protection_ended,
     protection_reminder,
-    transfer_credited,
-    transfer_failed,
-    transfer_started,
     transition,
 )
 from orderguard.domain.policy import Policy
@@ -108,16 +107,31 @@ def test_place_refuses_an_order_not_awaiting_payment(policy: Policy) -> None:
 # --- paying ---------------------------------------------------------------------
 
 
-def test_pay_captured_moves_to_awaiting_shipment(policy: Policy) -> None:
-    d = pay_captured(make_order(), "b1", "card", NOW, policy)
+def _paid(policy: Policy, method: str = "card") -> Order:
+    started = payment_started(make_order(), "b1", method, NOW, policy)
+    return payment_captured(started.subject, NOW, policy).subject
+
+
+def test_payment_started_is_pending_and_cancels_pay_by(policy: Policy) -> None:
+    d = payment_started(make_order(), "b1", "card", NOW, policy)
+    assert d.subject.state == "payment_pending"
+    assert d.events[0].kind == "payment_started"
+    assert d.events[0].data == {"method": "card"}
+    assert d.cancel == ["pay_by"]
+    assert d.arm == []
+    assert d.ledger == []
+
+
+def test_payment_captured_moves_to_awaiting_shipment(policy: Policy) -> None:
+    d = payment_captured(make_order("payment_pending"), NOW, policy)
     assert d.subject.state == "awaiting_shipment"
     assert d.subject.paid_at == NOW
     assert d.events[0].kind == "payment_captured"
-    assert d.events[0].data == {"method": "card"}
+    assert d.cancel == [] and d.arm == []
 
 
-def test_pay_captured_posts_a_balanced_capture_of_the_total_into_escrow(policy: Policy) -> None:
-    d = pay_captured(make_order(), "b1", "card", NOW, policy)
+def test_payment_captured_posts_a_balanced_capture_of_the_total_into_escrow(policy: Policy) -> None:
+    d = payment_captured(make_order("payment_pending"), NOW, policy)
     [tx] = d.ledger
     assert tx.kind == "capture"
     assert imbalance(tx.postings) == {}
@@ -125,21 +139,15 @@ def test_pay_captured_posts_a_balanced_capture_of_the_total_into_escrow(policy: 
     assert Posting(ledger.EXTERNAL_PAYMENTS, -3_299, "USD") in tx.postings
 
 
-def test_pay_captured_cancels_pay_by_and_arms_nothing(policy: Policy) -> None:
-    d = pay_captured(make_order(), "b1", "card", NOW, policy)
-    assert d.cancel == ["pay_by"]
-    assert d.arm == []
-
-
-def test_pay_captured_takes_goods_out_of_the_cart_and_tells_the_seller(policy: Policy) -> None:
-    d = pay_captured(make_order(), "b1", "ewallet", NOW, policy)
+def test_payment_captured_takes_goods_out_of_the_cart_and_tells_the_seller(policy: Policy) -> None:
+    d = payment_captured(make_order("payment_pending"), NOW, policy)
     assert d.effects == {LEAVE_CART}
     assert [(n.recipient, n.kind) for n in d.notifications] == [("seller", "order_paid")]
 
 
-def test_pay_captured_by_another_buyer_is_not_found(policy: Policy) -> None:
+def test_payment_started_by_another_buyer_is_not_found(policy: Policy) -> None:
     with pytest.raises(Refused) as e:
-        pay_captured(make_order(), "b2", "card", NOW, policy)
+        payment_started(make_order(), "b2", "card", NOW, policy)
     assert (e.value.refusal.code, e.value.refusal.status) == ("order_not_found", 404)
 
 
@@ -152,34 +160,16 @@ def test_pay_captured_by_another_buyer_is_not_found(policy: Policy) -> None:
         ("shipped", "order_already_paid"),
     ],
 )
-def test_pay_captured_refused_unless_awaiting_payment(policy: Policy, state: str, code: str) -> None:
-    assert refusal_code(lambda: pay_captured(make_order(state), "b1", "card", NOW, policy)) == code
+def test_payment_started_refused_unless_awaiting_payment(policy: Policy, state: str, code: str) -> None:
+    assert refusal_code(lambda: payment_started(make_order(state), "b1", "card", NOW, policy)) == code
 
 
-def test_transfer_started_is_pending_and_cancels_pay_by(policy: Policy) -> None:
-    d = transfer_started(make_order(), "b1", NOW, policy)
-    assert d.subject.state == "payment_pending"
-    assert d.cancel == ["pay_by"]
-    assert d.arm == []
-    assert d.ledger == []
-
-
-def test_transfer_credited_captures_into_escrow(policy: Policy) -> None:
-    d = transfer_credited(make_order("payment_pending"), NOW, policy)
-    assert d.subject.state == "awaiting_shipment"
-    assert d.subject.paid_at == NOW
-    [tx] = d.ledger
-    assert Posting(ESCROW, 3_299, "USD") in tx.postings
-    assert imbalance(tx.postings) == {}
-    assert d.cancel == [] and d.arm == []
-
-
-def test_transfer_failed_before_pay_by_returns_to_awaiting_payment(policy: Policy) -> None:
-    d = transfer_failed(
+def test_payment_failed_before_pay_by_returns_to_awaiting_payment(policy: Policy) -> None:
+    d = payment_failed(
         make_order("payment_pending"), "insufficient_funds", PAY_BY - timedelta(days=1), policy
     )
     assert d.subject.state == "awaiting_payment"
-    assert d.events[0].kind == "transfer_failed"
+    assert d.events[0].kind == "payment_failed"
     assert d.events[0].data == {"reason": "insufficient_funds"}
     assert d.arm == [ArmDeadline("pay_by", PAY_BY)]
     assert d.effects == set()
@@ -187,18 +177,18 @@ def test_transfer_failed_before_pay_by_returns_to_awaiting_payment(policy: Polic
     assert "insufficient_funds" in d.notifications[0].text
 
 
-def test_transfer_failed_after_pay_by_cancels_the_order(policy: Policy) -> None:
+def test_payment_failed_after_pay_by_cancels_the_order(policy: Policy) -> None:
     later = PAY_BY + timedelta(hours=1)
-    d = transfer_failed(make_order("payment_pending"), "expired", later, policy)
+    d = payment_failed(make_order("payment_pending"), "expired", later, policy)
     assert d.subject.state == "cancelled"
     assert d.subject.cancelled_at == later
-    assert d.events[0].kind == "transfer_failed_after_pay_by"
+    assert d.events[0].kind == "payment_failed_after_pay_by"
     assert d.arm == []
     assert d.effects == {RESTOCK, LEAVE_CART}
 
 
-def test_transfer_failed_exactly_at_pay_by_cancels(policy: Policy) -> None:
-    d = transfer_failed(make_order("payment_pending"), "expired", PAY_BY, policy)
+def test_payment_failed_exactly_at_pay_by_cancels(policy: Policy) -> None:
+    d = payment_failed(make_order("payment_pending"), "expired", PAY_BY, policy)
     assert d.subject.state == "cancelled"
 
 
@@ -388,11 +378,11 @@ def test_then_keeps_arms_the_later_decision_makes_after_cancelling() -> None:
 
 def test_then_on_real_decisions_place_then_pay(policy: Policy) -> None:
     placed = place(make_order(), NOW, policy)
-    paid = pay_captured(placed.subject, "b1", "card", NOW, policy)
-    both = placed.then(paid)
+    started = payment_started(placed.subject, "b1", "card", NOW, policy)
+    both = placed.then(started).then(payment_captured(started.subject, NOW, policy))
     assert both.arm == []
     assert both.subject.state == "awaiting_shipment"
-    assert [e.kind for e in both.events] == ["placed", "payment_captured"]
+    assert [e.kind for e in both.events] == ["placed", "payment_started", "payment_captured"]
 
 
 def test_changed_is_whether_anything_happened() -> None:
@@ -501,7 +491,7 @@ def test_dispute_window_ended_with_empty_escrow_posts_nothing(policy: Policy) ->
 
 
 def test_escrow_is_zero_after_capture_and_release(policy: Policy) -> None:
-    paid = pay_captured(make_order(), "b1", "card", NOW, policy)
+    paid = payment_captured(make_order("payment_pending"), NOW, policy)
     closed = dispute_window_ended(_completed(), NOW, policy, _Escrow(paid.subject.total.minor))
     postings = [p for d in (paid, closed) for tx in d.ledger for p in tx.postings]
     assert sum(p.amount for p in postings if p.account == ESCROW) == 0

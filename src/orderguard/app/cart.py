@@ -27,9 +27,9 @@ from orderguard.store.carts_repo import (
     update_cart_item,
 )
 from orderguard.store.db import reading, unit_of_work
+from orderguard.store.decisions import save_decisions
 from orderguard.store.ids import new_id
 from orderguard.store.offers_repo import load_offers, product_titles, take_stock
-from orderguard.store.orders_repo import save_decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +203,6 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
             for d in draft.lines:
                 taken[d.offer.id] = taken.get(d.offer.id, 0) + d.quantity
         take_stock(conn, taken)
-        save_decisions(conn, [place(o, now, version.policy) for o in placed], now, placed=True)
+        save_decisions(conn, [place(o, now, version.policy) for o in placed], now)
         hold_cart_items(conn, holds)
     return placed

@@ -1,45 +1,33 @@
 """Firing due deadlines, exactly once, in due order (the scheduler's use case).
 
-A batch is claimed with `FOR UPDATE SKIP LOCKED` (PostgreSQL), so any number
-of workers share the table; orders that a user command holds right now are
-skipped too and retried on the next round, which also keeps workers and
-commands from waiting on each other in opposite orders. Each claimed
-deadline either fires (its event is still valid for the subject) or is
-cancelled as stale; cost grows with the number due, never with the number
-armed.
+One path for every lifecycle: a batch of due rows is claimed with `FOR UPDATE SKIP LOCKED`
+(PostgreSQL), so any number of workers share the table; the orders they concern are locked
+next, skipping those a user command holds right now (their deadlines stay armed for the next
+round, which also keeps workers and commands from waiting on each other in opposite orders),
+then the other subjects (payments) the same way. Each claimed deadline either fires, through the
+command its lifecycle's table registers for that timer, or is cancelled as stale because the
+subject has moved on. Decisions about one subject in a batch are merged, written together, and
+their calls to the outside world are made after the commit. Cost grows with the number due,
+never with the number armed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from orderguard.app.context import Context
-from orderguard.app.payments import settle_transfer
-from orderguard.domain.machine import Refused
-from orderguard.domain.orders import ORDER, OrderDecision
-from orderguard.domain.payments import PAYMENT
+from orderguard.app.effects import run_after_commit
+from orderguard.domain.deadlines import MACHINES
+from orderguard.domain.decision import AfterCommit, Decision
+from orderguard.domain.orders import Order
 from orderguard.store.db import unit_of_work
 from orderguard.store.deadlines_repo import DueDeadline, claim_due, settle
+from orderguard.store.decisions import load_subjects, save_decisions
 from orderguard.store.ledger_repo import escrow_balances
-from orderguard.store.orders_repo import load_orders, save_decisions
-from orderguard.store.payments_repo import load_payment
-
-
-class Facts:
-    """What some firings need beyond their subject, loaded once per batch (domain.machine.Facts)."""
-
-    def __init__(self, conn: Connection, order_ids: list[str]) -> None:
-        self._conn = conn
-        self._order_ids = order_ids
-        self._escrow: dict[str, int] | None = None
-
-    def escrow(self, order_id: str) -> int:
-        if self._escrow is None:
-            self._escrow = escrow_balances(self._conn, self._order_ids)
-        return self._escrow.get(order_id, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,65 +36,85 @@ class FireReport:
     fired: int  # of which fired; the others were stale (cancelled) or left for the next round
 
 
+class Batch:
+    """The subjects of a batch of due deadlines, locked, as the batch's decisions leave them.
+
+    It is also the `Facts` a firing may ask for (domain.machine.Facts).
+    """
+
+    def __init__(self, conn: Connection, due: list[DueDeadline]) -> None:
+        self._conn = conn
+        self._order_ids = sorted({d.order_id for d in due})
+        orders = load_subjects(conn, "order", self._order_ids)
+        self._current: dict[tuple[str, str], Any] = {("order", k): v for k, v in orders.items()}
+        wanted: dict[str, set[str]] = {}
+        for d in due:
+            if d.subject_type != "order" and d.order_id in orders:
+                wanted.setdefault(d.subject_type, set()).add(d.subject_id)
+        for lifecycle, ids in sorted(wanted.items()):
+            for k, v in load_subjects(conn, lifecycle, ids).items():
+                self._current[(lifecycle, k)] = v
+        self._escrow: dict[str, int] | None = None
+
+    def subject(self, d: DueDeadline) -> Any:
+        """The deadline's subject, or None while a command holds it (or its order)."""
+        if ("order", d.order_id) not in self._current:
+            return None
+        return self._current.get((d.subject_type, d.subject_id))
+
+    def order(self, order_id: str) -> Order:
+        order: Order = self._current[("order", order_id)]
+        return order
+
+    def escrow(self, order_id: str) -> int:
+        if self._escrow is None:
+            self._escrow = escrow_balances(self._conn, self._order_ids)
+        return self._escrow.get(order_id, 0)
+
+    def moved(self, decision: Decision[Any]) -> None:
+        for d in decision.flatten():
+            self._current[(d.subject.lifecycle, d.subject.id)] = d.subject
+
+
 def fire_due(ctx: Context, limit: int = 500) -> FireReport:
-    """Fire up to `limit` deadlines due now, in one transaction."""
+    """Fire up to `limit` deadlines due now, in one transaction; then make their outside calls."""
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
         claimed = claim_due(conn, now, limit)
         if not claimed:
             return FireReport(0, 0)
-        order_due = [d for d in claimed if d.subject_type == "order"]
-        fired = _fire_order_deadlines(conn, ctx, order_due, now)
-        for d in claimed:
-            if d.subject_type == "payment":
-                fired += _fire_payment_deadline(conn, ctx, d, now)
-        return FireReport(len(claimed), fired)
+        fired, after = _fire(conn, ctx, claimed, now)
+    run_after_commit(ctx, after)
+    return FireReport(len(claimed), fired)
 
 
-def _fire_payment_deadline(conn: Connection, ctx: Context, d: DueDeadline, now: datetime) -> int:
-    payment = load_payment(conn, d.subject_id)
-    if payment is None or PAYMENT.timed(payment.state, d.kind) is None:
-        settle(conn, [(d.id, "cancelled")], now)  # settled meanwhile: stale
-        return 0
-    savepoint = conn.begin_nested()
-    try:
-        settle(conn, [(d.id, "fired")], now)
-        done = settle_transfer(
-            conn, ctx, d.subject_id, "transfer_expired", now, "not credited in time", skip_locked=True
-        )
-    except Refused:
-        savepoint.rollback()
-        settle(conn, [(d.id, "cancelled")], now)  # settled meanwhile: stale
-        return 0
-    if not done:
-        savepoint.rollback()  # a command holds the payment: retried next round
-        return 0
-    savepoint.commit()
-    return 1
-
-
-def _fire_order_deadlines(conn: Connection, ctx: Context, due: list[DueDeadline], now: datetime) -> int:
-    if not due:
-        return 0
-    current = load_orders(conn, [d.order_id for d in due], skip_locked=True)
-    facts = Facts(conn, list(current))
-    decisions: dict[str, OrderDecision] = {}
+def _fire(
+    conn: Connection, ctx: Context, due: list[DueDeadline], now: datetime
+) -> tuple[int, list[AfterCommit]]:
+    batch = Batch(conn, due)
+    decisions: dict[tuple[str, str], Decision[Any]] = {}
     outcomes: list[tuple[int, str]] = []
     for deadline in due:
-        order = current.get(deadline.order_id)
-        if order is None:
-            continue  # a command holds the order right now: stays armed, retried next round
-        already = decisions.get(order.id)
+        subject = batch.subject(deadline)
+        if subject is None:
+            continue  # a command holds it right now: stays armed, retried next round
+        key = (deadline.subject_type, deadline.subject_id)
+        already = decisions.get(key)
         if already and deadline.kind in already.cancel:
-            outcomes.append((deadline.id, "cancelled"))
+            outcomes.append((deadline.id, "cancelled"))  # an earlier firing in this batch ended it
             continue
-        decision = ORDER.fire(order, deadline.kind, now, ctx.policies.get(order.policy_key), facts)
+        policy = ctx.policies.get(batch.order(deadline.order_id).policy_key)
+        decision = MACHINES[deadline.subject_type].fire(subject, deadline.kind, now, policy, batch)
         if decision is None:
-            outcomes.append((deadline.id, "cancelled"))  # stale: the order moved on
+            outcomes.append((deadline.id, "cancelled"))  # stale: the subject moved on
             continue
-        decisions[order.id] = already.then(decision) if already else decision
-        current[order.id] = decision.subject
+        batch.moved(decision)
+        for part in decision.flatten():
+            part_key = (part.subject.lifecycle, part.subject.id)
+            alone = replace(part, also=[])
+            decisions[part_key] = decisions[part_key].then(alone) if part_key in decisions else alone
         outcomes.append((deadline.id, "fired"))
     settle(conn, outcomes, now)
     save_decisions(conn, list(decisions.values()), now)
-    return sum(1 for _, state in outcomes if state == "fired")
+    after = [effect for d in decisions.values() for effect in d.after_commit]
+    return sum(1 for _, state in outcomes if state == "fired"), after

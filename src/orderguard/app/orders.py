@@ -19,10 +19,11 @@ from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
 from orderguard.store.db import reading, unit_of_work
+from orderguard.store.decisions import save_decisions
 from orderguard.store.ledger_repo import OrderMoney, order_money
 from orderguard.store.offers_repo import store_ids_of
 from orderguard.store.order_queries import armed_deadline_dues, order_keys_page, timeline_events
-from orderguard.store.orders_repo import load_order, load_orders, save_decisions
+from orderguard.store.orders_repo import load_order, load_orders
 from orderguard.store.payments_repo import payments_of
 from orderguard.store.shipments_repo import shipments_view
 

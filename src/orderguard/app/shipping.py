@@ -17,8 +17,10 @@ from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Event
 from orderguard.domain.shipping import Place, Scan
 from orderguard.store.db import reading, unit_of_work
+from orderguard.store.decisions import save_decisions
+from orderguard.store.events_repo import write_events
 from orderguard.store.ids import new_id
-from orderguard.store.orders_repo import load_orders, save_decisions, write_events
+from orderguard.store.orders_repo import load_orders
 from orderguard.store.shipments_repo import (
     ShipmentRow,
     by_tracking_code,

@@ -1,22 +1,41 @@
 """What a command or a firing decides about one subject of a lifecycle, before anything is written.
 
-A `Decision` is the whole outcome: the subject in its new state, the events that happened (the
-audit trail and timeline), the deadline kinds to cancel and the deadlines to arm (derived from
-the lifecycle's timers), ledger transactions, notifications, and named `effects` on other rows
-that the subject's repository carries out in the same transaction (an order's `restock`). `app/`
-writes every decision, of any lifecycle, through one `save_decisions` path.
+A `Decision` is the whole outcome: the subject in its new state (`new` when it is to be created),
+the events that happened (the audit trail and timeline), the deadline kinds to cancel and the
+deadlines to arm (derived from the lifecycle's timers), ledger transactions, notifications,
+named `effects` on other rows that the subject's repository carries out in the same transaction
+(an order's `restock`), the decisions it entails on other subjects (`also`: a payment captured
+moves its order), and `after_commit`: calls to the outside world (a payment provider) that
+`app/` makes only once the transaction has committed. Every decision, of any lifecycle, is
+written through one `save_decisions` path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from orderguard.domain.ledger import LedgerTransaction
 from orderguard.domain.machine import Actor, ArmDeadline
 
-S = TypeVar("S")
+
+class Subject(Protocol):
+    """What every lifecycle's subject has: the lifecycle it follows, an id, its order and a state."""
+
+    lifecycle: ClassVar[str]
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+
+S = TypeVar("S", bound=Subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +55,14 @@ class Notification:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """A call to the outside world, made after the transaction commits: `action` on `subject_id`."""
+
+    action: str
+    subject_id: str
+
+
 @dataclass
 class Decision(Generic[S]):
     subject: S
@@ -45,10 +72,17 @@ class Decision(Generic[S]):
     ledger: list[LedgerTransaction] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     effects: set[str] = field(default_factory=set)
+    new: bool = False
+    also: list[Decision[Any]] = field(default_factory=list)
+    after_commit: list[AfterCommit] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.events)
+        return self.new or bool(self.events)
+
+    def flatten(self) -> list[Decision[Any]]:
+        """This decision and every one it entails."""
+        return [self, *(d for entailed in self.also for d in entailed.flatten())]
 
     def then(self, later: Decision[S]) -> Decision[S]:
         """This decision followed by `later` on the same subject, as one set of changes."""
@@ -60,4 +94,7 @@ class Decision(Generic[S]):
             ledger=self.ledger + later.ledger,
             notifications=self.notifications + later.notifications,
             effects=self.effects | later.effects,
+            new=self.new,
+            also=self.also + later.also,
+            after_commit=self.after_commit + later.after_commit,
         )

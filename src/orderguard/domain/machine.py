@@ -55,7 +55,7 @@ class Due:
     field: str
     since: str
     policy: str | None = None
-    unit: Literal["days", "hours"] = "days"
+    unit: Literal["days", "hours", "seconds"] = "days"
     before: bool = False
 
     def at(self, subject: object, policy: Policy) -> datetime | None:
@@ -87,12 +87,17 @@ class Timer:
     action_needed: str
     consequence: str
     only_ahead: bool = False  # not armed when already past on entering the state (reminders)
+    repeats: bool = False  # on a self-loop: armed again after it fires (retries)
 
 
 class Facts(Protocol):
     """What a firing may need beyond its subject, loaded by app/ once per batch."""
 
     def escrow(self, order_id: str) -> int: ...
+
+    def order(self, order_id: str) -> Any:
+        """The order, as it stands in this batch (locked)."""
+        ...
 
 
 # what the system does when a timer runs out: (subject, now, policy, facts) -> a Decision
@@ -157,6 +162,8 @@ class Machine:
                 continue
             if t.by is not Actor.SYSTEM:
                 raise ValueError(f"{self.name}: timed transition {t.event} must be the system's")
+            if t.timer.repeats and t.source != t.target:
+                raise ValueError(f"{self.name}: only a self-loop can repeat ({t.event})")
             if timers.setdefault(t.timer.kind, t.timer) != t.timer:
                 raise ValueError(f"{self.name}: two timers named {t.timer.kind}")
             if t.timer.kind in alive.setdefault(t.source, []):
@@ -225,10 +232,16 @@ class Machine:
         return self.state_deadlines.get(before, ()), self.state_deadlines.get(after, ())
 
     def rearm(
-        self, before: str, subject: Any, now: datetime, policy: Policy
+        self, before: str, subject: Any, now: datetime, policy: Policy, taken: T | None = None
     ) -> tuple[list[str], list[ArmDeadline]]:
-        """The deadlines to cancel and to arm as `subject` (already moved) leaves `before`."""
+        """The deadlines to cancel and to arm as `subject` (already moved) leaves `before`.
+
+        A timed self-loop (`taken`) whose timer `repeats` (a retry) arms it again, due from the
+        subject's new field values; the deadline that fired it is settled already.
+        """
         cancel, kinds = self.deadline_changes(before, subject.state)
+        if taken is not None and taken.timer is not None and taken.timer.repeats:
+            cancel, kinds = (), (taken.timer.kind,)
         arm = []
         for kind in kinds:
             timer = self.timers[kind]

@@ -32,6 +32,8 @@ class PaymentPolicy(_Section):
     methods: list[str]
     captured_at_once: list[str]
     bank_transfer_credit_days: int = Field(gt=0)
+    # how long to wait for the provider's answer before asking again (operations, not a rule)
+    provider_retry_seconds: int = Field(default=60, gt=0)
 
 
 class CancellationPolicy(_Section):

@@ -3,11 +3,15 @@
 Card and e-wallet payments are captured at once; a bank transfer is only
 started here and reported credited (or failed) by the provider later, in
 the sandbox through `/v1/sandbox/payments/{id}/credit` and `/fail`.
+
+Every call carries OrderGuard's payment id as the provider's idempotency key:
+asked twice about the same payment, a provider answers the same and takes the
+money once. It is never called inside a database transaction.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from typing import Protocol
 
 
@@ -15,6 +19,10 @@ class PaymentDeclined(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or did not answer; the same call may be retried."""
 
 
 class PaymentProvider(Protocol):
@@ -28,10 +36,15 @@ class PaymentProvider(Protocol):
 
 
 class SandboxPayments:
-    """Accepts every payment; references look like a real provider's."""
+    """Accepts every payment; the same reference always gets the same answer, as a real provider's
+    idempotency keys promise."""
 
     def capture(self, method: str, amount: int, currency: str, reference: str) -> str:
-        return f"sbx_{method}_{secrets.token_hex(6)}"
+        return f"sbx_{method}_{_digest(reference)}"
 
     def start_transfer(self, amount: int, currency: str, reference: str) -> str:
-        return f"sbx_transfer_{secrets.token_hex(6)}"
+        return f"sbx_transfer_{_digest(reference)}"
+
+
+def _digest(reference: str) -> str:
+    return hashlib.sha256(reference.encode()).hexdigest()[:12]

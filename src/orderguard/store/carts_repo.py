@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from orderguard.domain.checkout import CartItem
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Statement, in_list
 
 # The statements of the buyer's hot path: built once, run straight on SQLite's driver.
 _ITEM = (t.cart_items.c.id, t.cart_items.c.offer_id, t.cart_items.c.shipping_option_id)
@@ -96,3 +96,14 @@ def delete_cart_item(conn: Connection, item_id: str) -> None:
 def hold_cart_items(conn: Connection, holds: Sequence[tuple[str, str]]) -> None:
     """Hold each (cart item, order) pair's item for its unpaid order."""
     _hold_item.run_many(conn, [{"b_item": item_id, "b_order": order_id} for item_id, order_id in holds])
+
+
+_leave_cart = Statement.per_dialect(
+    lambda array: delete(t.cart_items).where(in_list(t.cart_items.c.order_id, "b_ids", array=array))
+)
+
+
+def leave_cart(conn: Connection, order_ids: Sequence[str]) -> None:
+    """The goods held by these orders leave their buyers' carts."""
+    if order_ids:
+        _leave_cart.run(conn, {"b_ids": sorted(order_ids)})

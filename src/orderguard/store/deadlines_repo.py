@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from orderguard.store import tables as t
+from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement, in_list
 
 
@@ -59,3 +61,49 @@ def settle(conn: Connection, outcomes: Sequence[tuple[int, str]], now: datetime)
         by_state.setdefault(state, []).append(deadline_id)
     for state, ids in sorted(by_state.items()):
         _settle.run(conn, {"b_ids": sorted(ids), "b_state": state, "b_at": now})
+
+
+_insert_deadlines = Statement(insert(t.deadlines))
+_cancel_deadlines = Statement.per_dialect(
+    lambda array: (
+        update(t.deadlines)
+        .where(
+            in_list(t.deadlines.c.subject_id, "b_subjects", array=array),
+            t.deadlines.c.kind == bindparam("b_kind"),
+            t.deadlines.c.state == "armed",
+        )
+        .values(state="cancelled", settled_at=bindparam("b_now"))
+    )
+)
+
+
+def cancel_deadlines(conn: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
+    """pairs: (subject_id, kind) whose armed deadlines no longer apply."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for subject_id, kind in pairs:
+        by_kind[kind].add(subject_id)
+    for kind, subjects in sorted(by_kind.items()):
+        _cancel_deadlines.run(conn, {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now})
+
+
+def arm_deadlines(
+    conn: Connection, rows: Sequence[tuple[str, str, str, str, datetime]], now: datetime
+) -> None:
+    """rows: (subject_type, subject_id, order_id, kind, due_at)."""
+    if rows:
+        insert_rows(
+            conn,
+            _insert_deadlines,
+            [
+                {
+                    "subject_type": st,
+                    "subject_id": sid,
+                    "order_id": oid,
+                    "kind": kind,
+                    "due_at": due,
+                    "state": "armed",
+                    "created_at": now,
+                }
+                for st, sid, oid, kind, due in rows
+            ],
+        )

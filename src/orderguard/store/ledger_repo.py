@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, insert, select
 
-from orderguard.domain.ledger import escrow
+from orderguard.domain.ledger import LedgerTransaction, escrow
 from orderguard.domain.orders import ORDER
 from orderguard.store import tables as t
+from orderguard.store.bulk import insert_rows
+from orderguard.store.driver import Statement
+from orderguard.store.ids import new_id
 
 ENDED_STATES = sorted(ORDER.terminal)
 
@@ -88,3 +93,26 @@ def escrow_balances(conn: Connection, order_ids: list[str]) -> dict[str, int]:
         .group_by(t.postings.c.order_id)
     )
     return {order_id: int(total) for order_id, total in rows}
+
+
+_insert_postings = Statement(insert(t.postings))
+
+
+def write_ledger(conn: Connection, txns: Sequence[LedgerTransaction], now: datetime) -> None:
+    if txns:
+        rows = []
+        for txn in txns:
+            txn_id = new_id("txn")
+            rows += [
+                {
+                    "txn_id": txn_id,
+                    "kind": txn.kind,
+                    "order_id": txn.order_id,
+                    "account": p.account,
+                    "amount": p.amount,
+                    "currency": p.currency,
+                    "created_at": now,
+                }
+                for p in txn.postings
+            ]
+        insert_rows(conn, _insert_postings, rows)

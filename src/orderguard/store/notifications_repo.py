@@ -1,12 +1,16 @@
-"""Reading an account's notifications (they are written with the decisions, by orders_repo.notify)."""
+"""Notifications: written with the decisions that send them, read by their account."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from orderguard.store import tables as t
+from orderguard.store.bulk import insert_rows
+from orderguard.store.driver import Statement, in_list
 
 
 def notifications_of(conn: Connection, account_id: str, limit: int) -> list[dict[str, Any]]:
@@ -21,3 +25,37 @@ def notifications_of(conn: Connection, account_id: str, limit: int) -> list[dict
         {"id": r.id, "kind": r.kind, "order_id": r.order_id, "text": r.text, "created_at": r.created_at}
         for r in rows
     ]
+
+
+_insert_notifications = Statement(insert(t.notifications))
+_parties = Statement.per_dialect(
+    lambda array: (
+        select(t.orders.c.id, t.orders.c.buyer_id, t.stores.c.seller_id)
+        .join(t.stores, t.stores.c.id == t.orders.c.store_id)
+        .where(in_list(t.orders.c.id, "b_ids", array=array))
+    )
+)
+
+
+def notify(conn: Connection, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+    """rows: (order id, recipient role, kind, text); 'buyer' and 'seller' are the order's parties."""
+    if not rows:
+        return
+    parties = {
+        order_id: {"buyer": buyer_id, "seller": seller_id}
+        for order_id, buyer_id, seller_id in _parties.rows(conn, {"b_ids": sorted({r[0] for r in rows})})
+    }
+    insert_rows(
+        conn,
+        _insert_notifications,
+        [
+            {
+                "account_id": parties[order_id][role],
+                "order_id": order_id,
+                "kind": kind,
+                "text": text,
+                "created_at": now,
+            }
+            for order_id, role, kind, text in rows
+        ],
+    )

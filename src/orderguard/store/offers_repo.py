@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from orderguard.domain.catalogue import Offer, ShippingOption
+from orderguard.domain.orders import Order
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement
 
@@ -174,3 +175,20 @@ def load_product(conn: Connection, product_id: str) -> dict[str, str] | None:
 def product_titles(conn: Connection, product_ids: set[str]) -> dict[str, str]:
     """Product title by id."""
     return dict(_select_titles.rows(conn, {"b_ids": sorted(product_ids)})) if product_ids else {}
+
+
+_restock = Statement(
+    update(t.offers)
+    .where(t.offers.c.id == bindparam("b_offer"))
+    .values(stock=t.offers.c.stock + bindparam("b_qty"))
+)
+
+
+def restock(conn: Connection, cancelled: Sequence[Order]) -> None:
+    """The stock the cancelled orders reserved goes back to their offers."""
+    back: dict[str, int] = defaultdict(int)
+    for order in cancelled:
+        for line in order.lines:
+            back[line.offer_id] += line.quantity
+    if back:  # sorted: offers are always locked in the same order, so no deadlock
+        _restock.run_many(conn, [{"b_offer": k, "b_qty": back[k]} for k in sorted(back)])

@@ -2,48 +2,78 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from orderguard.domain.payments import Payment
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Statement, in_list
 
 _PAYMENT_FIELDS = tuple(f.name for f in fields(Payment))  # `asdict` would deep-copy every value
-_insert_payment = Statement(insert(t.payments))  # hot: built once, run straight on SQLite's driver
-
-
-def insert_payment(conn: Connection, p: Payment, settled_at: datetime | None) -> None:
-    _insert_payment.run(conn, {**{f: getattr(p, f) for f in _PAYMENT_FIELDS}, "settled_at": settled_at})
-
-
-def load_payment(
-    conn: Connection, payment_id: str, *, lock: bool = False, skip_locked: bool = False
-) -> Payment | None:
-    query = select(t.payments).where(t.payments.c.id == payment_id)
-    if lock:
-        query = query.with_for_update(skip_locked=skip_locked)
-    r = conn.execute(query).first()
-    if r is None:
-        return None
-    return Payment(r.id, r.order_id, r.method, r.state, r.amount, r.currency, r.provider_ref, r.created_at)
-
-
-def settle_payment(conn: Connection, payment_id: str, state: str, now: datetime, reason: str | None) -> None:
-    conn.execute(
-        update(t.payments)
-        .where(t.payments.c.id == payment_id)
-        .values(
-            state=state,
-            settled_at=now,
-            failure_reason=reason,
-        )
+_MUTABLE = ("state", "provider_ref", "attempted_at", "settled_at", "failure_reason")
+# hot: built once, run straight on SQLite's driver
+_insert_payment = Statement(t.payments.insert())
+_update_payment = Statement(
+    update(t.payments)
+    .where(t.payments.c.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in _MUTABLE})
+)
+_payments_by_id = Statement.per_dialect(
+    lambda array: (
+        select(*(t.payments.c[f] for f in _PAYMENT_FIELDS))
+        .where(in_list(t.payments.c.id, "b_ids", array=array))
+        .order_by(t.payments.c.id)
     )
+)
+_payments_by_id_lock = Statement.per_dialect(
+    lambda array: (
+        select(*(t.payments.c[f] for f in _PAYMENT_FIELDS))
+        .where(in_list(t.payments.c.id, "b_ids", array=array))
+        .order_by(t.payments.c.id)
+        .with_for_update()
+    )
+)
+_payments_by_id_skip = Statement.per_dialect(
+    lambda array: (
+        select(*(t.payments.c[f] for f in _PAYMENT_FIELDS))
+        .where(in_list(t.payments.c.id, "b_ids", array=array))
+        .order_by(t.payments.c.id)
+        .with_for_update(skip_locked=True)
+    )
+)
 
 
-def payments_of(conn: Connection, order_id: str) -> list[dict[str, object]]:
+def insert_payments(conn: Connection, new: Sequence[Payment]) -> None:
+    if new:
+        _insert_payment.run_many(conn, [{f: getattr(p, f) for f in _PAYMENT_FIELDS} for p in new])
+
+
+def update_payments(conn: Connection, changed: Sequence[Payment]) -> None:
+    if changed:
+        _update_payment.run_many(
+            conn, [{"b_id": p.id, **{f"b_{c}": getattr(p, c) for c in _MUTABLE}} for p in changed]
+        )
+
+
+def load_payments(
+    conn: Connection, payment_ids: Iterable[str], *, lock: bool = False, skip_locked: bool = False
+) -> dict[str, Payment]:
+    """Payments by id; with `lock` their rows are locked; with `skip_locked` held ones are left out."""
+    ids = sorted(set(payment_ids))
+    if not ids:
+        return {}
+    query = _payments_by_id_skip if skip_locked else _payments_by_id_lock if lock else _payments_by_id
+    return {row[0]: Payment(*row) for row in query.rows(conn, {"b_ids": ids})}
+
+
+def load_payment(conn: Connection, payment_id: str, *, lock: bool = False) -> Payment | None:
+    return load_payments(conn, [payment_id], lock=lock).get(payment_id)
+
+
+def payments_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(t.payments).where(t.payments.c.order_id == order_id).order_by(t.payments.c.created_at)
     )

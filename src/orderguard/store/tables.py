@@ -164,8 +164,9 @@ payments = Table(
     Column("state", String(20), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("provider_ref", String(80), nullable=False),
+    Column("provider_ref", String(80)),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("attempted_at", UTCDateTime),
     Column("settled_at", UTCDateTime),
     Column("failure_reason", String(200)),
 )

@@ -1,6 +1,6 @@
 """Orders: the model, the lifecycle table with its timers, the commands, actions and texts."""
 
-from orderguard.domain.decision import Decision, Event, Notification
+from orderguard.domain.decision import AfterCommit, Decision, Event, Notification
 from orderguard.domain.machine import ArmDeadline
 from orderguard.domain.orders.actions import ACTIONS, Action, actions_for, why_not
 from orderguard.domain.orders.commands import (
@@ -12,14 +12,13 @@ from orderguard.domain.orders.commands import (
     confirm_receipt,
     dispute_window_ended,
     pay_by_passed,
-    pay_captured,
+    payment_captured,
+    payment_failed,
+    payment_started,
     place,
     protection_ended,
     protection_reminder,
     ship,
-    transfer_credited,
-    transfer_failed,
-    transfer_started,
     transition,
 )
 from orderguard.domain.orders.model import Address, Line, Order
@@ -33,6 +32,7 @@ __all__ = [
     "UNPAID_STATES",
     "Action",
     "Address",
+    "AfterCommit",
     "ArmDeadline",
     "Decision",
     "Event",
@@ -48,14 +48,13 @@ __all__ = [
     "confirm_receipt",
     "dispute_window_ended",
     "pay_by_passed",
-    "pay_captured",
+    "payment_captured",
+    "payment_failed",
+    "payment_started",
     "place",
     "protection_ended",
     "protection_reminder",
     "ship",
-    "transfer_credited",
-    "transfer_failed",
-    "transfer_started",
     "transition",
     "why_not",
 ]

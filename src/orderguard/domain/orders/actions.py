@@ -21,7 +21,7 @@ class Action:
 
 # action name -> (event it takes, who may do it)
 ACTIONS: dict[str, tuple[str, Actor]] = {
-    "pay": ("payment_captured", B),
+    "pay": ("payment_started", B),
     "cancel": ("buyer_cancelled", B),
     "ship": ("shipped_fully", S),
     "confirm_receipt": ("receipt_confirmed", B),
@@ -69,8 +69,8 @@ def _why_not_cancel(state: str) -> Refusal:
     if state == OrderState.PAYMENT_PENDING:
         return Refusal(
             "payment_pending",
-            "A bank transfer is pending: the order can be cancelled once the funds are "
-            "credited (as a cancellation request) or the transfer fails (R3.5).",
+            "A payment is pending: the order can be cancelled once the funds are "
+            "captured (as a cancellation request) or the payment fails (R3.5).",
         )
     if state == OrderState.AWAITING_SHIPMENT:
         return Refusal(
@@ -88,7 +88,7 @@ def _why_not_cancel(state: str) -> Refusal:
 
 def _why_not_pay(state: str) -> Refusal:
     if state == OrderState.PAYMENT_PENDING:
-        return Refusal("payment_pending", "A bank transfer for this order is already pending.")
+        return Refusal("payment_pending", "A payment for this order is already pending.")
     if state == OrderState.CANCELLED:
         return Refusal("order_cancelled", "The order is cancelled and cannot be paid.")
     return Refusal("order_already_paid", "The order is already paid.")

@@ -41,7 +41,7 @@ def transition(
     t = ORDER.step(order.state, event, by)
     after = replace(order, state=t.target, **changes)
     happened = Event(event, by, actor_id, t.rule, now, data or {})
-    cancel, arm = ORDER.rearm(order.state, after, now, policy)
+    cancel, arm = ORDER.rearm(order.state, after, now, policy, t)
     return Decision(after, [happened], cancel, arm, notifications=notices(after, happened))
 
 
@@ -51,49 +51,35 @@ def place(order: Order, now: datetime, policy: Policy) -> OrderDecision:
         raise ValueError(f"orders are placed {ORDER.initial}")
     _, arm = ORDER.rearm("", order, now, policy)
     placed = Event("placed", B, order.buyer_id, "R3.2", now, {"pay_by_at": order.pay_by_at.isoformat()})
-    return Decision(order, [placed], arm=arm)
+    return Decision(order, [placed], arm=arm, new=True)
 
 
-def pay_captured(order: Order, buyer_id: str, method: str, now: datetime, policy: Policy) -> OrderDecision:
-    """Card or e-wallet: the money is captured at once into the order's escrow (R3.5, R9.2)."""
+def payment_started(order: Order, buyer_id: str, method: str, now: datetime, policy: Policy) -> OrderDecision:
+    """The buyer pays: until the provider answers (at once for a card, days for a transfer) the
+    payment is pending and the order can be neither cancelled nor expired (R3.5)."""
     _must_be_buyer(order, buyer_id)
-    _refuse_unless_payable(order)
-    d = transition(order, "payment_captured", B, buyer_id, now, policy, {"method": method}, paid_at=now)
+    if order.state != OrderState.AWAITING_PAYMENT:
+        raise Refused(why_not("pay", order.state))
+    return transition(order, "payment_started", B, buyer_id, now, policy, {"method": method})
+
+
+def payment_captured(order: Order, now: datetime, policy: Policy) -> OrderDecision:
+    """The money is captured into the order's escrow; the order awaits shipment (R3.5, R9.2)."""
+    d = transition(order, "payment_captured", SYS, None, now, policy, paid_at=now)
     d.ledger.append(ledger.capture(order.id, order.total.minor, order.currency))
     d.effects.add(LEAVE_CART)
     return d
 
 
-def transfer_started(order: Order, buyer_id: str, now: datetime, policy: Policy) -> OrderDecision:
-    """A bank transfer is pending: the order can be neither cancelled nor expired (R3.5)."""
-    _must_be_buyer(order, buyer_id)
-    _refuse_unless_payable(order)
-    return transition(order, "transfer_started", B, buyer_id, now, policy, {"method": "bank_transfer"})
-
-
-def transfer_credited(order: Order, now: datetime, policy: Policy) -> OrderDecision:
-    d = transition(order, "transfer_credited", SYS, None, now, policy, paid_at=now)
-    d.ledger.append(ledger.capture(order.id, order.total.minor, order.currency))
-    d.effects.add(LEAVE_CART)
-    return d
-
-
-def transfer_failed(order: Order, reason: str, now: datetime, policy: Policy) -> OrderDecision:
+def payment_failed(order: Order, reason: str, now: datetime, policy: Policy) -> OrderDecision:
     """Back to awaiting payment, or cancelled when pay-by has passed meanwhile (R3.5)."""
     if now >= order.pay_by_at:
         d = transition(
-            order,
-            "transfer_failed_after_pay_by",
-            SYS,
-            None,
-            now,
-            policy,
-            {"reason": reason},
-            cancelled_at=now,
+            order, "payment_failed_after_pay_by", SYS, None, now, policy, {"reason": reason}, cancelled_at=now
         )
         d.effects |= {RESTOCK, LEAVE_CART}
         return d
-    return transition(order, "transfer_failed", SYS, None, now, policy, {"reason": reason})
+    return transition(order, "payment_failed", SYS, None, now, policy, {"reason": reason})
 
 
 def buyer_cancel(order: Order, buyer_id: str, now: datetime, policy: Policy) -> OrderDecision:
@@ -112,11 +98,6 @@ def pay_by_passed(order: Order, now: datetime, policy: Policy, facts: Facts | No
     d = transition(order, "pay_by_passed", SYS, None, now, policy, cancelled_at=now)
     d.effects |= {RESTOCK, LEAVE_CART}
     return d
-
-
-def _refuse_unless_payable(order: Order) -> None:
-    if order.state != OrderState.AWAITING_PAYMENT:
-        raise Refused(why_not("pay", order.state))
 
 
 def _must_be_buyer(order: Order, buyer_id: str) -> None:

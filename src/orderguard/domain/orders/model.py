@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from orderguard.domain.money import Money
 
@@ -37,6 +38,8 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Order:
+    lifecycle: ClassVar[str] = "order"
+
     id: str
     buyer_id: str
     store_id: str
@@ -55,6 +58,10 @@ class Order:
     dispute_window_ends_at: datetime | None = None
     closed_at: datetime | None = None
     cancelled_at: datetime | None = None
+
+    @property
+    def order_id(self) -> str:
+        return self.id
 
     @property
     def items_total(self) -> int:

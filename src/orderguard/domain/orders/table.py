@@ -66,13 +66,12 @@ DISPUTE_WINDOW_END = Timer(
 ORDER = Machine(
     "order",
     (
-        T(OrderState.AWAITING_PAYMENT, "payment_captured", OrderState.AWAITING_SHIPMENT, B, "R3.5"),
-        T(OrderState.AWAITING_PAYMENT, "transfer_started", OrderState.PAYMENT_PENDING, B, "R3.5"),
+        T(OrderState.AWAITING_PAYMENT, "payment_started", OrderState.PAYMENT_PENDING, B, "R3.5"),
         T(OrderState.AWAITING_PAYMENT, "buyer_cancelled", OrderState.CANCELLED, B, "R3.4"),
         T(OrderState.AWAITING_PAYMENT, "pay_by_passed", OrderState.CANCELLED, SYS, "R3.3", PAY_BY),
-        T(OrderState.PAYMENT_PENDING, "transfer_credited", OrderState.AWAITING_SHIPMENT, SYS, "R3.5"),
-        T(OrderState.PAYMENT_PENDING, "transfer_failed", OrderState.AWAITING_PAYMENT, SYS, "R3.5"),
-        T(OrderState.PAYMENT_PENDING, "transfer_failed_after_pay_by", OrderState.CANCELLED, SYS, "R3.5"),
+        T(OrderState.PAYMENT_PENDING, "payment_captured", OrderState.AWAITING_SHIPMENT, SYS, "R3.5"),
+        T(OrderState.PAYMENT_PENDING, "payment_failed", OrderState.AWAITING_PAYMENT, SYS, "R3.5"),
+        T(OrderState.PAYMENT_PENDING, "payment_failed_after_pay_by", OrderState.CANCELLED, SYS, "R3.5"),
         T(OrderState.AWAITING_SHIPMENT, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),
         T(OrderState.AWAITING_SHIPMENT, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
         T(OrderState.PARTLY_SHIPPED, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),

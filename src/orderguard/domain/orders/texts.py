@@ -29,20 +29,19 @@ _COMPLETED = (
 # event kind -> (recipient, notification kind, text) for each party told
 TEXTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "payment_captured": (_PAID,),
-    "transfer_credited": (_PAID,),
-    "transfer_failed": (
+    "payment_failed": (
         (
             "buyer",
             "payment_failed",
-            "The bank transfer for order {order.id} failed ({data[reason]}); "
+            "The payment for order {order.id} failed ({data[reason]}); "
             "pay by {order.pay_by_at:%Y-%m-%d %H:%M} UTC.",
         ),
     ),
-    "transfer_failed_after_pay_by": (
+    "payment_failed_after_pay_by": (
         (
             "buyer",
             "order_expired",
-            "The bank transfer for order {order.id} failed ({data[reason]}) after its pay-by time: "
+            "The payment for order {order.id} failed ({data[reason]}) after its pay-by time: "
             "the order is cancelled; no penalty.",
         ),
     ),

@@ -1,0 +1,73 @@
+"""Writing decisions of every lifecycle: one path, one statement per kind of change."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from orderguard.domain.decision import Decision
+from orderguard.domain.orders import LEAVE_CART, RESTOCK
+from orderguard.store.carts_repo import leave_cart
+from orderguard.store.deadlines_repo import arm_deadlines, cancel_deadlines
+from orderguard.store.events_repo import write_events
+from orderguard.store.ledger_repo import write_ledger
+from orderguard.store.notifications_repo import notify
+from orderguard.store.offers_repo import restock
+from orderguard.store.orders_repo import insert_orders, load_orders, update_orders
+from orderguard.store.payments_repo import insert_payments, load_payments, update_payments
+
+Writer = Callable[[Connection, Sequence[Any]], None]
+
+# lifecycle -> (insert new subjects, update changed ones), in the order their tables are written
+WRITERS: dict[str, tuple[Writer, Writer]] = {
+    "order": (insert_orders, update_orders),
+    "payment": (insert_payments, update_payments),
+}
+
+
+def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
+    """A lifecycle's subjects by id, locked; those another transaction holds are left out."""
+    loaders = {"order": load_orders, "payment": load_payments}
+    return loaders[lifecycle](conn, ids, skip_locked=True)
+
+
+def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: datetime) -> None:
+    """Write every change of these decisions, and of those they entail, in the connection's transaction."""
+    changed = [d for top in decisions for d in top.flatten() if d.changed]
+    if not changed:
+        return
+    by_lifecycle: dict[str, list[Decision[Any]]] = defaultdict(list)
+    for d in changed:
+        by_lifecycle[d.subject.lifecycle].append(d)
+    for lifecycle, (insert, update) in WRITERS.items():
+        mine = by_lifecycle.pop(lifecycle, [])
+        insert(conn, [d.subject for d in mine if d.new])
+        update(conn, [d.subject for d in mine if not d.new])
+    if by_lifecycle:
+        raise ValueError(f"no writer for {sorted(by_lifecycle)}")
+    write_events(
+        conn, [(d.subject.order_id, d.subject.lifecycle, d.subject.id, e) for d in changed for e in d.events]
+    )
+    cancel_deadlines(conn, [(d.subject.id, k) for d in changed for k in d.cancel], now)
+    arm_deadlines(
+        conn,
+        [
+            (d.subject.lifecycle, d.subject.id, d.subject.order_id, a.kind, a.due_at)
+            for d in changed
+            for a in d.arm
+        ],
+        now,
+    )
+    write_ledger(conn, [txn for d in changed for txn in d.ledger], now)
+    notify(
+        conn,
+        [(d.subject.order_id, n.recipient, n.kind, n.text) for d in changed for n in d.notifications],
+        now,
+    )
+    leave_cart(conn, [d.subject.id for d in changed if LEAVE_CART in d.effects])
+    # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.
+    restock(conn, [d.subject for d in changed if RESTOCK in d.effects])
