@@ -22,6 +22,8 @@ from orderguard.store.orders_repo import load_orders, save_decisions, write_even
 from orderguard.store.shipments_repo import (
     ShipmentRow,
     by_tracking_code,
+    claim_tracking_code,
+    code_owner,
     insert_scans,
     insert_shipment,
     remember_webhook,
@@ -43,7 +45,11 @@ def ship(
     tracking_code: str,
     lines: dict[str, int] | None,
 ) -> ShipmentRow:
-    """Ship `lines` (line id -> quantity; None: everything left) under one tracking code."""
+    """Ship `lines` (line id -> quantity; None: everything left) under one tracking code.
+
+    The code is claimed for the order's store and buyer in the same transaction; another
+    store's or buyer's code is refused (R6.1, `shipping.check_code_reuse`).
+    """
     require_role(seller, Actor.SELLER)
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
@@ -66,6 +72,9 @@ def ship(
         decision = orders.ship(
             order, seller.id, wanted, before, now, ctx.policies.get(order.policy_key), data
         )
+        shipper = shipping.CodeHolder(order.store_id, order.buyer_id)
+        owner = claim_tracking_code(conn, carrier, code, shipper, now)
+        shipping.check_code_reuse(owner, shipper, carrier, code)
         insert_shipment(conn, row, wanted)
         save_decisions(conn, [decision], now)
     return row
@@ -90,6 +99,8 @@ def record_scans(
 ) -> ScanResult:
     """Apply a batch of scans, all or nothing: unknown codes or impossible times refuse the batch.
 
+    A scan moves only the shipments that hold its code legitimately (`shipping.holds_code`).
+
     A signed delivery's `signature` is remembered in the same transaction, so a
     replay is refused while a delivery that failed may be retried.
     """
@@ -107,7 +118,11 @@ def record_scans(
                 raise Refused(
                     Refusal("scan_in_future", f"scan of {report.tracking_code} is in the future", 422)
                 )
-            found = by_tracking_code(conn, carrier, report.tracking_code.replace(" ", "").upper())
+            code = report.tracking_code.replace(" ", "").upper()
+            owner = code_owner(conn, carrier, code)
+            found = [
+                s for s, holder in by_tracking_code(conn, carrier, code) if shipping.holds_code(owner, holder)
+            ]
             if not found:
                 raise Refused(
                     Refusal(
