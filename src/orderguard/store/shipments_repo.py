@@ -164,16 +164,13 @@ def lines_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, dict[st
 
 
 def remember_webhook(conn: Connection, carrier: str, signature: str, now: datetime) -> bool:
-    """False when this exact signed delivery was seen before (a replay)."""
-    seen = conn.execute(
-        select(t.carrier_webhooks.c.signature).where(
-            t.carrier_webhooks.c.carrier == carrier, t.carrier_webhooks.c.signature == signature
-        )
-    ).first()
-    if seen:
-        return False
-    conn.execute(insert(t.carrier_webhooks).values(carrier=carrier, signature=signature, received_at=now))
-    return True
+    """False when this exact signed delivery was seen before (a replay), even one running concurrently."""
+    return insert_once(
+        conn,
+        t.carrier_webhooks,
+        {"carrier": carrier, "signature": signature, "received_at": now},
+        ("carrier", "signature"),
+    )
 
 
 def shipments_view(conn: Connection, order_id: str) -> list[dict[str, Any]]:
