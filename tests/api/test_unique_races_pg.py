@@ -129,6 +129,69 @@ def test_one_signed_webhook_delivered_20_times_is_applied_once(api500: Api) -> N
     assert _count(api, t.events, t.events.c.kind == "shipment_accepted") == 1
 
 
+def test_one_scan_in_20_differently_signed_deliveries_is_recorded_once(api500: Api) -> None:
+    """Scans have a unique identity too: the order's row lock, taken before they are read, serialises them."""
+    api = api500
+    seller, order_id = _paid_order(api)
+    code = s10("93939393")
+    api.post(
+        f"/v1/orders/{order_id}/shipments", seller, {"carrier": "postal", "tracking_code": code}, expect=201
+    )
+    now = datetime.fromisoformat(api.get("/v1/sandbox/clock").json()["now"])
+    raw = json.dumps(
+        {
+            "scans": [
+                {
+                    "tracking_code": code,
+                    "kind": "in_transit",
+                    "occurred_at": now.isoformat(),
+                    "place": {"country": "PL", "city": "Warsaw", "postal_code": "00-001"},
+                }
+            ]
+        }
+    ).encode()
+    secret = api.ctx.carrier_secrets["postal"].encode()
+
+    def deliver(ts: str) -> Response:
+        signature = "v1=" + hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        headers = {
+            "webhook-timestamp": ts,
+            "webhook-signature": signature,
+            "content-type": "application/json",
+        }
+        return api.client.post("/v1/carriers/postal/scans", content=raw, headers=headers)
+
+    responses = _race([lambda i=i: deliver(str(int(now.timestamp()) - i)) for i in range(N)])
+
+    assert Counter(r.status_code for r in responses) == {200: N}, {r.text for r in responses}
+    assert Counter(r.json()["accepted"] for r in responses) == {1: 1, 0: N - 1}
+    assert _count(api, t.carrier_webhooks) == N
+    assert _count(api, t.scans) == 1
+    assert _count(api, t.events, t.events.c.kind == "shipment_in_transit") == 1
+
+
+def test_20_shipments_of_one_whole_order_at_once_ship_it_once(api500: Api) -> None:
+    api = api500
+    seller, order_id = _paid_order(api)
+
+    responses = _race(
+        [
+            lambda i=i: api.post(
+                f"/v1/orders/{order_id}/shipments",
+                seller,
+                {"carrier": "postal", "tracking_code": s10(f"940000{i:02d}")},
+            )
+            for i in range(N)
+        ]
+    )
+
+    _one_winner(responses, 201, "order_fully_shipped")
+    assert _count(api, t.shipments) == 1
+    assert _count(api, t.shipment_lines) == 1
+    assert _count(api, t.tracking_codes) == 1
+    assert _order_state(api, order_id) == "shipped"
+
+
 def test_20_creations_of_one_offer_make_one(api500: Api) -> None:
     api = api500
     seller = api.account("seller", "Sam")

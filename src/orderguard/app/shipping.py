@@ -149,7 +149,10 @@ def _apply_scans(
         fresh.append((s.id, scan))
         known.setdefault(s.id, []).append(scan)
     insert_scans(conn, fresh, source, now)
-    touched = {s.id: s for s, _ in targets}
+    # States as they stand now that the orders are locked: `targets` were read before the lock, and a
+    # concurrent batch may have moved them since (its event must not be written twice).
+    locked = {s.id: s for s in shipments_of(conn, order_ids)}
+    touched = {s.id: locked[s.id] for s, _ in targets}
     events: list[tuple[str, str, str, Event]] = []
     for sid, s in touched.items():
         state, since = shipping.fold(known[sid])
