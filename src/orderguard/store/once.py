@@ -4,7 +4,8 @@
 transaction has inserted the same key but not committed yet, the statement waits for it: if it
 commits, nothing is inserted; if it rolls back, this row goes in. So of any number of
 concurrent inserts of one key exactly one inserts, and none fails with a unique violation.
-On SQLite writers are serialised (`BEGIN IMMEDIATE`), so the same holds trivially.
+On SQLite writers are serialised (`BEGIN IMMEDIATE`), so the same holds trivially (RETURNING
+needs SQLite 3.35 or later).
 """
 
 from __future__ import annotations
