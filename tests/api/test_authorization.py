@@ -146,6 +146,7 @@ ENDPOINTS = [
         201,
         lambda w: {"offer_id": w.listing.offer_id, "quantity": 1},
     ),
+    Endpoint("PATCH", "/v1/cart/items/{item_id}", frozenset({BUYER}), 200, lambda w: {"quantity": 1}),
     Endpoint("DELETE", "/v1/cart/items/{item_id}", frozenset({BUYER}), 200),
     Endpoint("POST", "/v1/checkout", frozenset({BUYER}), 201, lambda w: {"shipping_address": ADDRESS}),
     Endpoint("POST", "/v1/orders/{order_id}/payments", frozenset({BUYER}), 201, lambda w: {"method": "card"}),
@@ -282,6 +283,16 @@ def test_buyer_cannot_delete_an_item_from_another_buyers_cart(api: Api, world: W
     before = api.get("/v1/cart", world.buyer).json()
     with writes_nothing(api):
         r = api.delete(f"/v1/cart/items/{world.cart_item_id}", world.other_buyer, expect=None)
+    assert_problem(r, 404, "cart_item_not_found")
+    assert api.get("/v1/cart", world.buyer).json() == before
+
+
+def test_buyer_cannot_decrease_an_item_in_another_buyers_cart(api: Api, world: World) -> None:
+    before = api.get("/v1/cart", world.buyer).json()
+    with writes_nothing(api):
+        r = api.client.patch(
+            f"/v1/cart/items/{world.cart_item_id}", json={"quantity": 1}, headers=world.other_buyer.auth
+        )
     assert_problem(r, 404, "cart_item_not_found")
     assert api.get("/v1/cart", world.buyer).json() == before
 

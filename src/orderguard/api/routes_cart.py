@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from orderguard.api.auth import context, current_principal
-from orderguard.api.schemas import CartItemIn, CheckoutIn
+from orderguard.api.schemas import CartItemIn, CartItemPatch, CheckoutIn
 from orderguard.api.views import order_summary
 from orderguard.app import cart
 from orderguard.app.context import Context, Principal
@@ -30,6 +30,17 @@ def add_item(
     body: CartItemIn, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
 ) -> dict[str, Any]:
     return _cart_json(cart.add_item(ctx, who, body.offer_id, body.quantity, body.shipping_option_id))
+
+
+@router.patch("/cart/items/{item_id}")
+def decrease_item(
+    item_id: str,
+    body: CartItemPatch,
+    who: Principal = Depends(current_principal),
+    ctx: Context = Depends(context),
+) -> dict[str, Any]:
+    """Lower the line's quantity (to raise it, add to the cart). Never moves `last_added_at` or pay-by."""
+    return _cart_json(cart.decrease_item(ctx, who, item_id, body.quantity))
 
 
 @router.delete("/cart/items/{item_id}")

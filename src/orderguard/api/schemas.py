@@ -63,8 +63,12 @@ class OfferIn(Body):
 
 class CartItemIn(Body):
     offer_id: str
-    quantity: BigInt = 1
+    quantity: Annotated[int, Field(ge=1, le=MAX_MINOR, description="units to add, at least 1")] = 1
     shipping_option_id: str | None = None
+
+
+class CartItemPatch(Body):
+    quantity: Annotated[int, Field(ge=1, le=MAX_MINOR, description="the line's new, lower quantity")]
 
 
 class AddressIn(Body):

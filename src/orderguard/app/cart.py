@@ -23,6 +23,7 @@ from orderguard.store.carts_repo import (
     last_added_at,
     load_cart_item,
     lock_cart,
+    set_cart_item_quantity,
     touch_cart,
     update_cart_item,
 )
@@ -83,6 +84,7 @@ def _render(
 def add_item(
     ctx: Context, buyer: Principal, offer_id: str, quantity: int, shipping_option_id: str | None
 ) -> CartView:
+    """Add `quantity` (at least 1) of the offer; the cart's last-added time becomes now (R3.1, R3.3)."""
     require_role(buyer, Actor.BUYER)
     policy = ctx.policies.current.policy
     now = ctx.clock.now()
@@ -110,6 +112,7 @@ def add_item(
             ),
             None,
         )
+        checkout.check_addition(quantity)
         checkout.check_quantity(quantity + (same.quantity if same else 0), offer, policy)
         if same:
             changed = CartItem(same.id, offer_id, shipping_option_id, same.quantity + quantity, None)
@@ -143,6 +146,33 @@ def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
                 )
             )
         delete_cart_item(conn, item_id)
+        return _view(conn, buyer.id)
+
+
+def decrease_item(ctx: Context, buyer: Principal, item_id: str, quantity: int) -> CartView:
+    """Lower a free line to `quantity` (1 up to what it holds).
+
+    A decrease is not an addition: neither the cart's last-added time nor the line's
+    added time moves, so it never pushes pay-by out (R3.3). Idempotent: the same
+    quantity again changes nothing.
+    """
+    require_role(buyer, Actor.BUYER)
+    with unit_of_work(ctx.engine) as conn:
+        lock_cart(conn, buyer.id)
+        row = load_cart_item(conn, buyer.id, item_id)
+        if row is None:
+            raise not_found("cart_item", item_id)
+        if row.order_id is not None:
+            raise Refused(
+                Refusal(
+                    "item_in_order",
+                    f"this item belongs to unpaid order {row.order_id}: cancel the order instead",
+                    409,
+                )
+            )
+        checkout.check_decrease(row.quantity, quantity)
+        if quantity != row.quantity:
+            set_cart_item_quantity(conn, item_id, quantity)
         return _view(conn, buyer.id)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
 from orderguard.domain.catalogue import Offer, RankedOffer, ShippingOption, rank_offers
@@ -67,9 +69,8 @@ def create_offer(
             raise not_found("store", store_id)
         if not product_exists(conn, product_id):
             raise not_found("product", product_id)
-        taken = offer_id_of(conn, store_id, product_id)
-        if taken:
-            raise Refused(Refusal("offer_exists", f"store already offers this product ({taken})", 409))
+        if offer_id_of(conn, store_id, product_id):
+            raise _offer_exists(conn, store_id, product_id)
         offer = Offer(
             new_id("ofr"),
             store_id,
@@ -80,8 +81,14 @@ def create_offer(
             handling_days,
             tuple(ShippingOption(new_id("shp"), o.carrier, o.price, o.promised_days) for o in options),
         )
-        insert_offer(conn, offer, ctx.clock.now())
+        if not insert_offer(conn, offer, ctx.clock.now()):  # created meanwhile by a concurrent request
+            raise _offer_exists(conn, store_id, product_id)
     return offer
+
+
+def _offer_exists(conn: Connection, store_id: str, product_id: str) -> Refused:
+    taken = offer_id_of(conn, store_id, product_id)
+    return Refused(Refusal("offer_exists", f"store already offers this product ({taken})", 409))
 
 
 def _check_money(amount: int, currency: str) -> None:

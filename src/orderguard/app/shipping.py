@@ -24,6 +24,8 @@ from orderguard.store.orders_repo import load_orders
 from orderguard.store.shipments_repo import (
     ShipmentRow,
     by_tracking_code,
+    claim_tracking_code,
+    code_owner,
     insert_scans,
     insert_shipment,
     remember_webhook,
@@ -45,7 +47,11 @@ def ship(
     tracking_code: str,
     lines: dict[str, int] | None,
 ) -> ShipmentRow:
-    """Ship `lines` (line id -> quantity; None: everything left) under one tracking code."""
+    """Ship `lines` (line id -> quantity; None: everything left) under one tracking code.
+
+    The code is claimed for the order's store and buyer in the same transaction; another
+    store's or buyer's code is refused (R6.1, `shipping.check_code_reuse`).
+    """
     require_role(seller, Actor.SELLER)
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as conn:
@@ -68,6 +74,9 @@ def ship(
         decision = orders.ship(
             order, seller.id, wanted, before, now, ctx.policies.get(order.policy_key), data
         )
+        shipper = shipping.CodeHolder(order.store_id, order.buyer_id)
+        owner = claim_tracking_code(conn, carrier, code, shipper, now)
+        shipping.check_code_reuse(owner, shipper, carrier, code)
         insert_shipment(conn, row, wanted)
         save_decisions(conn, [decision], now)
     return row
@@ -92,6 +101,8 @@ def record_scans(
 ) -> ScanResult:
     """Apply a batch of scans, all or nothing: unknown codes or impossible times refuse the batch.
 
+    A scan moves only the shipments that hold its code legitimately (`shipping.holds_code`).
+
     A signed delivery's `signature` is remembered in the same transaction, so a
     replay is refused while a delivery that failed may be retried.
     """
@@ -109,7 +120,11 @@ def record_scans(
                 raise Refused(
                     Refusal("scan_in_future", f"scan of {report.tracking_code} is in the future", 422)
                 )
-            found = by_tracking_code(conn, carrier, report.tracking_code.replace(" ", "").upper())
+            code = report.tracking_code.replace(" ", "").upper()
+            owner = code_owner(conn, carrier, code)
+            found = [
+                s for s, holder in by_tracking_code(conn, carrier, code) if shipping.holds_code(owner, holder)
+            ]
             if not found:
                 raise Refused(
                     Refusal(
@@ -136,7 +151,10 @@ def _apply_scans(
         fresh.append((s.id, scan))
         known.setdefault(s.id, []).append(scan)
     insert_scans(conn, fresh, source, now)
-    touched = {s.id: s for s, _ in targets}
+    # States as they stand now that the orders are locked: `targets` were read before the lock, and a
+    # concurrent batch may have moved them since (its event must not be written twice).
+    locked = {s.id: s for s in shipments_of(conn, order_ids)}
+    touched = {s.id: locked[s.id] for s, _ in targets}
     events: list[tuple[str, str, str, Event]] = []
     for sid, s in touched.items():
         state, since = shipping.fold(known[sid])

@@ -62,6 +62,38 @@ def check_quantity(quantity: int, offer: Offer, policy: Policy) -> None:
         )
 
 
+def check_addition(quantity: int) -> None:
+    """A cart addition adds at least one unit.
+
+    Each addition moves the cart's last-added time, from which pay-by runs (R3.3): an
+    addition of 0 or fewer units would push pay-by out without adding anything.
+    Lowering a line is `check_decrease`, which never moves that time.
+    """
+    if quantity < 1:
+        raise Refused(
+            Refusal("invalid_quantity", "an addition adds at least 1 unit; lower a line with a decrease", 422)
+        )
+
+
+def check_decrease(current: int, new_quantity: int) -> None:
+    """A line may be lowered to any quantity from 1 to what it holds (the same: nothing changes).
+
+    Raising it is an addition, which moves last-added time; going to 0 is removing the line.
+    """
+    if new_quantity < 1:
+        raise Refused(
+            Refusal("invalid_quantity", "a line keeps at least 1 unit; remove the line instead", 422)
+        )
+    if new_quantity > current:
+        raise Refused(
+            Refusal(
+                "not_a_decrease",
+                f"the line holds {current}: to raise it to {new_quantity}, add the difference to the cart",
+                409,
+            )
+        )
+
+
 def plan_checkout(items: list[CartItem], offers: dict[str, Offer], policy: Policy) -> list[DraftOrder]:
     """Group the cart's free items by store; refuse what cannot be ordered, writing nothing."""
     free = [i for i in items if i.order_id is None]

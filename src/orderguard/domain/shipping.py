@@ -129,6 +129,43 @@ def check_tracking_code(carrier: str, code: str) -> str:
     return normalised
 
 
+# --- who a tracking code belongs to (R6.1) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CodeHolder:
+    """The store shipping a parcel and the buyer it goes to."""
+
+    store_id: str
+    buyer_id: str
+
+
+def check_code_reuse(owner: CodeHolder, shipper: CodeHolder, carrier: str, code: str) -> None:
+    """A carrier's code belongs to one parcel: the store that first shipped with it, for that buyer.
+
+    That store may ship more orders of the same buyer under it (several orders in one parcel);
+    anyone else is refused, or their shipment would move with the owner's scans (a delivered
+    scan would start their protection clock).
+    """
+    if shipper != owner:
+        raise Refused(
+            Refusal(
+                "tracking_code_in_use",
+                f"{carrier} tracking code {code} is already on another store's or buyer's parcel",
+                409,
+            )
+        )
+
+
+def holds_code(owner: CodeHolder | None, holder: CodeHolder) -> bool:
+    """Whether a shipment of `holder` holds its code legitimately, so that the code's scans move it.
+
+    Only the owner's shipments do: even a shipment row that bypassed `check_code_reuse`
+    (written before codes were owned, or by hand) is never moved by another parcel's scans.
+    """
+    return owner is not None and holder == owner
+
+
 # --- what a shipment may take from an order ----------------------------------------------------
 
 

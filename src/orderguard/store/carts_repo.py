@@ -81,6 +81,11 @@ def update_cart_item(conn: Connection, item_id: str, quantity: int, added_at: da
     _update_item.run(conn, {"b_item": item_id, "b_qty": quantity, "b_at": added_at})
 
 
+def set_cart_item_quantity(conn: Connection, item_id: str, quantity: int) -> None:
+    """A new quantity for the item, keeping when it was added."""
+    conn.execute(update(t.cart_items).where(t.cart_items.c.id == item_id).values(quantity=quantity))
+
+
 def load_cart_item(conn: Connection, buyer_id: str, item_id: str) -> CartItem | None:
     """The buyer's cart item; None when they have none with this id."""
     r = conn.execute(

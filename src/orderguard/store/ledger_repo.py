@@ -1,12 +1,20 @@
-"""Reading the ledger: balances and the integrity check (R9.2)."""
+"""Reading the ledger: balances and the integrity check (R9.2).
+
+Every sum of amounts is exact, whatever its size (see `_Sum`): each posting fits in 64 bits
+(R9.1, `domain.money.MAX_MINOR`), but a balance adds up postings without bound (a store's
+payable grows with every order it closes), so a sum may not fit in 64 bits and is returned as
+a Python int.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from orderguard.domain.ledger import LedgerTransaction, escrow
 from orderguard.domain.orders import ORDER
@@ -16,16 +24,62 @@ from orderguard.store.driver import Statement
 from orderguard.store.ids import new_id
 
 ENDED_STATES = sorted(ORDER.terminal)
+_HALF = 32
+_LOW_MASK = (1 << _HALF) - 1
+
+
+class _Sum:
+    """SUM(postings.amount) that cannot overflow, as select columns plus HAVING tests.
+
+    PostgreSQL sums bigint into numeric, exact at any size. SQLite sums 64-bit integers and
+    raises "integer overflow" once a partial sum passes 2^63 - 1, so there each amount is
+    summed in two halves, `amount >> 32` (arithmetic) and `amount & (2^32 - 1)`; each half-sum
+    fits in 64 bits for up to 2^31 postings per group, and the total is
+    high * 2^32 + low, joined in Python.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        amount = t.postings.c.amount
+        self.split = conn.dialect.name == "sqlite"
+        if self.split:
+            self.high: ColumnElement[Any] = func.sum(amount.op(">>")(_HALF))
+            self.low: ColumnElement[Any] = func.sum(amount.op("&")(_LOW_MASK))
+            self.columns: tuple[ColumnElement[Any], ...] = (self.high, self.low)
+        else:
+            self.columns = (func.sum(amount),)
+
+    def value(self, parts: Sequence[Any]) -> int:
+        """The exact total from this sum's columns in a row (0 for a group with no postings)."""
+        if not self.split:
+            return int(parts[0] or 0)
+        high, low = parts
+        return (int(high or 0) << _HALF) + int(low or 0)
+
+    def _units(self) -> ColumnElement[Any]:
+        # total = (high + (low >> 32)) * 2^32 + (low & mask), with 0 <= low & mask < 2^32,
+        # and nothing here passes 64 bits.
+        return self.high + self.low.op(">>")(_HALF)
+
+    def nonzero(self) -> ColumnElement[bool]:
+        if not self.split:
+            return self.columns[0] != 0
+        return or_(self._units() != 0, self.low.op("&")(_LOW_MASK) != 0)
+
+    def negative(self) -> ColumnElement[bool]:
+        if not self.split:
+            return self.columns[0] < 0
+        return self._units() < 0
 
 
 def balance(conn: Connection, account: str) -> dict[str, int]:
     """The account's balance per currency."""
+    total = _Sum(conn)
     rows = conn.execute(
-        select(t.postings.c.currency, func.sum(t.postings.c.amount))
+        select(t.postings.c.currency, *total.columns)
         .where(t.postings.c.account == account)
         .group_by(t.postings.c.currency)
     )
-    return {currency: int(total) for currency, total in rows}
+    return {r[0]: total.value(r[1:]) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +90,12 @@ class OrderMoney:
 
 def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:
     account = escrow(order_id)
+    total = _Sum(conn)
     paid = conn.execute(
-        select(func.coalesce(func.sum(t.postings.c.amount), 0)).where(
-            t.postings.c.account == account, t.postings.c.kind == "capture"
-        )
-    ).scalar_one()
+        select(*total.columns).where(t.postings.c.account == account, t.postings.c.kind == "capture")
+    ).one()
     held = balance(conn, account).get(currency, 0)
-    return OrderMoney(int(paid), held)
+    return OrderMoney(total.value(paid), held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,31 +108,36 @@ class LedgerProblem:
 def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
     """(transactions checked, problems): every transaction balances, no escrow is negative."""
     problems: list[LedgerProblem] = []
+    total = _Sum(conn)
     txn_count = conn.execute(select(func.count(func.distinct(t.postings.c.txn_id)))).scalar_one()
     unbalanced = conn.execute(
-        select(t.postings.c.txn_id, t.postings.c.currency, func.sum(t.postings.c.amount))
+        select(t.postings.c.txn_id, t.postings.c.currency, *total.columns)
         .group_by(t.postings.c.txn_id, t.postings.c.currency)
-        .having(func.sum(t.postings.c.amount) != 0)
+        .having(total.nonzero())
     )
-    for txn_id, currency, total in unbalanced:
-        problems.append(LedgerProblem("unbalanced_transaction", txn_id, f"sums to {total} {currency}"))
+    for txn_id, currency, *parts in unbalanced:
+        problems.append(
+            LedgerProblem("unbalanced_transaction", txn_id, f"sums to {total.value(parts)} {currency}")
+        )
     negative = conn.execute(
-        select(t.postings.c.account, t.postings.c.currency, func.sum(t.postings.c.amount))
+        select(t.postings.c.account, t.postings.c.currency, *total.columns)
         .where(t.postings.c.account.like("escrow:%"))
         .group_by(t.postings.c.account, t.postings.c.currency)
-        .having(func.sum(t.postings.c.amount) < 0)
+        .having(total.negative())
     )
-    for account, currency, total in negative:
-        problems.append(LedgerProblem("negative_escrow", account, f"balance {total} {currency}"))
+    for account, currency, *parts in negative:
+        problems.append(LedgerProblem("negative_escrow", account, f"balance {total.value(parts)} {currency}"))
     ended = select(t.orders.c.id).where(t.orders.c.state.in_(ENDED_STATES))
     left_over = conn.execute(
-        select(t.postings.c.order_id, t.postings.c.currency, func.sum(t.postings.c.amount))
+        select(t.postings.c.order_id, t.postings.c.currency, *total.columns)
         .where(t.postings.c.account.like("escrow:%"), t.postings.c.order_id.in_(ended))
         .group_by(t.postings.c.order_id, t.postings.c.account, t.postings.c.currency)
-        .having(func.sum(t.postings.c.amount) != 0)
+        .having(total.nonzero())
     )
-    for order_id, currency, total in left_over:
-        problems.append(LedgerProblem("escrow_not_empty", order_id, f"ended with {total} {currency}"))
+    for order_id, currency, *parts in left_over:
+        problems.append(
+            LedgerProblem("escrow_not_empty", order_id, f"ended with {total.value(parts)} {currency}")
+        )
     return int(txn_count), problems
 
 
@@ -87,12 +145,13 @@ def escrow_balances(conn: Connection, order_ids: list[str]) -> dict[str, int]:
     """Escrow held per order (an order has one currency, so one number each)."""
     if not order_ids:
         return {}
+    total = _Sum(conn)
     rows = conn.execute(
-        select(t.postings.c.order_id, func.sum(t.postings.c.amount))
+        select(t.postings.c.order_id, *total.columns)
         .where(t.postings.c.order_id.in_(order_ids), t.postings.c.account.like("escrow:%"))
         .group_by(t.postings.c.order_id)
     )
-    return {order_id: int(total) for order_id, total in rows}
+    return {r[0]: total.value(r[1:]) for r in rows}
 
 
 _insert_postings = Statement(insert(t.postings))

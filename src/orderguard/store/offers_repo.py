@@ -13,6 +13,7 @@ from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.domain.orders import Order
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement
+from orderguard.store.once import insert_once
 
 # The offer's columns in the order of `Offer`'s fields, before its shipping options.
 _OFFER = (
@@ -90,20 +91,26 @@ def offer_id_of(conn: Connection, store_id: str, product_id: str) -> str | None:
     ).scalar()
 
 
-def insert_offer(conn: Connection, offer: Offer, created_at: datetime) -> None:
-    """The offer and its shipping options, in their order."""
-    conn.execute(
-        insert(t.offers).values(
-            id=offer.id,
-            store_id=offer.store_id,
-            product_id=offer.product_id,
-            price=offer.price,
-            currency=offer.currency,
-            stock=offer.stock,
-            handling_days=offer.handling_days,
-            created_at=created_at,
-        )
+def insert_offer(conn: Connection, offer: Offer, created_at: datetime) -> bool:
+    """The offer and its shipping options, in their order; False (nothing written) when the store
+    already offers the product, even if that offer was created concurrently (see store/once.py)."""
+    inserted = insert_once(
+        conn,
+        t.offers,
+        {
+            "id": offer.id,
+            "store_id": offer.store_id,
+            "product_id": offer.product_id,
+            "price": offer.price,
+            "currency": offer.currency,
+            "stock": offer.stock,
+            "handling_days": offer.handling_days,
+            "created_at": created_at,
+        },
+        ("store_id", "product_id"),
     )
+    if not inserted:
+        return False
     conn.execute(
         insert(t.shipping_options),
         [
@@ -118,6 +125,7 @@ def insert_offer(conn: Connection, offer: Offer, created_at: datetime) -> None:
             for i, o in enumerate(offer.shipping_options)
         ],
     )
+    return True
 
 
 def take_stock(conn: Connection, taken: Mapping[str, int]) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from orderguard.domain.policy import PolicyVersion
 from orderguard.store import tables as t
+from orderguard.store.once import insert_once
 
 
 def policy_stored(conn: Connection, key: str) -> bool:
@@ -16,14 +17,18 @@ def policy_stored(conn: Connection, key: str) -> bool:
 
 
 def insert_policy(conn: Connection, version: PolicyVersion, loaded_at: datetime) -> None:
-    conn.execute(
-        insert(t.policies).values(
-            key=version.key,
-            label=version.label,
-            content_hash=version.content_hash,
-            body=version.policy.model_dump(mode="json"),
-            loaded_at=loaded_at,
-        )
+    """Store the version unless it is stored: processes starting at once may both adopt it."""
+    insert_once(
+        conn,
+        t.policies,
+        {
+            "key": version.key,
+            "label": version.label,
+            "content_hash": version.content_hash,
+            "body": version.policy.model_dump(mode="json"),
+            "loaded_at": loaded_at,
+        },
+        ("key",),
     )
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from orderguard.domain.shipping import Place, Scan
+from orderguard.domain.shipping import CodeHolder, Place, Scan
 from orderguard.store import tables as t
+from orderguard.store.once import insert_once
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +72,47 @@ def shipment(conn: Connection, shipment_id: str) -> ShipmentRow | None:
     return _row(r) if r else None
 
 
-def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[ShipmentRow]:
+def claim_tracking_code(
+    conn: Connection, carrier: str, code: str, shipper: CodeHolder, now: datetime
+) -> CodeHolder:
+    """The owner of (carrier, code): `shipper` if nobody held it, else whoever did first.
+
+    Race-safe: of concurrent first claims exactly one owns the code (see store/once.py).
+    """
+    insert_once(
+        conn,
+        t.tracking_codes,
+        {
+            "carrier": carrier,
+            "tracking_code": code,
+            "store_id": shipper.store_id,
+            "buyer_id": shipper.buyer_id,
+            "claimed_at": now,
+        },
+        ("carrier", "tracking_code"),
+    )
+    owner = code_owner(conn, carrier, code)
+    assert owner is not None, "claimed just now, or by a transaction that committed"
+    return owner
+
+
+def code_owner(conn: Connection, carrier: str, code: str) -> CodeHolder | None:
+    tc = t.tracking_codes.c
+    r = conn.execute(
+        select(tc.store_id, tc.buyer_id).where(tc.carrier == carrier, tc.tracking_code == code)
+    ).first()
+    return CodeHolder(r.store_id, r.buyer_id) if r else None
+
+
+def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[tuple[ShipmentRow, CodeHolder]]:
+    """Every shipment under (carrier, code), with the store and buyer of its order."""
     rows = conn.execute(
-        select(t.shipments)
+        select(t.shipments, t.orders.c.store_id, t.orders.c.buyer_id)
+        .join(t.orders, t.orders.c.id == t.shipments.c.order_id)
         .where(t.shipments.c.carrier == carrier, t.shipments.c.tracking_code == code)
         .order_by(t.shipments.c.id)
     )
-    return [_row(r) for r in rows]
+    return [(_row(r), CodeHolder(r.store_id, r.buyer_id)) for r in rows]
 
 
 def scans_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
@@ -129,16 +164,13 @@ def lines_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, dict[st
 
 
 def remember_webhook(conn: Connection, carrier: str, signature: str, now: datetime) -> bool:
-    """False when this exact signed delivery was seen before (a replay)."""
-    seen = conn.execute(
-        select(t.carrier_webhooks.c.signature).where(
-            t.carrier_webhooks.c.carrier == carrier, t.carrier_webhooks.c.signature == signature
-        )
-    ).first()
-    if seen:
-        return False
-    conn.execute(insert(t.carrier_webhooks).values(carrier=carrier, signature=signature, received_at=now))
-    return True
+    """False when this exact signed delivery was seen before (a replay), even one running concurrently."""
+    return insert_once(
+        conn,
+        t.carrier_webhooks,
+        {"carrier": carrier, "signature": signature, "received_at": now},
+        ("carrier", "signature"),
+    )
 
 
 def shipments_view(conn: Connection, order_id: str) -> list[dict[str, Any]]:

@@ -299,3 +299,15 @@ carrier_webhooks = Table(
     Column("signature", String(128), primary_key=True),
     Column("received_at", UTCDateTime, nullable=False),
 )
+
+# A carrier's tracking code belongs to one parcel (R6.1): the store that first shipped with it, for
+# that order's buyer. Claimed in the shipping transaction; the primary key settles races.
+tracking_codes = Table(
+    "tracking_codes",
+    metadata,
+    Column("carrier", String(40), primary_key=True),
+    Column("tracking_code", String(40), primary_key=True),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
