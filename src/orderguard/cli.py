@@ -198,7 +198,7 @@ def accounts_create(
 
     with _refusals():
         new = create_account(_context(follow_database=True), role, name, email, expires_in=_days(expires_in))
-    console.print(f"{new.role} {new.id}\ntoken: {new.token}")
+    typer.echo(f"{new.role} {new.id}\ntoken: {new.token}")
 
 
 @accounts_app.command("token")
@@ -211,20 +211,19 @@ def accounts_token(
     with _refusals():
         new = issue_token(_context(follow_database=True), account_id, expires_in=_days(expires_in))
     expiry = f"expires {new.expires_at:%Y-%m-%d %H:%M} UTC" if new.expires_at else "never expires"
-    console.print(f"{new.id} ({expiry})\ntoken: {new.token}")
+    typer.echo(f"{new.id} ({expiry})\ntoken: {new.token}")
 
 
 @accounts_app.command("tokens")
 def accounts_tokens(account_id: Annotated[str, typer.Argument(help="the account (acc_…)")]) -> None:
-    """List an account's tokens: id, created, expires, revoked (never the tokens themselves)."""
+    """List an account's tokens: id, created, expires, revoked (the tokens themselves are not kept)."""
     from orderguard.app.accounts import list_tokens
 
     with _refusals():
         rows = list_tokens(_context(follow_database=True), account_id)
-    table = Table("token id", "created", "expires", "revoked")
+    print("token id\tcreated\texpires\trevoked")  # tab-separated: easy to read and to script
     for row in rows:
-        table.add_row(row.id, _when(row.created_at), _when(row.expires_at), _when(row.revoked_at))
-    console.print(table)
+        print(f"{row.id}\t{_when(row.created_at)}\t{_when(row.expires_at)}\t{_when(row.revoked_at)}")
 
 
 @accounts_app.command("revoke")
@@ -240,11 +239,11 @@ def accounts_revoke(
     with _refusals():
         ctx = _context(follow_database=True)
         if account is not None:
-            console.print(f"revoked {revoke_all_tokens(ctx, account)} token(s) of {account}")
+            typer.echo(f"revoked {revoke_all_tokens(ctx, account)} token(s) of {account}")
             return
         assert token is not None
         row = revoke_token(ctx, token)
-    console.print(f"{row.id} of {row.account_id} revoked at {_when(row.revoked_at)}")
+    typer.echo(f"{row.id} of {row.account_id} revoked at {_when(row.revoked_at)}")
 
 
 @contextmanager
