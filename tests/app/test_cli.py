@@ -76,3 +76,54 @@ def test_accounts_create_prints_a_token_once(env: str, ctx: Context) -> None:
     assert "token: og_" in out.output
     bad = runner.invoke(app, ["accounts", "create", "--role", "wizard", "--name", "X"])
     assert bad.exit_code == 2 and "unknown_role" in bad.output
+
+
+def _line(output: str, prefix: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(prefix))
+
+
+def test_accounts_token_tokens_and_revoke(env: str, ctx: Context) -> None:
+    from orderguard.app.accounts import authenticate
+
+    made = runner.invoke(
+        app, ["accounts", "create", "--role", "buyer", "--name", "Ann", "--expires-in", "30"]
+    )
+    assert made.exit_code == 0, made.output
+    account_id = _line(made.output, "buyer ").split()[1]
+    first = _line(made.output, "token: ").removeprefix("token: ")
+
+    issued = runner.invoke(app, ["accounts", "token", account_id, "--expires-in", "7"])
+    assert issued.exit_code == 0, issued.output
+    assert "expires 2026-01-12 09:00 UTC" in issued.output  # 7 days of the virtual clock
+    second = _line(issued.output, "token: ").removeprefix("token: ")
+    second_id = issued.output.split()[0]
+    forever = runner.invoke(app, ["accounts", "token", account_id])
+    assert "never expires" in forever.output
+    third = _line(forever.output, "token: ").removeprefix("token: ")
+    assert all(authenticate(ctx, token) for token in (first, second, third))
+
+    listed = runner.invoke(app, ["accounts", "tokens", account_id])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("tok_") == 3 and second_id in listed.output
+    assert first not in listed.output and second not in listed.output  # ids only, never the tokens
+
+    by_token = runner.invoke(app, ["accounts", "revoke", first])
+    assert by_token.exit_code == 0 and "revoked at 2026-01-05 09:00 UTC" in by_token.output
+    by_id = runner.invoke(app, ["accounts", "revoke", second_id])
+    assert by_id.exit_code == 0, by_id.output
+    assert authenticate(ctx, first) is None and authenticate(ctx, second) is None
+    assert authenticate(ctx, third) is not None
+    every = runner.invoke(app, ["accounts", "revoke", "--account", account_id])
+    assert every.exit_code == 0 and f"revoked 1 token(s) of {account_id}" in every.output
+    assert authenticate(ctx, third) is None
+
+
+def test_accounts_token_commands_refuse_what_does_not_exist(env: str, ctx: Context) -> None:
+    unknown = runner.invoke(app, ["accounts", "revoke", "tok_nope"])
+    assert unknown.exit_code == 2 and "unknown_token" in unknown.output
+    nobody = runner.invoke(app, ["accounts", "token", "acc_nobody"])
+    assert nobody.exit_code == 2 and "unknown_account" in nobody.output
+    neither = runner.invoke(app, ["accounts", "revoke"])
+    assert neither.exit_code == 2 and "name one token" in neither.output
+    too_long = runner.invoke(app, ["accounts", "token", "acc_x", "--expires-in", "5000"])
+    assert too_long.exit_code == 2  # Typer's own range check

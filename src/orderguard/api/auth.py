@@ -37,5 +37,12 @@ async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller, or 401 problem+json."""
     found = await principal_or_none(request)
     if found is None:
-        raise Refused(Refusal("unauthenticated", "send 'Authorization: Bearer <token>'", 401))
+        # One answer for unknown, expired and revoked tokens (as RFC 6750's invalid_token):
+        # a caller learns nothing about tokens that are not theirs.
+        detail = (
+            "the bearer token is unknown, expired or revoked"
+            if bearer_token(request)
+            else "send 'Authorization: Bearer <token>'"
+        )
+        raise Refused(Refusal("unauthenticated", detail, 401))
     return found

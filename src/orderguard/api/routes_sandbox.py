@@ -28,7 +28,7 @@ def create_account(body: AccountIn, ctx: Context = Depends(sandbox_ctx)) -> dict
 
 @router.get("/clock")
 def clock(ctx: Context = Depends(sandbox_ctx)) -> dict[str, Any]:
-    return {"now": sandbox.virtual_clock(ctx).refresh()}
+    return {"now": sandbox.virtual_clock(ctx).now()}
 
 
 @router.post("/clock/advance")

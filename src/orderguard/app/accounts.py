@@ -1,18 +1,38 @@
-"""Accounts and their bearer tokens (stored as SHA-256 digests, never in clear)."""
+"""Accounts and their bearer tokens (stored as SHA-256 digests, never in clear).
+
+An account may hold several tokens. A token may expire (judged by the clock port, so
+virtual time expires sandbox tokens) and may be revoked; either way it stops
+authenticating at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
 
 from orderguard.app.context import Context, Principal
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.store.accounts_repo import account_by_token_hash, email_taken, insert_account
+from orderguard.store.accounts_repo import (
+    TokenRow,
+    account_exists,
+    account_tokens,
+    email_taken,
+    insert_account,
+    insert_token,
+    revoke_tokens,
+    token_by,
+    token_holder,
+)
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.ids import new_id
 
 ROLES = {"buyer": Actor.BUYER, "seller": Actor.SELLER, "admin": Actor.ADMIN}
+TOKEN_PREFIX = "og_"
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,26 +43,113 @@ class NewAccount:
     token: str
 
 
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    id: str
+    account_id: str
+    token: str
+    expires_at: datetime | None
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_account(ctx: Context, role: str, name: str, email: str | None = None) -> NewAccount:
+def _expiry(now: datetime, expires_in: timedelta | None) -> datetime | None:
+    if expires_in is None:
+        return None
+    if not timedelta(0) < expires_in <= MAX_TOKEN_LIFETIME:
+        raise Refused(Refusal("invalid_token_lifetime", "a token lives from 1 day to 3650 days", 422))
+    return now + expires_in
+
+
+def create_account(
+    ctx: Context, role: str, name: str, email: str | None = None, *, expires_in: timedelta | None = None
+) -> NewAccount:
+    """A new account and its first token.
+
+    Two creations with one email at once: one wins, the other gets the same 409
+    `email_taken` as a creation that comes after (the unique index decides the race).
+    """
     if role not in ROLES:
         raise Refused(Refusal("unknown_role", "role must be buyer, seller or admin", 422))
-    token = f"og_{secrets.token_urlsafe(24)}"
+    token = f"{TOKEN_PREFIX}{secrets.token_urlsafe(24)}"
     account_id = new_id("acc")
-    with unit_of_work(ctx.engine) as conn:
-        if email and email_taken(conn, email):
-            raise Refused(Refusal("email_taken", "an account with this email exists", 409))
-        insert_account(conn, account_id, role, name, email, token_digest(token), ctx.clock.now())
+    taken = Refused(Refusal("email_taken", "an account with this email exists", 409))
+    now = ctx.clock.now()
+    expires_at = _expiry(now, expires_in)
+    try:
+        with unit_of_work(ctx.engine) as conn:
+            if email and email_taken(conn, email):
+                raise taken
+            insert_account(conn, account_id, role, name, email, now)
+            insert_token(conn, new_id("tok"), account_id, token_digest(token), now, expires_at)
+    except IntegrityError:
+        if email:
+            with reading(ctx.engine) as conn:
+                if email_taken(conn, email):
+                    raise taken from None
+        raise
     return NewAccount(account_id, role, name, token)
 
 
-def authenticate(ctx: Context, token: str) -> Principal | None:
+def issue_token(ctx: Context, account_id: str, *, expires_in: timedelta | None = None) -> NewToken:
+    """Another token for an existing account; its other tokens keep working."""
+    token = f"{TOKEN_PREFIX}{secrets.token_urlsafe(24)}"
+    token_id = new_id("tok")
+    now = ctx.clock.now()
+    expires_at = _expiry(now, expires_in)
+    with unit_of_work(ctx.engine) as conn:
+        if not account_exists(conn, account_id):
+            raise Refused(Refusal("unknown_account", f"no account {account_id}", 404))
+        insert_token(conn, token_id, account_id, token_digest(token), now, expires_at)
+    return NewToken(token_id, account_id, token, expires_at)
+
+
+def list_tokens(ctx: Context, account_id: str) -> list[TokenRow]:
     with reading(ctx.engine) as conn:
-        found = account_by_token_hash(conn, token_digest(token))
-    if found is None:
+        if not account_exists(conn, account_id):
+            raise Refused(Refusal("unknown_account", f"no account {account_id}", 404))
+        return account_tokens(conn, account_id)
+
+
+def revoke_token(ctx: Context, token_or_id: str) -> TokenRow:
+    """Revoke one token, named by its id (tok_…) or by the token itself (og_…).
+
+    Revoking a revoked token changes nothing: the row keeps its first revocation time.
+    """
+    now = ctx.clock.now()
+    with unit_of_work(ctx.engine) as conn:
+        if token_or_id.startswith(TOKEN_PREFIX):
+            found = token_by(conn, digest=token_digest(token_or_id))
+        else:
+            found = token_by(conn, token_id=token_or_id)
+        if found is None:
+            raise Refused(Refusal("unknown_token", "no such token", 404))
+        revoke_tokens(conn, now, token_id=found.id)
+        row = token_by(conn, token_id=found.id)
+    assert row is not None
+    return row
+
+
+def revoke_all_tokens(ctx: Context, account_id: str) -> int:
+    """Revoke every live token of an account; how many were live."""
+    now = ctx.clock.now()
+    with unit_of_work(ctx.engine) as conn:
+        if not account_exists(conn, account_id):
+            raise Refused(Refusal("unknown_account", f"no account {account_id}", 404))
+        return revoke_tokens(conn, now, account_id=account_id)
+
+
+def authenticate(ctx: Context, token: str) -> Principal | None:
+    """The holder of a live token; None for an unknown, expired or revoked one.
+
+    One query by the token's unique digest; the clock is read only for a token that expires.
+    """
+    with reading(ctx.engine) as conn:
+        holder = token_holder(conn, token_digest(token))
+    if holder is None or holder.revoked_at is not None:
         return None
-    account_id, role = found
-    return Principal(account_id, ROLES[role])
+    if holder.expires_at is not None and holder.expires_at <= ctx.clock.now():
+        return None
+    return Principal(holder.account_id, ROLES[holder.role])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from orderguard.app.context import Context
 from orderguard.app.deadlines import fire_due
 from orderguard.domain.machine import Refusal, Refused
-from orderguard.providers.clock import VirtualClock
+from orderguard.providers.clock import HORIZON, VirtualClock
 from orderguard.store.db import reading
 from orderguard.store.deadlines_repo import next_due_at
 
@@ -28,13 +28,25 @@ def advance(ctx: Context, by: timedelta) -> tuple[datetime, int]:
     The clock steps to each due time in turn, so events carry the time the
     deadline fell due, and deadlines armed by a firing that fall due before
     the target fire too. Returns (new now, deadlines fired).
+
+    Time stops at the sandbox's horizon (`HORIZON` after its start): a move past it is
+    refused whole, with `clock_horizon_reached`, and nothing fires.
     """
     clock = virtual_clock(ctx)
     if by < timedelta(0):
         raise Refused(Refusal("clock_backwards", "virtual time only moves forward", 422))
     with _advance_lock:
-        clock.refresh()
-        target = clock.now() + by
+        start = clock.now()
+        if by > clock.horizon - start:
+            raise Refused(
+                Refusal(
+                    "clock_horizon_reached",
+                    f"the sandbox clock stops at {clock.horizon.isoformat()}, "
+                    f"{HORIZON.days} days after the sandbox started; it is {start.isoformat()}",
+                    409,
+                )
+            )
+        target = start + by
         fired = 0
         idle_rounds = 0
         while True:
@@ -42,7 +54,7 @@ def advance(ctx: Context, by: timedelta) -> tuple[datetime, int]:
                 due = next_due_at(conn, target)
             if due is None:
                 break
-            clock.set(max(due, clock.now()))
+            clock.move_to(due)
             report = fire_due(ctx)
             fired += report.fired
             if report.claimed == 0:  # due rows held by another worker: let it finish
@@ -52,5 +64,5 @@ def advance(ctx: Context, by: timedelta) -> tuple[datetime, int]:
                 time.sleep(0.01)
             else:
                 idle_rounds = 0
-        clock.set(target)
-    return target, fired
+        now = clock.move_to(target)
+    return now, fired

@@ -7,7 +7,6 @@ import threading
 
 from orderguard.app.context import Context
 from orderguard.app.deadlines import fire_due
-from orderguard.providers.clock import VirtualClock
 
 log = logging.getLogger("orderguard.scheduler")
 
@@ -20,18 +19,28 @@ def run(
     until_idle: bool = False,
     stop: threading.Event | None = None,
 ) -> int:
-    """Fire deadlines as they fall due until `stop` is set (or, with `until_idle`, none is due)."""
+    """Fire deadlines as they fall due until `stop` is set (or, with `until_idle`, none is due).
+
+    Every database access of a round, the sandbox clock's reading included, is inside
+    the `try`: a database outage costs rounds, never the worker.
+    """
     stop = stop or threading.Event()
     total = 0
+    failures = 0
     while not stop.is_set():
-        if isinstance(ctx.clock, VirtualClock):
-            ctx.clock.refresh()
         try:
             report = fire_due(ctx, batch)
-        except Exception:  # a bad round must not kill the worker; the rows stay armed
-            log.exception("firing deadlines failed; retrying")
+        except Exception as e:  # a bad round must not kill the worker; the rows stay armed
+            if failures == 0:
+                log.exception("firing deadlines failed; retrying")
+            else:  # an outage: one line a round, not a trace a second
+                log.warning("firing deadlines failed again (%d): %s", failures + 1, _first_line(e))
+            failures += 1
             stop.wait(poll_seconds)
             continue
+        if failures:
+            log.info("firing deadlines works again after %d failed rounds", failures)
+            failures = 0
         total += report.fired
         if report.claimed == 0:
             if until_idle:
@@ -50,3 +59,7 @@ def start_in_background(ctx: Context, poll_seconds: float = 1.0) -> threading.Ev
         daemon=True,
     ).start()
     return stop
+
+
+def _first_line(e: BaseException) -> str:
+    return next(iter(str(e).splitlines()), type(e).__name__)

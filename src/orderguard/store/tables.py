@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -47,9 +48,30 @@ accounts = Table(
     Column("role", String(16), nullable=False),
     Column("name", String(200), nullable=False),
     Column("email", String(320), nullable=True, unique=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Bearer tokens, several per account; only the SHA-256 digest of a token is stored.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("account_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+# One row (id 1): the mode the database was created in, sandbox or production (issue #7).
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("mode IN ('sandbox', 'production')", name="ck_deployment_mode"),
 )
 
 stores = Table(
@@ -252,6 +274,7 @@ sandbox_clock = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("now", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),  # the sandbox's first time: the horizon counts from it
 )
 
 shipments = Table(

@@ -1,0 +1,114 @@
+"""Bearer tokens (issue #7): several per account, each may expire (by the clock port) or be revoked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from orderguard.app import accounts
+from orderguard.domain.machine import Refused
+from orderguard.store import tables as t
+from orderguard.store.db import reading
+from tests.api.helpers import assert_problem
+from tests.support import Api, Who
+
+
+def _as(who: Who, token: str) -> Who:
+    return Who(who.id, who.role, token)
+
+
+def _works(api: Api, who: Who) -> bool:
+    r = api.get("/v1/notifications", who, expect=None)
+    if r.status_code == 401:
+        assert_problem(r, 401, "unauthenticated")
+        assert "unknown, expired or revoked" in r.json()["detail"]
+        return False
+    assert r.status_code == 200, r.text
+    return True
+
+
+def test_an_account_holds_several_tokens_and_each_works(api: Api) -> None:
+    ann = api.buyer()
+    more = [accounts.issue_token(api.ctx, ann.id) for _ in range(2)]
+    assert all(_works(api, _as(ann, token)) for token in [ann.token, *(m.token for m in more)])
+    with reading(api.ctx.engine) as conn:
+        rows = conn.execute(select(t.tokens.c.digest).where(t.tokens.c.account_id == ann.id)).scalars().all()
+    assert sorted(rows) == sorted(accounts.token_digest(x) for x in [ann.token, *(m.token for m in more)])
+    assert not any(m.token in rows for m in more)  # digests only
+
+
+def test_a_revoked_token_gets_401_and_the_account_s_other_tokens_keep_working(api: Api) -> None:
+    ann = api.buyer()
+    second = accounts.issue_token(api.ctx, ann.id)
+    third = accounts.issue_token(api.ctx, ann.id)
+    assert _works(api, ann)
+
+    revoked = accounts.revoke_token(api.ctx, ann.token)  # by the token itself
+    assert revoked.revoked_at == api.ctx.clock.now()
+    assert not _works(api, ann)
+    accounts.revoke_token(api.ctx, second.id)  # by its id
+    assert not _works(api, _as(ann, second.token))
+    assert _works(api, _as(ann, third.token))
+
+    assert accounts.revoke_all_tokens(api.ctx, ann.id) == 1
+    assert not _works(api, _as(ann, third.token))
+    assert accounts.revoke_token(api.ctx, ann.token).revoked_at == revoked.revoked_at  # once is enough
+
+
+def test_an_expired_token_gets_401_by_the_virtual_clock(api: Api) -> None:
+    ann = api.buyer()
+    day = accounts.issue_token(api.ctx, ann.id, expires_in=timedelta(days=1))
+    assert day.expires_at == api.ctx.clock.now() + timedelta(days=1)
+    week = accounts.create_account(api.ctx, "seller", "Sam", expires_in=timedelta(days=7))
+    sam = Who(week.id, "seller", week.token)
+    assert _works(api, _as(ann, day.token)) and _works(api, sam)
+
+    api.advance(hours=23, minutes=59)
+    assert _works(api, _as(ann, day.token))
+    api.advance(minutes=1)
+    assert not _works(api, _as(ann, day.token))
+    assert _works(api, ann)  # the token without an expiry is untouched
+    assert _works(api, sam)
+    api.advance(days=6)
+    assert not _works(api, sam)
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651])
+def test_a_token_lives_from_one_day_to_ten_years(api: Api, days: int) -> None:
+    ann = api.buyer()
+    with pytest.raises(Refused) as refused:
+        accounts.issue_token(api.ctx, ann.id, expires_in=timedelta(days=days))
+    assert refused.value.refusal.code == "invalid_token_lifetime"
+
+
+def test_unknown_accounts_and_tokens_are_refused(api: Api) -> None:
+    for call in (
+        lambda: accounts.issue_token(api.ctx, "acc_nobody"),
+        lambda: accounts.revoke_all_tokens(api.ctx, "acc_nobody"),
+        lambda: accounts.list_tokens(api.ctx, "acc_nobody"),
+    ):
+        with pytest.raises(Refused) as refused:
+            call()
+        assert refused.value.refusal.code == "unknown_account"
+    for token in ("tok_nothing", "og_nothing"):
+        with pytest.raises(Refused) as refused:
+            accounts.revoke_token(api.ctx, token)
+        assert refused.value.refusal.code == "unknown_token"
+
+
+def test_authentication_is_one_query(api: Api) -> None:
+    ann = api.buyer()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(api.ctx.engine, "before_cursor_execute", seen)
+    try:
+        assert accounts.authenticate(api.ctx, ann.token) is not None
+    finally:
+        event.remove(api.ctx.engine, "before_cursor_execute", seen)
+    assert len(statements) == 1 and "tokens" in statements[0], statements
