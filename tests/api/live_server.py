@@ -31,7 +31,7 @@ from orderguard.bootstrap import build_context
 from orderguard.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0  # seconds; imports alone take several on a loaded machine
 
 
 class _Delay:
@@ -82,24 +82,36 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(db_url: str, log_dir: Path, **settings: str) -> Iterator[Server]:
-    """A server process on a free port; `settings` are ORDERGUARD_* variables (lower-case names)."""
+def live_servers(count: int, db_url: str, log_dir: Path, **settings: str) -> Iterator[list[Server]]:
+    """`count` server processes on free ports, started together; `settings` are ORDERGUARD_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERGUARD_")}
     env |= {"ORDERGUARD_DATABASE_URL": db_url, "ORDERGUARD_SANDBOX": "true"}
     env |= {f"ORDERGUARD_{name.upper()}": value for name, value in settings.items()}
-    port = free_port()
-    log = log_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", "--factory", "tests.api.live_server:create"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    server = Server(process, port, log)
+    servers: list[Server] = []
     try:
-        _wait_until_up(server)
-        yield server
+        for _ in range(count):
+            port = free_port()
+            log = log_dir / f"server-{port}.log"
+            command = [sys.executable, "-m", "uvicorn", "--factory", "tests.api.live_server:create"]
+            command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+            )
+            servers.append(Server(process, port, log))
+        for server in servers:
+            _wait_until_up(server)
+        yield servers
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.kill()
+                server.process.wait(10)
+
+
+@contextmanager
+def live_server(db_url: str, log_dir: Path, **settings: str) -> Iterator[Server]:
+    with live_servers(1, db_url, log_dir, **settings) as (server,):
+        yield server
 
 
 def _wait_until_up(server: Server) -> None:

@@ -152,3 +152,21 @@ def test_a_server_error_carries_the_headers_too(failing_app: TestClient) -> None
     assert r.status_code == 500
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_a_server_error_is_not_stored_and_the_retry_runs_again(ctx: Context) -> None:
+    app: FastAPI = create_app(ctx)
+    calls: list[str] = []
+
+    @app.post("/boom")
+    def boom() -> None:
+        calls.append("boom")
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = client.post("/v1/sandbox/accounts", json={"role": "buyer", "name": "Ann"}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k"}
+        for attempt in (1, 2):
+            r = client.post("/boom", json={}, headers=headers)
+            assert r.status_code == 500 and "idempotent-replayed" not in r.headers
+            assert len(calls) == attempt

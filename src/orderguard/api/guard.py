@@ -36,6 +36,7 @@ import re
 from collections.abc import Iterable
 from enum import Enum
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -196,8 +197,9 @@ class RequestGuard:
             with self.keys.running(held):
                 await self.app(scope, receive, keep)
         except BaseException:
-            await _stop(heartbeat)
-            await self._release(held)
+            with anyio.CancelScope(shield=True):  # also when the request itself was cancelled
+                await _stop(heartbeat)
+                await self._release(held)
             raise
         await _stop(heartbeat)
         if start is None:  # the app sent nothing: let the server answer 500
