@@ -24,7 +24,10 @@ def _nested(depth: int) -> bytes:
 
 
 def _post_raw(api: Api, path: str, who: Who | None, body: bytes, **headers: str) -> Response:
-    return api.client.post(path, content=body, headers={**JSON, **(who.auth if who else {}), **headers})
+    r: Response = api.client.post(
+        path, content=body, headers={**JSON, **(who.auth if who else {}), **headers}
+    )
+    return r
 
 
 # --- depth ------------------------------------------------------------------------------------

@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Row, select, text
+from sqlalchemy import select, text
 
 from orderguard.providers.clock import SystemClock
 from orderguard.store import tables as t
@@ -52,12 +52,19 @@ def _pay(server: Server, path: str, buyer: Who, key: str, delay: float = 0) -> h
     return httpx.post(server.url + path, json={"method": "card"}, headers=headers, timeout=WAIT)
 
 
-def _key(api: Api, buyer: Who, key: str) -> Row[Any] | None:
+@dataclass(frozen=True)
+class _Key:
+    status_code: int | None
+    lease_until: datetime
+
+
+def _key(api: Api, buyer: Who, key: str) -> _Key | None:
     k = t.idempotency_keys.c
     with reading(api.ctx.engine) as conn:
-        return conn.execute(
+        row = conn.execute(
             select(k.status_code, k.lease_until).where(k.account_id == buyer.id, k.key == key)
         ).first()
+    return None if row is None else _Key(row.status_code, row.lease_until)
 
 
 def _wait_for(what: str, condition: Callable[[], bool]) -> None:
