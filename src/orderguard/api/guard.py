@@ -86,7 +86,7 @@ class RequestGuard:
                 length = value
             elif name == b"content-type":
                 content_type = value
-            elif name == b"idempotency-key":
+            elif name == b"idempotency-key" and key is None:  # the first, as Starlette's headers.get
                 key = value
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await _closing(self._too_large())(scope, receive, send)
