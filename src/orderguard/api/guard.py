@@ -227,7 +227,9 @@ class RequestGuard:
         while True:
             await asyncio.sleep(self.keys.renew_every)
             try:
-                if not await run_in_threadpool(self.keys.renew, held):
+                # Not on the request threads: when every one of those is busy (requests waiting on
+                # locks), the running requests must still keep their keys.
+                if not await asyncio.to_thread(self.keys.renew, held):
                     log.warning("Idempotency-Key %r was taken over while its request ran", held.key)
                     return
             except Exception:
