@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,3 +18,7 @@ class Settings(BaseSettings):
     # JSON object, carrier -> HMAC secret for its scan webhooks. In sandbox mode every carrier
     # without one gets "sandbox-<carrier>-secret".
     carrier_secrets: dict[str, str] = {}
+    # Seconds a request body may take to arrive, from the end of its headers (then 408).
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Seconds an Idempotency-Key stays reserved for a request that stops renewing it (a dead process).
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)

@@ -20,6 +20,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     402: "Payment required",
     413: "Payload too large",

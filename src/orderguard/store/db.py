@@ -8,13 +8,20 @@ writers never interleave; on PostgreSQL rows are locked with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
 READ_ONLY = "orderguard_read_only"
+
+# Run inside every writing unit of work, just before it commits, in the context that set it
+# (a request and the threads it runs its use cases in); raising rolls the unit back.
+_before_commit: ContextVar[Callable[[Connection], None] | None] = ContextVar(
+    "orderguard_before_commit", default=None
+)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -56,6 +63,19 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
     """One writing transaction: commits on success, rolls back on any exception."""
     with engine.connect() as conn, conn.begin():
         yield conn
+        check = _before_commit.get()
+        if check is not None:
+            check(conn)
+
+
+@contextmanager
+def checked_before_commit(check: Callable[[Connection], None]) -> Iterator[None]:
+    """Within this block (and the threads it starts), `check` runs in each writing unit before commit."""
+    token = _before_commit.set(check)
+    try:
+        yield
+    finally:
+        _before_commit.reset(token)
 
 
 @contextmanager

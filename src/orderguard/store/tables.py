@@ -267,6 +267,9 @@ idempotency_keys = Table(
     Column("content_type", String(100)),
     Column("body", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # While the response is not stored: the attempt that holds the key, and until when (it renews).
+    Column("holder", String(ID)),
+    Column("lease_until", UTCDateTime),
 )
 
 sandbox_clock = Table(

@@ -1,0 +1,145 @@
+"""Idempotency keys: reserve a key for a request, keep its lease alive, remember or release it.
+
+A request with an `Idempotency-Key` first reserves (caller, key). The reservation is held by
+that attempt (a random `holder`) under a lease, which the attempt renews while it runs. When it
+ends, its response is remembered for replay, or, on a server error, the key is released so a
+retry runs again. A retry finds one of:
+- the stored response: replayed;
+- another request under the same key: 422 `idempotency_key_reused`;
+- an attempt whose lease is current: 409 `idempotency_request_in_progress`;
+- an attempt whose lease has passed (its process died): the retry takes the key over and runs.
+
+Never twice at once: every writing unit of work of a request runs under `running`, which renews
+the lease inside that same transaction and refuses to commit when the attempt no longer holds
+the key. An attempt that was only slow (not dead) when a retry took over therefore writes
+nothing and answers 409, so at most one attempt's writes ever commit. What is not covered is a
+crash after the command committed and before its response was stored: the retry then runs the
+command again, and it meets the state the first left (e.g. 409 `order_already_paid`).
+
+Leases are measured on the wall clock, also in sandbox mode: they are about processes being
+alive, not about the virtual time of the rules. Processes sharing a database are assumed to
+agree on the time to well within a lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine
+
+from orderguard.domain.machine import Refusal, Refused
+from orderguard.providers.clock import Clock, SystemClock
+from orderguard.store.db import checked_before_commit, unit_of_work
+from orderguard.store.idempotency_repo import (
+    delete_key,
+    insert_key,
+    load_key,
+    renew_lease,
+    store_response,
+    take_over,
+)
+from orderguard.store.ids import new_id
+
+DEFAULT_LEASE = timedelta(seconds=30)
+MAX_KEY_LENGTH = 255
+
+KEY_REUSED = Refusal("idempotency_key_reused", "this Idempotency-Key was used for another request", 422)
+IN_PROGRESS = Refusal(
+    "idempotency_request_in_progress", "the first request with this Idempotency-Key is still running", 409
+)
+TAKEN_OVER = Refusal(
+    "idempotency_request_in_progress",
+    "a retry with this Idempotency-Key took over while this attempt was stalled; this attempt wrote nothing",
+    409,
+)
+INVALID_KEY = Refusal(
+    "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", 422
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The key is held by this attempt: run the request."""
+
+    scope: str  # the caller the key belongs to
+    key: str
+    holder: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The stored response of the first request with this key."""
+
+    status_code: int
+    content_type: str | None
+    body: bytes
+
+
+class IdempotencyKeys:
+    def __init__(self, engine: Engine, lease: timedelta = DEFAULT_LEASE, clock: Clock | None = None) -> None:
+        if lease <= timedelta(0):
+            raise ValueError("an idempotency lease must be positive")
+        self._engine = engine
+        self._clock: Clock = clock or SystemClock()
+        self.lease = lease
+        # Three renewals per lease: one late or failed renewal does not lose it.
+        self.renew_every = lease.total_seconds() / 3
+
+    def reserve(self, scope: str, key: str, request_hash: str) -> Reservation | Replay | Refusal:
+        """Hold the key for a new attempt, or say what to answer instead."""
+        if not key or len(key) > MAX_KEY_LENGTH:
+            return INVALID_KEY
+        holder = new_id("att")
+        for _ in range(3):  # the key may be released or taken over between our statements
+            now = self._clock.now()
+            until = now + self.lease
+            with unit_of_work(self._engine) as conn:
+                if insert_key(conn, scope, key, request_hash, holder, now, until):
+                    return Reservation(scope, key, holder)
+                found = load_key(conn, scope, key)
+                if found is None:
+                    continue
+                if found.request_hash != request_hash:
+                    return KEY_REUSED
+                if found.status_code is not None:
+                    body = (found.body or "").encode()
+                    return Replay(found.status_code, found.content_type, body)
+                if found.lease_until is not None and found.lease_until >= now:
+                    return IN_PROGRESS
+                if take_over(conn, scope, key, request_hash, holder, now, until):
+                    return Reservation(scope, key, holder)
+        return IN_PROGRESS
+
+    def renew(self, held: Reservation) -> bool:
+        """Extend the lease; False once this attempt no longer holds the key."""
+        with unit_of_work(self._engine) as conn:
+            return renew_lease(conn, held.scope, held.key, held.holder, self._clock.now() + self.lease)
+
+    @contextmanager
+    def running(self, held: Reservation) -> Iterator[None]:
+        """Around the request: each of its writing units of work commits only while the key is held."""
+        with checked_before_commit(self._fence(held)):
+            yield
+
+    def _fence(self, held: Reservation) -> Callable[[Connection], None]:
+        def still_held(conn: Connection) -> None:
+            until = self._clock.now() + self.lease
+            if not renew_lease(conn, held.scope, held.key, held.holder, until):
+                raise Refused(TAKEN_OVER)
+
+        return still_held
+
+    def remember(self, held: Reservation, status_code: int, content_type: str | None, body: bytes) -> bool:
+        """Store the response for replay; False when the key was taken over meanwhile."""
+        with unit_of_work(self._engine) as conn:
+            return store_response(
+                conn, held.scope, held.key, held.holder, status_code, content_type, body.decode()
+            )
+
+    def release(self, held: Reservation) -> None:
+        """Free the key (the request failed on our side) so that a retry runs again."""
+        with unit_of_work(self._engine) as conn:
+            delete_key(conn, held.scope, held.key, held.holder)
