@@ -12,25 +12,21 @@ from sqlalchemy import Connection
 
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
-from orderguard.domain import orders, shipping
+from orderguard.domain import orders, shipments, shipping
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.domain.orders import Event
+from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.decisions import save_decisions
-from orderguard.store.events_repo import write_events
 from orderguard.store.ids import new_id
 from orderguard.store.orders_repo import load_orders
 from orderguard.store.shipments_repo import (
-    ShipmentRow,
     by_tracking_code,
     claim_tracking_code,
     code_owner,
     insert_scans,
-    insert_shipment,
     remember_webhook,
     scans_of,
-    set_state,
     shipment,
     shipments_of,
     shipped_quantities,
@@ -46,7 +42,7 @@ def ship(
     carrier: str,
     tracking_code: str,
     lines: dict[str, int] | None,
-) -> ShipmentRow:
+) -> Shipment:
     """Ship `lines` (line id -> quantity; None: everything left) under one tracking code.
 
     The code is claimed for the order's store and buyer in the same transaction; another
@@ -69,17 +65,15 @@ def ship(
                 if line.quantity > before.get(line.id, 0)
             }
         )
-        row = ShipmentRow(new_id("shp"), order.id, carrier, code, shipping.SHIPMENT.initial, now, now)
-        data = {"shipment_id": row.id, "carrier": carrier, "tracking_code": code, "lines": wanted}
-        decision = orders.ship(
-            order, seller.id, wanted, before, now, ctx.policies.get(order.policy_key), data
+        policy = ctx.policies.get(order.policy_key)
+        decision = shipments.dispatch(
+            new_id("shp"), order, seller.id, carrier, code, wanted, before, now, policy
         )
         shipper = shipping.CodeHolder(order.store_id, order.buyer_id)
         owner = claim_tracking_code(conn, carrier, code, shipper, now)
         shipping.check_code_reuse(owner, shipper, carrier, code)
-        insert_shipment(conn, row, wanted)
         save_decisions(conn, [decision], now)
-    return row
+    return decision.subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +104,7 @@ def record_scans(
     with unit_of_work(ctx.engine) as conn:
         if signature is not None and not remember_webhook(conn, carrier, signature, now):
             raise Refused(Refusal("replayed_webhook", "this signed delivery was already received", 409))
-        targets: list[tuple[ShipmentRow, Scan]] = []
+        targets: list[tuple[Shipment, Scan]] = []
         for report in reports:
             if report.kind not in shipping.SCAN_KINDS:
                 raise Refused(
@@ -137,7 +131,7 @@ def record_scans(
 
 
 def _apply_scans(
-    conn: Connection, ctx: Context, targets: list[tuple[ShipmentRow, Scan]], source: str, now: datetime
+    conn: Connection, ctx: Context, targets: list[tuple[Shipment, Scan]], source: str, now: datetime
 ) -> ScanResult:
     order_ids = {s.order_id for s, _ in targets}
     current = load_orders(conn, order_ids, lock=True)  # orders first: the same lock order as commands
@@ -155,38 +149,15 @@ def _apply_scans(
     # concurrent batch may have moved them since (its event must not be written twice).
     locked = {s.id: s for s in shipments_of(conn, order_ids)}
     touched = {s.id: locked[s.id] for s, _ in targets}
-    events: list[tuple[str, str, str, Event]] = []
-    for sid, s in touched.items():
-        state, since = shipping.fold(known[sid])
-        if state != s.state:
-            set_state(conn, sid, state, since)
-            events.append(
-                (
-                    s.order_id,
-                    "shipment",
-                    sid,
-                    Event(
-                        f"shipment_{state}",
-                        Actor.SYSTEM,
-                        None,
-                        "R6.2",
-                        now,
-                        {
-                            "tracking_code": s.tracking_code,
-                            "carrier": s.carrier,
-                            "occurred_at": since.isoformat() if since else None,
-                        },
-                    ),
-                )
-            )
-    write_events(conn, events)
+    moved = [shipments.rescan(s, known[sid], now) for sid, s in touched.items()]
+    save_decisions(conn, [d for d in moved if d is not None], now)
     _deliver_orders(conn, ctx, current, now)
     return ScanResult(len(fresh), len(targets) - len(fresh))
 
 
 def _deliver_orders(conn: Connection, ctx: Context, current: dict[str, orders.Order], now: datetime) -> None:
     """Orders whose every parcel is now delivered move to delivered (protection may shorten)."""
-    by_order: dict[str, list[ShipmentRow]] = defaultdict(list)
+    by_order: dict[str, list[Shipment]] = defaultdict(list)
     waiting = [oid for oid, o in current.items() if orders.ORDER.find(o.state, "all_delivered")]
     for s in shipments_of(conn, waiting):
         by_order[s.order_id].append(s)

@@ -19,6 +19,7 @@ from orderguard.store.notifications_repo import notify
 from orderguard.store.offers_repo import restock
 from orderguard.store.orders_repo import insert_orders, load_orders, update_orders
 from orderguard.store.payments_repo import insert_payments, load_payments, update_payments
+from orderguard.store.shipments_repo import insert_shipments, update_shipments
 
 Writer = Callable[[Connection, Sequence[Any]], None]
 
@@ -26,6 +27,7 @@ Writer = Callable[[Connection, Sequence[Any]], None]
 WRITERS: dict[str, tuple[Writer, Writer]] = {
     "order": (insert_orders, update_orders),
     "payment": (insert_payments, update_payments),
+    "shipment": (insert_shipments, update_shipments),
 }
 
 

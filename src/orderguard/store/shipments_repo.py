@@ -4,48 +4,61 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Place, Scan
 from orderguard.store import tables as t
 from orderguard.store.once import insert_once
 
 
-@dataclass(frozen=True, slots=True)
-class ShipmentRow:
-    id: str
-    order_id: str
-    carrier: str
-    tracking_code: str
-    state: str
-    shipped_at: datetime
-    state_since: datetime | None
-
-
-def _row(r: Any) -> ShipmentRow:
-    return ShipmentRow(r.id, r.order_id, r.carrier, r.tracking_code, r.state, r.shipped_at, r.state_since)
-
-
-def insert_shipment(conn: Connection, s: ShipmentRow, lines: dict[str, int]) -> None:
-    conn.execute(
-        insert(t.shipments).values(
-            id=s.id,
-            order_id=s.order_id,
-            carrier=s.carrier,
-            tracking_code=s.tracking_code,
-            state=s.state,
-            shipped_at=s.shipped_at,
-            state_since=s.state_since,
+def _shipments(conn: Connection, rows: Sequence[Any]) -> list[Shipment]:
+    lines = lines_of(conn, [r.id for r in rows]) if rows else {}
+    return [
+        Shipment(
+            r.id,
+            r.order_id,
+            r.carrier,
+            r.tracking_code,
+            r.state,
+            r.shipped_at,
+            r.state_since,
+            lines.get(r.id, {}),
         )
-    )
-    conn.execute(
-        insert(t.shipment_lines),
-        [{"shipment_id": s.id, "line_id": line_id, "quantity": qty} for line_id, qty in lines.items()],
-    )
+        for r in rows
+    ]
+
+
+def insert_shipments(conn: Connection, new: Sequence[Shipment]) -> None:
+    """New shipments with the lines they carry."""
+    for s in new:
+        conn.execute(
+            insert(t.shipments).values(
+                id=s.id,
+                order_id=s.order_id,
+                carrier=s.carrier,
+                tracking_code=s.tracking_code,
+                state=s.state,
+                shipped_at=s.shipped_at,
+                state_since=s.state_since,
+            )
+        )
+        conn.execute(
+            insert(t.shipment_lines),
+            [{"shipment_id": s.id, "line_id": line_id, "quantity": qty} for line_id, qty in s.lines.items()],
+        )
+
+
+def update_shipments(conn: Connection, changed: Sequence[Shipment]) -> None:
+    for s in changed:
+        conn.execute(
+            update(t.shipments)
+            .where(t.shipments.c.id == s.id)
+            .values(state=s.state, state_since=s.state_since)
+        )
 
 
 def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
@@ -58,18 +71,18 @@ def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
     return {line_id: int(qty) for line_id, qty in rows}
 
 
-def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[ShipmentRow]:
+def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[Shipment]:
     rows = conn.execute(
         select(t.shipments)
         .where(t.shipments.c.order_id.in_(sorted(set(order_ids))))
         .order_by(t.shipments.c.shipped_at, t.shipments.c.id)
-    )
-    return [_row(r) for r in rows]
+    ).all()
+    return _shipments(conn, rows)
 
 
-def shipment(conn: Connection, shipment_id: str) -> ShipmentRow | None:
+def shipment(conn: Connection, shipment_id: str) -> Shipment | None:
     r = conn.execute(select(t.shipments).where(t.shipments.c.id == shipment_id)).first()
-    return _row(r) if r else None
+    return _shipments(conn, [r])[0] if r else None
 
 
 def claim_tracking_code(
@@ -104,15 +117,15 @@ def code_owner(conn: Connection, carrier: str, code: str) -> CodeHolder | None:
     return CodeHolder(r.store_id, r.buyer_id) if r else None
 
 
-def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[tuple[ShipmentRow, CodeHolder]]:
+def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[tuple[Shipment, CodeHolder]]:
     """Every shipment under (carrier, code), with the store and buyer of its order."""
     rows = conn.execute(
         select(t.shipments, t.orders.c.store_id, t.orders.c.buyer_id)
         .join(t.orders, t.orders.c.id == t.shipments.c.order_id)
         .where(t.shipments.c.carrier == carrier, t.shipments.c.tracking_code == code)
         .order_by(t.shipments.c.id)
-    )
-    return [(_row(r), CodeHolder(r.store_id, r.buyer_id)) for r in rows]
+    ).all()
+    return list(zip(_shipments(conn, rows), [CodeHolder(r.store_id, r.buyer_id) for r in rows], strict=True))
 
 
 def scans_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
@@ -145,12 +158,6 @@ def insert_scans(conn: Connection, rows: Sequence[tuple[str, Scan]], source: str
                 for sid, s in rows
             ],
         )
-
-
-def set_state(conn: Connection, shipment_id: str, state: str, since: datetime | None) -> None:
-    conn.execute(
-        update(t.shipments).where(t.shipments.c.id == shipment_id).values(state=state, state_since=since)
-    )
 
 
 def lines_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, dict[str, int]]:
