@@ -152,16 +152,16 @@ def policy_show(file: Annotated[Path | None, typer.Option(help="policy file")] =
 @policy_app.command("diagram")
 def policy_diagram(
     machine: Annotated[str, typer.Argument(help="order | payment | shipment")] = "order",
+    file: Annotated[Path | None, typer.Option(help="policy file whose numbers label the timed edges")] = None,
 ) -> None:
-    """Print a lifecycle as a Mermaid state diagram, drawn from its transition table."""
-    from orderguard.domain.orders import ORDER
-    from orderguard.domain.payments import PAYMENT
-    from orderguard.domain.shipping import SHIPMENT
+    """Print a lifecycle as a Mermaid state diagram, drawn from its transition table and its timers."""
+    from orderguard.app.context import DEFAULT_POLICY_FILE, load_policy_file
+    from orderguard.domain.deadlines import MACHINES
 
-    machines = {"order": ORDER, "payment": PAYMENT, "shipment": SHIPMENT}
-    if machine not in machines:
-        raise typer.BadParameter(f"one of {', '.join(machines)}")
-    print(machines[machine].mermaid())
+    if machine not in MACHINES:
+        raise typer.BadParameter(f"one of {', '.join(MACHINES)}")
+    policy = load_policy_file(file or Settings().policy_file or DEFAULT_POLICY_FILE).policy
+    print(MACHINES[machine].mermaid(policy))
 
 
 @ledger_app.command("check")

@@ -265,8 +265,8 @@ class Machine:
             f"    [*] --> {self.initial}",
         ]
         for t in self.transitions:
-            if t.source == t.target:
-                continue
+            if t.source == t.target and t.timer is None:
+                continue  # an untimed self-loop changes nothing worth drawing
             when = f": {t.timer.due.describe(policy)}" if t.timer and policy else ""
             lines.append(f"    {t.source} --> {t.target}: {t.event}{when} ({t.by}, {t.rule})")
         for state in sorted(self.terminal):
