@@ -1,17 +1,134 @@
-"""Request bodies. Shapes are checked here; rules (stock, currencies, states) in domain/."""
+"""Request bodies and parameters. Shapes are checked here; rules (stock, currencies, states) in domain/.
+
+Text is refused at the edge when it holds what no name, address or id should:
+C0 and C1 control characters (NUL included), lone UTF-16 surrogates (they are
+not Unicode text and no database driver stores them), the line and paragraph
+separators U+2028/U+2029, and the bidirectional overrides and isolates
+U+202A-U+202E and U+2066-U+2069 (a seller would be shown spoofed text). Free
+text that is meant to span lines (a product's description) may hold tab,
+line feed and carriage return (browsers send form text with CRLF); nothing
+else may. The refusal is a 422 `validation_error` whose `errors[].type` is
+`unsafe_text`. The same rule is published in each field's JSON Schema
+`pattern` (less the surrogates, which a JSON Schema regex cannot name).
+
+Where a rule in domain/ owns a value's refusal code (an unknown currency,
+payment method, scan kind, carrier or order status), the schema publishes the
+allowed values as an `enum` and the domain keeps refusing others with its code.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import Header, Path
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
-from orderguard.domain.countries import is_country
-from orderguard.domain.money import MAX_MINOR
+from orderguard.domain.countries import COUNTRIES, is_country
+from orderguard.domain.money import CURRENCY_EXPONENTS, MAX_MINOR
+from orderguard.domain.shipping import CARRIER_FORMATS, SCAN_KINDS
 
+# Character classes (regex syntax shared by Python and JSON Schema) of what text may not hold.
+_ALWAYS_BAD = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_LINE_BREAKS = r"\x09\x0a\x0d"
+_SURROGATES = "\ud800-\udfff"
+_BAD_IN_LINE = re.compile(f"[{_ALWAYS_BAD}{_LINE_BREAKS}{_SURROGATES}]")
+_BAD_IN_TEXT = re.compile(f"[{_ALWAYS_BAD}{_SURROGATES}]")
+LINE_PATTERN = f"^[^{_ALWAYS_BAD}{_LINE_BREAKS}]*$"
+TEXT_PATTERN = f"^[^{_ALWAYS_BAD}]*$"
+# At least one character that is not a space: a name of spaces only is no name.
+_IN_LINE = f"{_ALWAYS_BAD}{_LINE_BREAKS}"
+NON_BLANK_LINE_PATTERN = f"^[^{_IN_LINE}]*[^ {_IN_LINE}][^{_IN_LINE}]*$"
+
+
+def _checker(bad: re.Pattern[str], what: str) -> Any:
+    def check(value: str) -> str:
+        if bad.search(value):
+            raise PydanticCustomError(
+                "unsafe_text",
+                f"{what} may not hold control, bidirectional-override or unpaired surrogate characters",
+            )
+        return value
+
+    return check
+
+
+safe_line = _checker(_BAD_IN_LINE, "a single line of text")
+safe_text = _checker(_BAD_IN_TEXT, "text")
+
+
+def _strip_spaces(value: str) -> str:
+    return value.strip(" ")
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip(" "):
+        raise PydanticCustomError("blank_text", "may not be empty or spaces only")
+    return value
+
+
+def Line(max_length: int, *, min_length: int = 0) -> Any:
+    """A single line of safe text; length counts the text as sent."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(safe_line),
+        Field(json_schema_extra={"pattern": LINE_PATTERN}),
+    ]
+
+
+def Name(max_length: int) -> Any:
+    """A required single line with something other than spaces in it; stored without outer spaces."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=max_length),
+        AfterValidator(safe_line),
+        AfterValidator(_non_blank),
+        AfterValidator(_strip_spaces),
+        Field(json_schema_extra={"pattern": NON_BLANK_LINE_PATTERN}),
+    ]
+
+
+def _enum(values: Any, description: str | None = None) -> WithJsonSchema:
+    schema: dict[str, Any] = {"type": "string", "enum": sorted(values)}
+    if description:
+        schema["description"] = description
+    return WithJsonSchema(schema)
+
+
+Id = Annotated[
+    str,
+    StringConstraints(max_length=100),
+    AfterValidator(safe_line),
+    Field(json_schema_extra={"pattern": LINE_PATTERN}),
+]
+# A resource id in the URL path: the same rule, refused with 422 before any lookup.
+PathId = Annotated[
+    str,
+    Path(max_length=100, json_schema_extra={"pattern": LINE_PATTERN}),
+    AfterValidator(safe_line),
+]
+CarrierPath = Annotated[
+    str,
+    Path(description="the carrier's name", json_schema_extra={"enum": sorted(CARRIER_FORMATS)}),
+    AfterValidator(safe_line),
+]
 Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (cents)")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    _enum(CURRENCY_EXPONENTS, "ISO 4217 code of a currency the marketplace accepts"),
+]
+Text = Name(200)
 BigInt = Annotated[int, Field(ge=-MAX_MINOR, le=MAX_MINOR)]
 
 
@@ -21,19 +138,62 @@ def _country(code: str) -> str:
     return code
 
 
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
+Country = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_country),
+    _enum(COUNTRIES, "ISO 3166-1 alpha-2 country code"),
+]
+Carrier = Annotated[str, StringConstraints(max_length=40), _enum(CARRIER_FORMATS, "the carrier's name")]
+ScanKind = Annotated[str, StringConstraints(max_length=32), _enum(SCAN_KINDS)]
+
+
+def idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retry-safe POST: the first response to (caller, key) is stored and replayed for "
+            "the same request; the same key with another request is refused with 422 "
+            "`idempotency_key_reused`, and while the first still runs with 409 "
+            "`idempotency_request_in_progress`. Requests without a valid token are not replayed.",
+        ),
+    ] = None,
+) -> None:
+    """Declares the header for every POST; the request guard (api/guard.py) does the work."""
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# Something on each side of the @ and a dot after it; no spaces of any kind, controls or bidi marks.
+_EMAIL_PART = f"[^@ {_ALWAYS_BAD}{_LINE_BREAKS}\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]+"
+EMAIL_PATTERN = f"^{_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART}$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise PydanticCustomError("invalid_email", "not an email address")
+    return value
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(safe_line),
+    AfterValidator(_email),
+    Field(json_schema_extra={"pattern": EMAIL_PATTERN}),
+]
 
 
 class AccountIn(Body):
     role: Literal["buyer", "seller", "admin"]
     name: Text
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = (
-        None
-    )
+    email: Email | None = None
 
 
 class StoreIn(Body):
@@ -41,8 +201,13 @@ class StoreIn(Body):
 
 
 class ProductIn(Body):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    title: Name(300)
+    description: Annotated[
+        str,
+        StringConstraints(max_length=5000),
+        AfterValidator(safe_text),
+        Field(json_schema_extra={"pattern": TEXT_PATTERN}, description="may span lines"),
+    ] = ""
 
 
 class ShippingOptionIn(Body):
@@ -52,9 +217,9 @@ class ShippingOptionIn(Body):
 
 
 class OfferIn(Body):
-    store_id: str
-    product_id: str
-    price: Annotated[int, Field(ge=1, le=MAX_MINOR)]
+    store_id: Id
+    product_id: Id
+    price: Annotated[int, Field(ge=1, le=MAX_MINOR, description="amount in minor units of `currency`")]
     currency: Currency
     stock: Annotated[int, Field(ge=0, le=10_000_000)]
     handling_days: Annotated[int, Field(ge=0, le=60)]
@@ -62,17 +227,19 @@ class OfferIn(Body):
 
 
 class CartItemIn(Body):
-    offer_id: str
+    offer_id: Id
     quantity: BigInt = 1
-    shipping_option_id: str | None = None
+    shipping_option_id: Id | None = None
 
 
 class AddressIn(Body):
     name: Text
     line1: Text
-    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    line2: Line(200) = ""  # type: ignore[valid-type]
     city: Text
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9 \-]{2,12}$")]
+    postal_code: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9 \-]{2,12}$"), AfterValidator(_strip_spaces)
+    ]
     country: Country
 
 
@@ -81,11 +248,15 @@ class CheckoutIn(Body):
 
 
 class PaymentIn(Body):
-    method: Annotated[str, StringConstraints(max_length=40)]
+    method: Annotated[
+        str,
+        StringConstraints(max_length=40),
+        Field(description="a payment method of the policy in force: card, ewallet or bank_transfer"),
+    ]
 
 
 class TransferFailIn(Body):
-    reason: Annotated[str, StringConstraints(max_length=200)] = "the bank rejected the transfer"
+    reason: Line(200) = "the bank rejected the transfer"  # type: ignore[valid-type]
 
 
 class ClockAdvanceIn(Body):
@@ -95,25 +266,25 @@ class ClockAdvanceIn(Body):
 
 
 class ShipmentLineIn(Body):
-    line_id: str
+    line_id: Id
     quantity: BigInt
 
 
 class ShipmentIn(Body):
-    carrier: Annotated[str, StringConstraints(max_length=40)]
-    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    carrier: Carrier
+    tracking_code: Line(40, min_length=1)  # type: ignore[valid-type]
     lines: Annotated[list[ShipmentLineIn], Field(min_length=1, max_length=200)] | None = None
 
 
 class PlaceIn(Body):
     country: Country
-    city: Annotated[str, StringConstraints(max_length=100)] = ""
-    postal_code: Annotated[str, StringConstraints(max_length=20)] = ""
+    city: Line(100) = ""  # type: ignore[valid-type]
+    postal_code: Line(20) = ""  # type: ignore[valid-type]
 
 
 class ScanIn(Body):
-    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    kind: Annotated[str, StringConstraints(max_length=32)]
+    tracking_code: Line(40, min_length=1)  # type: ignore[valid-type]
+    kind: ScanKind
     occurred_at: AwareDatetime
     place: PlaceIn
 
@@ -123,6 +294,6 @@ class CarrierScansIn(Body):
 
 
 class SandboxScanIn(Body):
-    kind: Annotated[str, StringConstraints(max_length=32)]
+    kind: ScanKind
     occurred_at: AwareDatetime | None = None
     place: PlaceIn | None = None
