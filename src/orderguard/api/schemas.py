@@ -26,6 +26,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -122,14 +123,40 @@ CarrierPath = Annotated[
     Path(description="the carrier's name", json_schema_extra={"enum": sorted(CARRIER_FORMATS)}),
     AfterValidator(safe_line),
 ]
-Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (cents)")]
+
+
+def _json_number(value: Any) -> Any:
+    """A JSON number, not `true` or `"5"` (which lax validation would take for 1 and 5)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("number_type", "Input should be a number")
+    return value
+
+
+def _json_string(value: Any) -> Any:
+    """A JSON string: a number is not a time, though lax validation would read it as seconds."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a string")
+    return value
+
+
+# Integers and numbers as JSON Schema means them: 3.0 is the integer 3; true and "3" are not numbers.
+# (Put after the bounds: a validator before them would hide them from the JSON Schema.)
+JSON_NUMBER = BeforeValidator(_json_number)
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_json_string)]
+
+# 64-bit bounds written as exclusive powers of two: the same integers as <= MAX_MINOR, but a client or
+# validator that reads JSON numbers as doubles (where 2**63 - 1 rounds to 2**63) agrees on the edge.
+BEYOND_64_BITS = MAX_MINOR + 1
+Minor = Annotated[
+    int, Field(ge=0, lt=BEYOND_64_BITS, description="amount in minor units (cents)"), JSON_NUMBER
+]
 Currency = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z]{3}$"),
     _enum(CURRENCY_EXPONENTS, "ISO 4217 code of a currency the marketplace accepts"),
 ]
 Text = Name(200)
-BigInt = Annotated[int, Field(ge=-MAX_MINOR, le=MAX_MINOR)]
+BigInt = Annotated[int, Field(gt=-BEYOND_64_BITS, lt=BEYOND_64_BITS), JSON_NUMBER]
 
 
 def _country(code: str) -> str:
@@ -213,16 +240,18 @@ class ProductIn(Body):
 class ShippingOptionIn(Body):
     carrier: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{2,40}$")]
     price: Minor
-    promised_days: Annotated[int, Field(ge=1, le=365)]
+    promised_days: Annotated[int, Field(ge=1, le=365), JSON_NUMBER]
 
 
 class OfferIn(Body):
     store_id: Id
     product_id: Id
-    price: Annotated[int, Field(ge=1, le=MAX_MINOR, description="amount in minor units of `currency`")]
+    price: Annotated[
+        int, Field(ge=1, lt=BEYOND_64_BITS, description="amount in minor units of `currency`"), JSON_NUMBER
+    ]
     currency: Currency
-    stock: Annotated[int, Field(ge=0, le=10_000_000)]
-    handling_days: Annotated[int, Field(ge=0, le=60)]
+    stock: Annotated[int, Field(ge=0, le=10_000_000), JSON_NUMBER]
+    handling_days: Annotated[int, Field(ge=0, le=60), JSON_NUMBER]
     shipping_options: Annotated[list[ShippingOptionIn], Field(min_length=1, max_length=10)]
 
 
@@ -248,11 +277,9 @@ class CheckoutIn(Body):
 
 
 class PaymentIn(Body):
-    method: Annotated[
-        str,
-        StringConstraints(max_length=40),
-        Field(description="a payment method of the policy in force: card, ewallet or bank_transfer"),
-    ]
+    method: Line(40) = Field(  # type: ignore[valid-type]
+        description="a payment method of the policy in force (default policy: card, ewallet, bank_transfer)"
+    )
 
 
 class TransferFailIn(Body):
@@ -260,9 +287,9 @@ class TransferFailIn(Body):
 
 
 class ClockAdvanceIn(Body):
-    days: Annotated[float, Field(ge=0, le=3650)] = 0
-    hours: Annotated[float, Field(ge=0, le=87600)] = 0
-    minutes: Annotated[float, Field(ge=0, le=5_256_000)] = 0
+    days: Annotated[float, Field(ge=0, le=3650), JSON_NUMBER] = 0
+    hours: Annotated[float, Field(ge=0, le=87600), JSON_NUMBER] = 0
+    minutes: Annotated[float, Field(ge=0, le=5_256_000), JSON_NUMBER] = 0
 
 
 class ShipmentLineIn(Body):
@@ -285,7 +312,7 @@ class PlaceIn(Body):
 class ScanIn(Body):
     tracking_code: Line(40, min_length=1)  # type: ignore[valid-type]
     kind: ScanKind
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     place: PlaceIn
 
 
@@ -295,5 +322,5 @@ class CarrierScansIn(Body):
 
 class SandboxScanIn(Body):
     kind: ScanKind
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Timestamp | None = None
     place: PlaceIn | None = None
