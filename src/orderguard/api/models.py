@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -27,7 +27,7 @@ from orderguard.domain.shipping import SHIPMENT
 def _states(name: str, machine: Machine) -> type[StrEnum]:
     """The states of a lifecycle as a named enum, drawn from its transition table."""
     enum = StrEnum(name, {state: state for state in machine.states})  # type: ignore[misc]
-    enum.__doc__ = f"A {machine.name}'s state, as its lifecycle's transition table names it."
+    enum.__doc__ = f"The state of the {machine.name}, as its lifecycle's transition table names it."
     return enum
 
 
@@ -38,7 +38,14 @@ ShipmentStatus = _states("ShipmentStatus", SHIPMENT)
 Minor = Annotated[int, Field(description="amount in minor units (e.g. cents) of this object's `currency`")]
 OrderMinor = Annotated[int, Field(description="amount in minor units (e.g. cents) of the order's `currency`")]
 Currency = Annotated[str, Field(description="ISO 4217 currency code", examples=["USD"])]
-Role = Literal["buyer", "seller", "admin"]
+
+
+class Role(StrEnum):
+    """An account's role."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    ADMIN = "admin"
 
 
 class Out(BaseModel):
@@ -132,7 +139,7 @@ class CartItem(Out):
     unit_price: Minor
     currency: Currency
     shipping_option_id: str | None
-    shipping_price: Minor | None
+    shipping_price: int | None = Field(description="amount in minor units of `currency`; null without an option")
     order_id: str | None = Field(description="the unpaid order holding this item, if any")
 
 

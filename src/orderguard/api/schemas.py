@@ -177,7 +177,7 @@ ScanKind = Annotated[str, StringConstraints(max_length=32), _enum(SCAN_KINDS)]
 
 def idempotency_key(
     idempotency_key: Annotated[
-        str | None,
+        str,
         Header(
             alias="Idempotency-Key",
             min_length=1,
@@ -187,7 +187,7 @@ def idempotency_key(
             "`idempotency_key_reused`, and while the first still runs with 409 "
             "`idempotency_request_in_progress`. Requests without a valid token are not replayed.",
         ),
-    ] = None,
+    ] = None,  # type: ignore[assignment]  # optional; `str` keeps null out of the schema
 ) -> None:
     """Declares the header for every POST; the request guard (api/guard.py) does the work."""
 
