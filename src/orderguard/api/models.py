@@ -139,7 +139,7 @@ class CartItem(Out):
     unit_price: Minor
     currency: Currency
     shipping_option_id: str | None
-    shipping_price: int | None = Field(description="amount in minor units of `currency`; null without an option")
+    shipping_price: int | None = Field(description="amount in minor units of `currency`; null: no option")
     order_id: str | None = Field(description="the unpaid order holding this item, if any")
 
 

@@ -176,18 +176,17 @@ ScanKind = Annotated[str, StringConstraints(max_length=32), _enum(SCAN_KINDS)]
 
 
 def idempotency_key(
-    idempotency_key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            description="Retry-safe POST: the first response to (caller, key) is stored and replayed for "
-            "the same request; the same key with another request is refused with 422 "
-            "`idempotency_key_reused`, and while the first still runs with 409 "
-            "`idempotency_request_in_progress`. Requests without a valid token are not replayed.",
-        ),
-    ] = None,  # type: ignore[assignment]  # optional; `str` keeps null out of the schema
+    # Typed `str` with a default of None: optional, and null stays out of the schema.
+    idempotency_key: str = Header(
+        default=None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retry-safe POST: the first response to (caller, key) is stored and replayed for "
+        "the same request; the same key with another request is refused with 422 "
+        "`idempotency_key_reused`, and while the first still runs with 409 "
+        "`idempotency_request_in_progress`. Requests without a valid token are not replayed.",
+    ),
 ) -> None:
     """Declares the header for every POST; the request guard (api/guard.py) does the work."""
 
