@@ -58,8 +58,8 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "invalid_tracking_code": "each carrier's code format, and the S10 check digit",
         "unknown_line": "line ids must be lines of the order in the path",
         "duplicate_line": "a line may appear once (uniqueItems cannot compare one field)",
-        "invalid_quantity": "shipped quantities are at least 1 and within what is left of the line",
-        "no_lines": "something must be left to ship",
+        "quantity_exceeds_remaining": "a quantity must fit in what is left of its line",
+        "no_lines": "with `lines` left out, something must be left to ship",
     },
     "payOrder": {"unknown_payment_method": "the methods are the policy's, which orders pin by version"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
@@ -75,7 +75,7 @@ class World:
     turns: dict[str, Iterator[str]] = field(default_factory=dict)
 
     def real(self, name: str) -> str | None:
-        """Ids of the marketplace for a path parameter, in turn (deterministic)."""
+        """An id of the marketplace for a path parameter or id field, each in turn (deterministic)."""
         if name not in self.ids:
             return None
         turn = self.turns.setdefault(name, itertools.cycle(self.ids[name]))
@@ -101,13 +101,17 @@ def _marketplace(api: Api, role: str) -> World:
     transfer = api.place(buyer, listing)
     payment = api.pay(buyer, transfer["id"], method="bank_transfer").json()
     item = api.add(buyer, listing).json()["items"][-1]
+    other_product = api.post("/v1/products", seller, {"title": "Cable"}, expect=201).json()["id"]
     caller = {"buyer": buyer, "seller": seller, "admin": admin}[role]
     return World(
         caller,
         {
             "order_id": [unpaid["id"], paid["id"], shipped["id"], transfer["id"]],
-            "product_id": [listing.product_id],
+            "product_id": [listing.product_id, other_product],
             "store_id": [listing.store_id],
+            "offer_id": [listing.offer_id],
+            "shipping_option_id": [listing.offer["shipping_options"][0]["id"]],
+            "line_id": [api.order(o["id"], buyer)["lines"][0]["id"] for o in (paid, shipped)],
             "item_id": [item["id"]],
             "payment_id": [payment["id"]],
             "shipment_id": [shipment["id"]],
@@ -206,10 +210,24 @@ def test_every_operation_keeps_the_contract(case: Case, api: Api, world: World) 
     _call(case, api, world.caller, **checks)
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return  # invalid input is refused before any rule looks at the ids
-    real = {name: world.real(name) for name in case.path_parameters or {}}
-    if any(real.values()):
-        case.path_parameters = {k: real[k] or v for k, v in case.path_parameters.items()}
+    path = {k: world.real(k) or v for k, v in (case.path_parameters or {}).items()}
+    body = _with_real_ids(case.body, world)
+    if path != (case.path_parameters or {}) or body != case.body:
+        case.path_parameters = path
+        case.body = body
         _call(case, api, world.caller, **checks)
+
+
+def _with_real_ids(value: Any, world: World) -> Any:
+    """The body with every id field the marketplace has one for (offer_id, line_id...) made real."""
+    if isinstance(value, dict):
+        return {
+            k: world.real(k) if isinstance(v, str) and k in world.ids else _with_real_ids(v, world)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_with_real_ids(v, world) for v in value]
+    return value
 
 
 @pytest.fixture

@@ -293,7 +293,13 @@ class ClockAdvanceIn(Body):
 
 class ShipmentLineIn(Body):
     line_id: Id
-    quantity: BigInt
+    # At least 1 by the rule of R6.1, which refuses less with its own code (`invalid_quantity`).
+    quantity: Annotated[
+        int,
+        Field(gt=-BEYOND_64_BITS, lt=BEYOND_64_BITS),
+        JSON_NUMBER,
+        WithJsonSchema({"type": "integer", "minimum": 1, "exclusiveMaximum": BEYOND_64_BITS}),
+    ]
 
 
 class ShipmentIn(Body):
