@@ -9,7 +9,10 @@ text/plain body got 422 as if its JSON were wrong.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -267,3 +270,26 @@ def test_an_optional_body_may_be_left_out_with_no_content_type(api: Api, shop: t
     r = api.client.post(f"/v1/sandbox/payments/{payment['id']}/fail")
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "failed"
+
+
+def _signed_scans(api: Api, raw: bytes, content_type: str = "application/json") -> Any:
+    now = datetime.fromisoformat(api.get("/v1/sandbox/clock").json()["now"])
+    ts = str(int(now.timestamp()))
+    key = api.ctx.carrier_secrets["postal"].encode()
+    signature = "v1=" + hmac.new(key, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    headers = {"webhook-timestamp": ts, "webhook-signature": signature, "Content-Type": content_type}
+    return api.client.post("/v1/carriers/postal/scans", content=raw, headers=headers)
+
+
+def test_a_signed_carrier_webhook_gets_the_same_problems_as_any_body(api: Api) -> None:
+    scan = {"tracking_code": "RR123456785CN\x00", "kind": "accepted", "occurred_at": "2026-01-05T09:00:00Z"}
+    raw = json.dumps({"scans": [{**scan, "place": {"country": "CN"}}]}).encode()
+    with writes_nothing(api):
+        r = _signed_scans(api, raw)
+    assert _unsafe_field(assert_problem(r, 422, "validation_error")) == "scans.0.tracking_code"
+    with writes_nothing(api):
+        r = _signed_scans(api, b'{"scans": [')
+    assert_problem(r, 400, "malformed_json")
+    with writes_nothing(api):
+        r = _signed_scans(api, raw, "text/plain")
+    assert_problem(r, 415, "unsupported_media_type")

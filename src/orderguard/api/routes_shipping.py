@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
-from orderguard.api.routing import ApiRoute
+from orderguard.api.routing import ApiRoute, is_json, unsupported_media_type
 from orderguard.api.schemas import CarrierPath, CarrierScansIn, PathId, PlaceIn, SandboxScanIn, ShipmentIn
 from orderguard.app import inbox, orders, shipping
 from orderguard.app.context import Context, Principal
@@ -83,7 +84,7 @@ _SCANS_BODY = {"required": True, "content": {"application/json": {"schema": _by_
 @router.post(
     "/carriers/{carrier}/scans",
     operation_id="reportCarrierScans",
-    responses=errors(401, 409, 413, 422),
+    responses=errors(400, 401, 409, 413, 415, 422),
     openapi_extra={"requestBody": _SCANS_BODY},
 )
 async def carrier_scans(
@@ -97,16 +98,19 @@ async def carrier_scans(
 ) -> models.ScanResult:
     """Scans reported by a carrier, signed `v1=hex(HMAC-SHA256(secret, "<timestamp>.<body>"))`.
 
-    The body is read as sent (the signature covers its bytes), so it is parsed here, not by FastAPI.
+    The body is read as sent (the signature covers its bytes), so it is parsed here, not by FastAPI,
+    after the same content-type check as every JSON body and with the same problems for bad JSON.
     """
     body = await request.body()
+    if body and not is_json(request.headers.get("content-type")):
+        raise unsupported_media_type()
     signature = await run_in_threadpool(
         shipping.verify_signature, ctx, carrier, webhook_timestamp, webhook_signature, body
     )
     try:
         parsed = CarrierScansIn.model_validate_json(body)
     except ValidationError as e:
-        raise Refused(Refusal("validation_error", _first_error(e), 422)) from e
+        raise RequestValidationError(e.errors(include_url=False)) from e
     reports = [
         shipping.ScanReport(
             s.tracking_code, s.kind, s.occurred_at, Place(s.place.country, s.place.city, s.place.postal_code)
@@ -115,11 +119,6 @@ async def carrier_scans(
     ]
     result = await run_in_threadpool(shipping.record_scans, ctx, carrier, reports, "carrier", signature)
     return models.ScanResult(accepted=result.accepted, duplicates=result.duplicates)
-
-
-def _first_error(e: ValidationError) -> str:
-    err = e.errors()[0]
-    return f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
 
 
 @router.post(

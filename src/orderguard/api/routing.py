@@ -19,6 +19,12 @@ from orderguard.api.schemas import idempotency_key
 from orderguard.domain.machine import Refusal, Refused
 
 
+def unsupported_media_type() -> Refused:
+    return Refused(
+        Refusal("unsupported_media_type", "send the body as 'Content-Type: application/json'", 415)
+    )
+
+
 class ApiRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
