@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+from fastapi import FastAPI
 from httpx import Response
 from sqlalchemy import select
 
+from orderguard.api.app_factory import create_app
+from orderguard.app.context import Context
 from orderguard.store.db import reading
 from orderguard.store.tables import metadata
 from tests.support import Api
@@ -47,3 +51,12 @@ def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
     return body
+
+
+def document_app() -> FastAPI:
+    """An application for its OpenAPI document: building and serving it touches no database."""
+    return create_app(cast(Context, SimpleNamespace(engine=None)))
+
+
+def openapi_document() -> dict[str, Any]:
+    return document_app().openapi()

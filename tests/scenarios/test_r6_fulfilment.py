@@ -46,7 +46,7 @@ def test_r6_1_seller_ships_all_lines_with_a_checked_s10_code(api: Api) -> None:
     assert shipment["status"] == "label_created"
     detail = api.order(order["id"], buyer)
     assert detail["status"] == "shipped"
-    assert detail["shipments"][0]["lines"] == {order["lines"][0]["id"]: 2}
+    assert detail["shipments"][0]["lines"] == [{"line_id": order["lines"][0]["id"], "quantity": 2}]
     assert not action(api.order(order["id"], listing.seller), "ship")["available"]
 
 

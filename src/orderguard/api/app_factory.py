@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from orderguard.api import (
+    models,
     problems,
     routes_cart,
     routes_catalogue,
@@ -16,9 +23,27 @@ from orderguard.api import (
     routes_shipping,
 )
 from orderguard.api.guard import RequestGuard, SecurityHeaders
+from orderguard.api.problems import RequestIds, errors
 from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
 from orderguard.settings import Settings
+
+# Swagger UI and ReDoc ship inside the fastapi-offline package: /docs needs no CDN.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_URL = "/docs/assets"
+
+DESCRIPTION = """\
+Order-protection engine for a multi-seller marketplace.
+
+- **Errors** are RFC 9457 `application/problem+json` (schema `Problem`) with a stable machine `code`;
+  a 500 carries `request_id`, as every response carries `X-Request-Id`.
+- **Money** is integers in minor units (cents) of an ISO 4217 currency, never floats: the currency is
+  the `currency` of the same object or, inside an order, the order's `currency`.
+- **Authentication**: `Authorization: Bearer <token>`.
+- **Retries**: every POST accepts `Idempotency-Key`.
+- **Text** may not hold control characters (a description may hold line breaks and tabs),
+  bidirectional overrides or isolates, or unpaired surrogates.
+"""
 
 
 class _OrderGuardAPI(FastAPI):
@@ -33,18 +58,59 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     app = _OrderGuardAPI(
         title="OrderGuard",
         version="0.1.0",
-        description="Order-protection engine for a multi-seller marketplace. Errors are RFC 9457 "
-        "problem+json with a stable `code`; every POST accepts `Idempotency-Key`.",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     problems.install(app)
     keys = IdempotencyKeys(ctx.engine, timedelta(seconds=settings.idempotency_lease_seconds))
     app.add_middleware(RequestGuard, keys=keys, read_timeout=settings.request_read_timeout_seconds)
+    app.add_middleware(RequestIds)  # outside the guard: every response, the guard's included, carries the id
     for module in (routes_catalogue, routes_cart, routes_orders, routes_shipping, routes_sandbox):
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, object]:
-        return {"ok": True, "sandbox": ctx.sandbox, "policy": ctx.policies.current.key}
+    @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())
+    def healthz() -> models.Health:
+        """Liveness, mode and the policy version in force."""
+        return models.Health(ok=True, sandbox=ctx.sandbox, policy=ctx.policies.current.key)
 
+    _docs(app)
+    _contract(app)
     return app
+
+
+def _docs(app: FastAPI) -> None:
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _contract(app: FastAPI) -> None:
+    """The document FastAPI builds, with error responses as problem+json."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.problem_media_types(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from orderguard.app.accounts import authenticate
@@ -33,7 +34,17 @@ async def principal_or_none(request: Request) -> Principal | None:
     return found
 
 
-async def current_principal(request: Request) -> Principal:
+# Declares the scheme in OpenAPI for every operation that depends on `current_principal`.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An account's token: `Authorization: Bearer <token>` (sandbox: POST /v1/sandbox/accounts).",
+)
+
+
+async def current_principal(
+    request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
+) -> Principal:
     """FastAPI dependency: the caller, or 401 problem+json."""
     found = await principal_or_none(request)
     if found is None:

@@ -2,60 +2,94 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 
+from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
-from orderguard.api.schemas import PaymentIn
-from orderguard.api.views import order_json, order_summary
+from orderguard.api.problems import errors
+from orderguard.api.routing import ApiRoute
+from orderguard.api.schemas import LINE_PATTERN, PathId, PaymentIn, safe_line
 from orderguard.app import orders, payments
 from orderguard.app.context import Context, Principal
+from orderguard.domain.orders import ORDER
 
-router = APIRouter(prefix="/v1", tags=["orders"])
+router = APIRouter(prefix="/v1", tags=["orders"], route_class=ApiRoute)
+
+# The schema names the order machine's states; any other value is refused with `unknown_status`.
+StatusFilter = Annotated[
+    str,
+    Query(
+        description="only orders in this state",
+        json_schema_extra={"enum": list(ORDER.states)},
+    ),
+]
+Cursor = Annotated[
+    str,
+    Query(
+        max_length=1000,
+        description="`next_cursor` of the previous page",
+        json_schema_extra={"pattern": LINE_PATTERN},
+    ),
+    AfterValidator(safe_line),
+]
 
 
-@router.get("/orders")
+@router.get("/orders", operation_id="listOrders", responses=errors(401, 422))
 def list_orders(
-    status: str | None = None,
-    cursor: str | None = None,
+    status: StatusFilter = None,  # type: ignore[assignment]
+    cursor: Cursor = None,  # type: ignore[assignment]
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
-) -> dict[str, Any]:
+) -> models.OrderPage:
     """A buyer's own orders, a seller's stores' orders, or (admin) all; newest first."""
     page = orders.list_orders(ctx, who, status, cursor, limit)
-    return {"orders": [order_summary(o) for o in page.orders], "next_cursor": page.next_cursor}
+    return models.OrderPage(
+        orders=[views.order_summary(o) for o in page.orders], next_cursor=page.next_cursor
+    )
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", operation_id="getOrder", responses=errors(401, 404, 422))
 def get_order(
-    order_id: str, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
-) -> dict[str, Any]:
-    return order_json(orders.get_order(ctx, who, order_id))
+    order_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
+) -> models.Order:
+    """The order as the caller sees it: lines, money, payments, shipments, actions and deadlines."""
+    return views.order(orders.get_order(ctx, who, order_id))
 
 
-@router.get("/orders/{order_id}/timeline")
+@router.get("/orders/{order_id}/timeline", operation_id="getOrderTimeline", responses=errors(401, 404, 422))
 def timeline(
-    order_id: str, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
-) -> dict[str, Any]:
-    return {"order_id": order_id, "events": orders.timeline(ctx, who, order_id)}
+    order_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
+) -> models.Timeline:
+    """Every event of the order: what happened, who did it, when, under which rule."""
+    events = orders.timeline(ctx, who, order_id)
+    return models.Timeline(order_id=order_id, events=[models.TimelineEvent(**e) for e in events])
 
 
-@router.post("/orders/{order_id}/payments", status_code=201)
+@router.post(
+    "/orders/{order_id}/payments",
+    status_code=201,
+    operation_id="payOrder",
+    responses=errors(400, 401, 402, 403, 404, 409, 413, 415, 422),
+)
 def pay(
-    order_id: str,
+    order_id: PathId,
     body: PaymentIn,
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
-) -> dict[str, Any]:
-    return asdict(payments.pay(ctx, who, order_id, body.method))
+) -> models.Payment:
+    """Pay the order: card and e-wallet are captured at once, a bank transfer stays pending (R3.5)."""
+    return views.payment(payments.pay(ctx, who, order_id, body.method))
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post(
+    "/orders/{order_id}/cancel", operation_id="cancelOrder", responses=errors(401, 403, 404, 409, 413, 422)
+)
 def cancel(
-    order_id: str, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
-) -> dict[str, Any]:
+    order_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
+) -> models.Order:
     """Cancel an unpaid order, without sanctions (R3.4)."""
-    return order_json(orders.cancel_unpaid(ctx, who, order_id))
+    return views.order(orders.cancel_unpaid(ctx, who, order_id))

@@ -6,72 +6,111 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
-from orderguard.api.schemas import CarrierScansIn, PlaceIn, SandboxScanIn, ShipmentIn
-from orderguard.api.views import order_json
+from orderguard.api.problems import errors
+from orderguard.api.routing import ApiRoute, is_json, unsupported_media_type
+from orderguard.api.schemas import CarrierPath, CarrierScansIn, PathId, PlaceIn, SandboxScanIn, ShipmentIn
 from orderguard.app import inbox, orders, shipping
 from orderguard.app.context import Context, Principal
 from orderguard.app.sandbox import virtual_clock
 from orderguard.domain.machine import Refusal, Refused
 from orderguard.domain.shipping import Place
 
-router = APIRouter(prefix="/v1", tags=["shipping"])
+router = APIRouter(prefix="/v1", tags=["shipping"], route_class=ApiRoute)
 
 
 def _place(p: PlaceIn | None) -> Place | None:
     return Place(p.country, p.city, p.postal_code) if p else None
 
 
-@router.post("/orders/{order_id}/shipments", status_code=201)
+@router.post(
+    "/orders/{order_id}/shipments",
+    status_code=201,
+    operation_id="createShipment",
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422),
+)
 def ship(
-    order_id: str,
+    order_id: PathId,
     body: ShipmentIn,
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
-) -> dict[str, Any]:
+) -> models.NewShipment:
     """The seller ships some or all lines (omit `lines` to ship everything left)."""
     lines = {ln.line_id: ln.quantity for ln in body.lines} if body.lines is not None else None
     if body.lines is not None and len(lines or {}) != len(body.lines):
         raise Refused(Refusal("duplicate_line", "each line may appear once per shipment", 422))
     s = shipping.ship(ctx, who, order_id, body.carrier, body.tracking_code, lines)
+    return models.NewShipment(
+        id=s.id,
+        order_id=s.order_id,
+        carrier=s.carrier,
+        tracking_code=s.tracking_code,
+        status=s.state,
+        shipped_at=s.shipped_at,
+    )
+
+
+@router.post(
+    "/orders/{order_id}/confirm-receipt",
+    operation_id="confirmReceipt",
+    responses=errors(401, 403, 404, 409, 413, 422),
+)
+def confirm_receipt(
+    order_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
+) -> models.Order:
+    """Complete the order. Do not confirm receipt of a faulty item: open a dispute instead."""
+    return views.order(orders.confirm_receipt(ctx, who, order_id))
+
+
+def _by_reference(model: type[CarrierScansIn]) -> dict[str, Any]:
+    """The model's schema as a reference; its definitions are moved to components with the document."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
     return {
-        "id": s.id,
-        "order_id": s.order_id,
-        "carrier": s.carrier,
-        "tracking_code": s.tracking_code,
-        "status": s.state,
-        "shipped_at": s.shipped_at,
+        "$ref": f"#/components/schemas/{model.__name__}",
+        "$defs": {**definitions, model.__name__: schema},
     }
 
 
-@router.post("/orders/{order_id}/confirm-receipt")
-def confirm_receipt(
-    order_id: str, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
-) -> dict[str, Any]:
-    """Complete the order. Do not confirm receipt of a faulty item: open a dispute instead."""
-    return order_json(orders.confirm_receipt(ctx, who, order_id))
+# The webhook reads its body raw (the signature covers the bytes), so the schema is declared by hand.
+_SCANS_BODY = {"required": True, "content": {"application/json": {"schema": _by_reference(CarrierScansIn)}}}
 
 
-@router.post("/carriers/{carrier}/scans")
+@router.post(
+    "/carriers/{carrier}/scans",
+    operation_id="reportCarrierScans",
+    responses=errors(400, 401, 409, 413, 415, 422),
+    openapi_extra={"requestBody": _SCANS_BODY},
+)
 async def carrier_scans(
-    carrier: str,
+    carrier: CarrierPath,
     request: Request,
     ctx: Context = Depends(context),
-    webhook_timestamp: Annotated[str | None, Header()] = None,
-    webhook_signature: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
-    """Scans reported by a carrier, signed `v1=hex(HMAC-SHA256(secret, "<timestamp>.<body>"))`."""
+    webhook_timestamp: Annotated[str | None, Header(description="Unix time of signing, in seconds")] = None,
+    webhook_signature: Annotated[
+        str | None, Header(description='`v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`')
+    ] = None,
+) -> models.ScanResult:
+    """Scans reported by a carrier, signed `v1=hex(HMAC-SHA256(secret, "<timestamp>.<body>"))`.
+
+    The body is read as sent (the signature covers its bytes), so it is parsed here, not by FastAPI,
+    after the same content-type check as every JSON body and with the same problems for bad JSON.
+    """
     body = await request.body()
+    if body and not is_json(request.headers.get("content-type")):
+        raise unsupported_media_type()
     signature = await run_in_threadpool(
         shipping.verify_signature, ctx, carrier, webhook_timestamp, webhook_signature, body
     )
     try:
         parsed = CarrierScansIn.model_validate_json(body)
     except ValidationError as e:
-        raise Refused(Refusal("validation_error", _first_error(e), 422)) from e
+        raise RequestValidationError(e.errors(include_url=False)) from e
     reports = [
         shipping.ScanReport(
             s.tracking_code, s.kind, s.occurred_at, Place(s.place.country, s.place.city, s.place.postal_code)
@@ -79,34 +118,40 @@ async def carrier_scans(
         for s in parsed.scans
     ]
     result = await run_in_threadpool(shipping.record_scans, ctx, carrier, reports, "carrier", signature)
-    return {"accepted": result.accepted, "duplicates": result.duplicates}
+    return models.ScanResult(accepted=result.accepted, duplicates=result.duplicates)
 
 
-def _first_error(e: ValidationError) -> str:
-    err = e.errors()[0]
-    return f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
-
-
-@router.post("/sandbox/shipments/{shipment_id}/scans", tags=["sandbox"])
-def sandbox_scan(shipment_id: str, body: SandboxScanIn, ctx: Context = Depends(context)) -> dict[str, Any]:
+@router.post(
+    "/sandbox/shipments/{shipment_id}/scans",
+    tags=["sandbox"],
+    operation_id="injectSandboxScan",
+    responses=errors(400, 404, 413, 415, 422),
+)
+def sandbox_scan(
+    shipment_id: PathId, body: SandboxScanIn, ctx: Context = Depends(context)
+) -> models.ScanResult:
     """Sandbox carrier: inject a scan (default: now, at the parcel's destination)."""
     virtual_clock(ctx)
     occurred: datetime | None = body.occurred_at
     result = shipping.inject_scan(ctx, shipment_id, body.kind, occurred, _place(body.place))
-    return {"accepted": result.accepted, "duplicates": result.duplicates}
+    return models.ScanResult(accepted=result.accepted, duplicates=result.duplicates)
 
 
-@router.get("/stores/{store_id}/balance")
+@router.get("/stores/{store_id}/balance", operation_id="getStoreBalance", responses=errors(401, 404, 422))
 def store_balance(
-    store_id: str, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
-) -> dict[str, Any]:
-    return inbox.store_balance(ctx, who, store_id)
+    store_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
+) -> models.Balance:
+    """What the platform owes the store (its seller or an administrator)."""
+    return models.Balance(**inbox.store_balance(ctx, who, store_id))
 
 
-@router.get("/notifications")
+@router.get("/notifications", operation_id="listNotifications", responses=errors(401, 422))
 def notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
-) -> dict[str, Any]:
-    return {"notifications": inbox.notifications(ctx, who, limit)}
+) -> models.Notifications:
+    """The caller's latest notifications, newest first."""
+    return models.Notifications(
+        notifications=[models.Notification(**n) for n in inbox.notifications(ctx, who, limit)]
+    )

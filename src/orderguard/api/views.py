@@ -1,43 +1,54 @@
-"""How resources look in JSON responses."""
+"""How resources look in responses: domain objects and app views into the models of api/models.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from orderguard.api import models as m
+from orderguard.app.cart import CartView
 from orderguard.app.orders import OrderView
 from orderguard.domain.catalogue import Offer, RankedOffer
 from orderguard.domain.orders import Action, Order
+from orderguard.domain.payments import Payment
 
 
-def offer_json(offer: Offer) -> dict[str, Any]:
+def offer(o: Offer) -> m.Offer:
+    return m.Offer(**_offer_fields(o))
+
+
+def _offer_fields(o: Offer) -> dict[str, Any]:
     return {
-        "id": offer.id,
-        "store_id": offer.store_id,
-        "product_id": offer.product_id,
-        "price": offer.price,
-        "currency": offer.currency,
-        "stock": offer.stock,
-        "handling_days": offer.handling_days,
+        "id": o.id,
+        "store_id": o.store_id,
+        "product_id": o.product_id,
+        "price": o.price,
+        "currency": o.currency,
+        "stock": o.stock,
+        "handling_days": o.handling_days,
         "shipping_options": [
-            {"id": o.id, "carrier": o.carrier, "price": o.price, "promised_days": o.promised_days}
-            for o in offer.shipping_options
+            m.ShippingOption(id=s.id, carrier=s.carrier, price=s.price, promised_days=s.promised_days)
+            for s in o.shipping_options
         ],
     }
 
 
-def ranked_json(r: RankedOffer, store_name: str) -> dict[str, Any]:
-    return {
-        "rank": r.rank,
-        "score": r.score,
-        "store_name": store_name,
-        **offer_json(r.offer),
-        "landed_price": r.landed_price,
-        "delivery_days": r.delivery_days,
-        "best_shipping_option_id": r.best_option.id,
-    }
+def ranked(r: RankedOffer, store_name: str) -> m.RankedOffer:
+    return m.RankedOffer(
+        **_offer_fields(r.offer),
+        rank=r.rank,
+        score=r.score,
+        store_name=store_name,
+        landed_price=r.landed_price,
+        delivery_days=r.delivery_days,
+        best_shipping_option_id=r.best_option.id,
+    )
 
 
-def order_summary(o: Order) -> dict[str, Any]:
+def cart(view: CartView) -> m.Cart:
+    return m.Cart(last_added_at=view.last_added_at, items=[m.CartItem(**i) for i in view.items])
+
+
+def _summary_fields(o: Order) -> dict[str, Any]:
     return {
         "id": o.id,
         "status": o.state,
@@ -53,60 +64,88 @@ def order_summary(o: Order) -> dict[str, Any]:
     }
 
 
-def action_json(a: Action) -> dict[str, Any]:
-    return {"action": a.name, "available": a.available, "code": a.code, "reason": a.reason}
+def order_summary(o: Order) -> m.OrderSummary:
+    return m.OrderSummary(**_summary_fields(o))
 
 
-def order_json(v: OrderView) -> dict[str, Any]:
+def action(a: Action) -> m.Action:
+    return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason)
+
+
+def payment(p: Payment) -> m.Payment:
+    """A payment just made: captured at once (settled when made) or a pending transfer."""
+    return m.Payment(
+        id=p.id,
+        order_id=p.order_id,
+        method=p.method,
+        state=p.state,
+        amount=p.amount,
+        currency=p.currency,
+        provider_ref=p.provider_ref,
+        created_at=p.created_at,
+        settled_at=p.created_at if p.state == "captured" else None,
+        failure_reason=None,
+    )
+
+
+def _shipment(s: dict[str, Any]) -> m.Shipment:
+    lines = s["lines"]
+    return m.Shipment(
+        **{k: v for k, v in s.items() if k != "lines"},
+        lines=[m.ShipmentLine(line_id=line_id, quantity=q) for line_id, q in lines.items()],
+    )
+
+
+def order(v: OrderView) -> m.Order:
     o = v.order
-    return {
-        **order_summary(o),
-        "your_role": str(v.role),
-        "lines": [
-            {
-                "id": ln.id,
-                "offer_id": ln.offer_id,
-                "product_id": ln.product_id,
-                "title": ln.title,
-                "unit_price": ln.unit_price,
-                "quantity": ln.quantity,
-                "shipping_price": ln.shipping_price,
-                "carrier": ln.carrier,
-                "promised_days": ln.promised_days,
-            }
+    return m.Order(
+        **_summary_fields(o),
+        your_role=str(v.role),
+        lines=[
+            m.OrderLine(
+                id=ln.id,
+                offer_id=ln.offer_id,
+                product_id=ln.product_id,
+                title=ln.title,
+                unit_price=ln.unit_price,
+                quantity=ln.quantity,
+                shipping_price=ln.shipping_price,
+                carrier=ln.carrier,
+                promised_days=ln.promised_days,
+            )
             for ln in o.lines
         ],
-        "shipping_address": {
-            "name": o.address.name,
-            "line1": o.address.line1,
-            "line2": o.address.line2,
-            "city": o.address.city,
-            "postal_code": o.address.postal_code,
-            "country": o.address.country,
-        },
-        "money": {"paid": v.money.paid, "in_escrow": v.money.in_escrow, "refundable": v.money.in_escrow},
-        "payments": v.payments,
-        "shipments": v.shipments,
-        "times": {
-            "paid_at": o.paid_at,
-            "shipped_at": o.shipped_at,
-            "delivered_at": o.delivered_at,
-            "protection_ends_at": o.protection_ends_at,
-            "completed_at": o.completed_at,
-            "dispute_window_ends_at": o.dispute_window_ends_at,
-            "closed_at": o.closed_at,
-            "cancelled_at": o.cancelled_at,
-        },
-        "actions": [action_json(a) for a in v.actions],
-        "deadlines": [
-            {
-                "kind": d.kind,
-                "due_at": d.due_at,
-                "must_act": d.must_act,
-                "action_needed": d.action_needed,
-                "on_expiry": d.consequence,
-                "rule": d.rule,
-            }
+        shipping_address=m.Address(
+            name=o.address.name,
+            line1=o.address.line1,
+            line2=o.address.line2,
+            city=o.address.city,
+            postal_code=o.address.postal_code,
+            country=o.address.country,
+        ),
+        money=m.OrderMoney(paid=v.money.paid, in_escrow=v.money.in_escrow, refundable=v.money.in_escrow),
+        payments=[m.Payment(order_id=o.id, **p) for p in v.payments],
+        shipments=[_shipment(s) for s in v.shipments],
+        times=m.OrderTimes(
+            paid_at=o.paid_at,
+            shipped_at=o.shipped_at,
+            delivered_at=o.delivered_at,
+            protection_ends_at=o.protection_ends_at,
+            completed_at=o.completed_at,
+            dispute_window_ends_at=o.dispute_window_ends_at,
+            closed_at=o.closed_at,
+            cancelled_at=o.cancelled_at,
+        ),
+        actions=[action(a) for a in v.actions],
+        deadlines=[
+            m.Deadline(
+                kind=d.kind,
+                due_at=d.due_at,
+                must_act=d.must_act,
+                action_needed=d.action_needed,
+                on_expiry=d.consequence,
+                rule=d.rule,
+            )
             for d in v.deadlines
         ],
-    }
+    )

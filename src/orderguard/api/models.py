@@ -1,0 +1,366 @@
+"""Response schemas: the typed contract of every endpoint.
+
+Money: every amount is an integer number of minor units (cents for USD, yen
+for JPY) of an ISO 4217 currency, never a float. The currency is named by the
+`currency` field of the same object or, for the parts of an order (lines,
+`money`, shipping), by the order's `currency`; each amount field says which.
+
+Field names are the JSON names clients already read; a change of shape is a
+change of contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from orderguard.domain.machine import Machine
+from orderguard.domain.orders import ORDER
+from orderguard.domain.payments import PAYMENT
+from orderguard.domain.shipping import SHIPMENT
+
+
+def _states(name: str, machine: Machine) -> type[StrEnum]:
+    """The states of a lifecycle as a named enum, drawn from its transition table."""
+    enum = StrEnum(name, {state: state for state in machine.states})  # type: ignore[misc]
+    enum.__doc__ = f"The state of the {machine.name}, as its lifecycle's transition table names it."
+    return enum
+
+
+OrderStatus = _states("OrderStatus", ORDER)
+PaymentState = _states("PaymentState", PAYMENT)
+ShipmentStatus = _states("ShipmentStatus", SHIPMENT)
+
+Minor = Annotated[int, Field(description="amount in minor units (e.g. cents) of this object's `currency`")]
+OrderMinor = Annotated[int, Field(description="amount in minor units (e.g. cents) of the order's `currency`")]
+Currency = Annotated[str, Field(description="ISO 4217 currency code", examples=["USD"])]
+
+
+class Role(StrEnum):
+    """An account's role."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    ADMIN = "admin"
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- problems ----------------------------------------------------------------------------------------
+
+
+class FieldError(Out):
+    field: str = Field(description="dotted path of the offending field; empty for the whole body")
+    message: str
+    type: str = Field(description="what is wrong, e.g. `missing`, `string_too_long`, `unsafe_text`")
+
+
+class Problem(Out):
+    """RFC 9457 problem details, with a stable machine `code` for programs to branch on."""
+
+    type: str = Field(description="URI naming the problem; ends with `code`")
+    title: str
+    status: int
+    detail: str = Field(description="what went wrong, for people")
+    code: str = Field(description="stable machine code, e.g. `order_not_found`, `validation_error`")
+    # Present or absent, never null: the schema leaves null out.
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        default=None, description="with `validation_error`: each offending field"
+    )
+    request_id: str | SkipJsonSchema[None] = Field(
+        default=None, description="with a 500: quote it when reporting; the server logged the error"
+    )
+
+
+# --- catalogue ---------------------------------------------------------------------------------------
+
+
+class Store(Out):
+    id: str
+    name: str
+    seller_id: str
+
+
+class Product(Out):
+    id: str
+    title: str
+    description: str
+
+
+class ShippingOption(Out):
+    id: str
+    carrier: str
+    price: Annotated[int, Field(description="amount in minor units of the offer's `currency`")]
+    promised_days: int
+
+
+class Offer(Out):
+    id: str
+    store_id: str
+    product_id: str
+    price: Minor
+    currency: Currency
+    stock: int
+    handling_days: int
+    shipping_options: list[ShippingOption]
+
+
+class RankedOffer(Offer):
+    rank: int = Field(description="1 for the best offer")
+    score: float = Field(description="lower is better; see `ranking`")
+    store_name: str
+    landed_price: Minor = Field(description="price + best option's shipping, minor units of `currency`")
+    delivery_days: int = Field(description="handling days + the best option's promised days")
+    best_shipping_option_id: str
+
+
+class ProductOffers(Out):
+    product: Product
+    ranking: str = Field(description="how `score` is computed")
+    offers: list[RankedOffer]
+
+
+# --- cart --------------------------------------------------------------------------------------------
+
+
+class CartItem(Out):
+    id: str
+    offer_id: str
+    store_id: str
+    product_id: str
+    title: str
+    quantity: int
+    unit_price: Minor
+    currency: Currency
+    shipping_option_id: str | None
+    shipping_price: int | None = Field(description="amount in minor units of `currency`; null: no option")
+    order_id: str | None = Field(description="the unpaid order holding this item, if any")
+
+
+class Cart(Out):
+    last_added_at: datetime | None = Field(description="the last addition; pay-by counts from it (R3.3)")
+    items: list[CartItem]
+
+
+# --- orders ------------------------------------------------------------------------------------------
+
+
+class OrderSummary(Out):
+    id: str
+    status: OrderStatus
+    store_id: str
+    buyer_id: str
+    currency: Currency
+    items_total: OrderMinor
+    shipping_total: OrderMinor
+    total: OrderMinor
+    placed_at: datetime
+    pay_by_at: datetime
+    policy_version: str = Field(description="the policy version the order is judged by")
+
+
+class PlacedOrders(Out):
+    orders: list[OrderSummary] = Field(description="one order per store")
+
+
+class OrderPage(Out):
+    orders: list[OrderSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class OrderLine(Out):
+    id: str
+    offer_id: str
+    product_id: str
+    title: str
+    unit_price: OrderMinor
+    quantity: int
+    shipping_price: OrderMinor
+    carrier: str
+    promised_days: int
+
+
+class Address(Out):
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+
+
+class OrderMoney(Out):
+    paid: OrderMinor
+    in_escrow: OrderMinor
+    refundable: OrderMinor
+
+
+class Payment(Out):
+    id: str
+    order_id: str
+    method: str
+    state: PaymentState
+    amount: Minor
+    currency: Currency
+    provider_ref: str
+    created_at: datetime
+    settled_at: datetime | None = Field(description="when the provider settled it; null while pending")
+    failure_reason: str | None
+
+
+class PaymentReport(Out):
+    """A payment after the provider's report on a bank transfer."""
+
+    id: str
+    order_id: str
+    state: PaymentState
+
+
+class ShipmentLine(Out):
+    line_id: str
+    quantity: int
+
+
+class Scan(Out):
+    kind: str
+    occurred_at: datetime
+    country: str
+    city: str
+    postal_code: str
+
+
+class Shipment(Out):
+    id: str
+    carrier: str
+    tracking_code: str
+    status: ShipmentStatus
+    shipped_at: datetime
+    status_since: datetime
+    lines: list[ShipmentLine]
+    scans: list[Scan] = Field(description="in the order they were recorded")
+
+
+class NewShipment(Out):
+    id: str
+    order_id: str
+    carrier: str
+    tracking_code: str
+    status: ShipmentStatus
+    shipped_at: datetime
+
+
+class OrderTimes(Out):
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    protection_ends_at: datetime | None
+    completed_at: datetime | None
+    dispute_window_ends_at: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class Action(Out):
+    action: str
+    available: bool
+    code: str | None = Field(description="why not, as a stable code, when unavailable")
+    reason: str | None
+
+
+class Deadline(Out):
+    kind: str
+    due_at: datetime
+    must_act: str | None = Field(description="who can still act before it fires; null for a timer")
+    action_needed: str
+    on_expiry: str
+    rule: str
+
+
+class Order(OrderSummary):
+    your_role: Role
+    lines: list[OrderLine]
+    shipping_address: Address
+    money: OrderMoney
+    payments: list[Payment]
+    shipments: list[Shipment]
+    times: OrderTimes
+    actions: list[Action] = Field(description="what the caller can do now, and why not")
+    deadlines: list[Deadline]
+
+
+class TimelineEvent(Out):
+    kind: str
+    subject_type: str
+    subject_id: str
+    actor: str
+    actor_id: str | None
+    rule: str
+    at: datetime
+    data: dict[str, Any] = Field(description="what the event recorded; its keys depend on `kind`")
+
+
+class Timeline(Out):
+    order_id: str
+    events: list[TimelineEvent]
+
+
+# --- shipping, money, notifications ------------------------------------------------------------------
+
+
+class ScanResult(Out):
+    accepted: int
+    duplicates: int = Field(description="scans already recorded, ignored")
+
+
+class Payable(Out):
+    currency: Currency
+    amount: Minor
+
+
+class Balance(Out):
+    store_id: str
+    account: str = Field(description="the ledger account")
+    payable: list[Payable] = Field(description="what the platform owes the store, per currency")
+
+
+class Notification(Out):
+    id: int
+    kind: str
+    order_id: str | None
+    text: str
+    created_at: datetime
+
+
+class Notifications(Out):
+    notifications: list[Notification]
+
+
+# --- sandbox and ops ---------------------------------------------------------------------------------
+
+
+class NewAccount(Out):
+    id: str
+    role: Role
+    name: str
+    token: str = Field(description="bearer token; shown once")
+
+
+class Clock(Out):
+    now: datetime
+
+
+class ClockAdvanced(Out):
+    now: datetime
+    deadlines_fired: int
+
+
+class Health(Out):
+    ok: bool
+    sandbox: bool
+    policy: str

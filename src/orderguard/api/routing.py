@@ -1,0 +1,59 @@
+"""The route class of every API router: what all operations share at the edge.
+
+- A POST declares the `Idempotency-Key` header (the request guard handles it).
+- A JSON body must be sent as `application/json` (or a `+json` type): another
+  content type, or none, gets 415 `unsupported_media_type` before the body is
+  parsed or the caller authenticated. An empty body is left to validation.
+"""
+
+from __future__ import annotations
+
+import email.message
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+
+from orderguard.api.schemas import idempotency_key
+from orderguard.domain.machine import Refusal, Refused
+
+
+def unsupported_media_type() -> Refused:
+    return Refused(
+        Refusal("unsupported_media_type", "send the body as 'Content-Type: application/json'", 415)
+    )
+
+
+class ApiRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(idempotency_key)]
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def json_only(request: Request) -> Response:
+            if await request.body() and not is_json(request.headers.get("content-type")):
+                raise Refused(
+                    Refusal(
+                        "unsupported_media_type", "send the body as 'Content-Type: application/json'", 415
+                    )
+                )
+            return await handler(request)
+
+        return json_only
+
+
+def is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
