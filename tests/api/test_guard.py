@@ -173,3 +173,15 @@ def test_a_server_error_is_not_stored_and_the_retry_runs_again(ctx: Context) -> 
             r = client.post("/boom", json={}, headers=headers)
             assert r.status_code == 500 and "idempotent-replayed" not in r.headers
             assert len(calls) == attempt
+
+
+def test_answers_about_the_request_are_judged_again_not_replayed(api: Api) -> None:
+    """A 405 (or 401, 413, 415) under an Idempotency-Key is not stored: a replay would lose `Allow`."""
+    buyer = api.buyer()
+    headers = {"Idempotency-Key": "k-405"}
+    first = api.post("/v1/cart", buyer, {}, expect=405, headers=headers)
+    again = api.post("/v1/cart", buyer, {}, expect=405, headers=headers)
+    for r in (first, again):
+        assert_problem(r, 405, "method_not_allowed")
+        assert r.headers["allow"] == "GET"
+    assert "idempotent-replayed" not in again.headers

@@ -12,7 +12,9 @@ Idempotency. The first response to (caller, key) of a POST is stored and replaye
 with the same method, path, query and body (JSON compared in canonical form: other spacing or
 key order is the same request); the same key with another request is refused (422
 `idempotency_key_reused`); a retry while the first is still running gets 409
-`idempotency_request_in_progress`. Server errors (5xx) are not stored, so the retry runs again.
+`idempotency_request_in_progress`. Server errors (5xx) are not stored, so the retry runs again;
+nor are answers about the request rather than its effect (401, 405, 408, 413, 415), whose headers
+(`WWW-Authenticate`, `Allow`) a replay would not carry: the retry is simply judged again.
 Keys are scoped per authenticated caller: requests without a valid token (sandbox account
 creation, a 401) are neither stored nor replayed. A replay carries `idempotent-replayed: true`.
 A running request holds its key under a lease that a heartbeat renews, so a key whose process
@@ -48,6 +50,7 @@ from orderguard.app.idempotency import INVALID_KEY, MAX_KEY_LENGTH, IdempotencyK
 from orderguard.domain.machine import Refusal
 
 MAX_BODY_BYTES = 64 * 1024
+NOT_STORED = frozenset({401, 405, 408, 413, 415})  # answers about the request, not its effect
 MAX_JSON_DEPTH = 32
 DEFAULT_READ_TIMEOUT = 10.0  # seconds for the whole body to arrive
 
@@ -207,7 +210,7 @@ class RequestGuard:
             return
         status: int = start["status"]
         content = b"".join(parts)
-        if status >= 500:
+        if status >= 500 or status in NOT_STORED:
             await self._release(held)
         else:
             headers = dict(_decoded(start.get("headers", ())))

@@ -53,6 +53,7 @@ MEANINGS = {
     401: "No valid bearer token (`unauthenticated`).",
     402: "The payment provider declined (`payment_declined`).",
     403: "The caller's role may not do this (`forbidden_role`, `forbidden_actor`).",
+    408: "The body did not arrive in time (`request_timeout`); the connection is closed.",
     404: "No such resource, or not one the caller may see (`<resource>_not_found`; sandbox routes outside "
     "sandbox mode: `sandbox_only`).",
     409: "The request conflicts with the current state (a rule's code), or the first request with this "
@@ -60,9 +61,11 @@ MEANINGS = {
     413: "The body is over the size limit (`payload_too_large`).",
     415: "The body is not sent as `application/json` (`unsupported_media_type`).",
     422: "Invalid input: `validation_error` with `errors` for the fields, a rule's code (e.g. "
-    "`unknown_currency`, `invalid_quantity`), or `idempotency_key_reused` / `invalid_idempotency_key`.",
+    "`unknown_currency`, `invalid_quantity`), JSON nested too deep (`body_too_deep`), or "
+    "`idempotency_key_reused` / `invalid_idempotency_key`.",
     500: "An unexpected error, logged on the server with `request_id` (`internal_error`).",
-    503: "Try again later (`scheduler_busy`).",
+    503: "Try again later (`scheduler_busy`; `payment_provider_unavailable`: the payment is recorded and "
+    "completed when the provider answers).",
 }
 
 _HEADERS: dict[int, dict[str, Any]] = {

@@ -73,7 +73,7 @@ def timeline(
     "/orders/{order_id}/payments",
     status_code=201,
     operation_id="payOrder",
-    responses=errors(400, 401, 402, 403, 404, 409, 413, 415, 422),
+    responses=errors(400, 401, 402, 403, 404, 409, 413, 415, 422, 503),
 )
 def pay(
     order_id: PathId,

@@ -1,6 +1,9 @@
 """The route class of every API router: what all operations share at the edge.
 
-- A POST declares the `Idempotency-Key` header (the request guard handles it).
+- A POST declares the `Idempotency-Key` header (the request guard handles it), and the guard's
+  answers: 409 for a key still in use, 422 for a reused or invalid key.
+- An operation with a body declares the guard's answers to bodies: 408 too slow, 413 too large,
+  415 not JSON, 422 nested too deep.
 - A JSON body must be sent as `application/json` (or a `+json` type): another
   content type, or none, gets 415 `unsupported_media_type` before the body is
   parsed or the caller authenticated. An empty body is left to validation.
@@ -15,6 +18,7 @@ from typing import Any
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 
+from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.domain.machine import Refusal, Refused
 
@@ -27,8 +31,14 @@ def unsupported_media_type() -> Refused:
 
 class ApiRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
+        methods = {m.upper() for m in kwargs.get("methods") or ()}
+        guard: set[int] = set()
+        if "POST" in methods:
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(idempotency_key)]
+            guard |= {409, 422}
+        if methods & {"POST", "PUT", "PATCH"}:
+            guard |= {408, 413, 415, 422}
+        kwargs["responses"] = {**errors(*guard), **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
