@@ -18,7 +18,7 @@ import os
 import shutil
 import sqlite3
 import time
-from typing import Any
+from typing import Any, Self
 
 from benchmarks import run as bench
 from orderguard.app import cart, payments
@@ -28,27 +28,31 @@ Recorded = tuple[str, Any, bool]  # (sql, parameters, executemany)
 
 
 class _RecordingCursor(sqlite3.Cursor):
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
         self.connection.recorded.append((sql, parameters, False))  # type: ignore[attr-defined]
-        return super().execute(sql, parameters)
+        super().execute(sql, parameters)
+        return self
 
-    def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Self:
         rows = list(seq_of_parameters)
         self.connection.recorded.append((sql, rows, True))  # type: ignore[attr-defined]
-        return super().executemany(sql, rows)
+        super().executemany(sql, rows)
+        return self
 
 
 class _RecordingConnection(sqlite3.Connection):
     recorded: list[Recorded]
 
-    def cursor(self, factory: Any = None) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _RecordingCursor)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        return self.cursor().execute(sql, parameters)
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
-        return self.cursor().executemany(sql, seq_of_parameters)
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.executemany(sql, seq_of_parameters)
 
     def commit(self) -> None:
         if self.in_transaction:
