@@ -23,6 +23,7 @@ from typing import Any, Self
 from benchmarks import run as bench
 from orderguard.app import cart, payments
 from orderguard.store.db import make_engine
+from orderguard.store.uow import SqlUnitsOfWork
 
 Recorded = tuple[str, Any, bool]  # (sql, parameters, executemany)
 
@@ -81,7 +82,7 @@ def bench_orders_sql_floor(orders: int) -> bench.Result:
         engine = make_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30, "factory": _RecordingConnection}
         )
-        recording = dataclasses.replace(ctx, engine=engine)
+        recording = dataclasses.replace(ctx, units=SqlUnitsOfWork(engine), engine=engine)
         for buyer, stores in buyers:
             for offer_id in offer_ids[:stores]:
                 cart.add_item(recording, buyer, offer_id, 1, None)

@@ -1,5 +1,8 @@
 """Building a running OrderGuard from settings: engine, schema, mode, clock, policy, providers.
 
+This is the one place that builds the storage adapter behind app/'s unit-of-work port
+(`store.uow.SqlUnitsOfWork`) and hands it to the Context.
+
 A database belongs to one mode for good, recorded in its `deployment` row:
 
 - the first process that opens a database with no mode recorded records its own
@@ -25,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from orderguard.app.context import Context, PolicyBook, load_policy_file
+from orderguard.app.idempotency import register_units
 from orderguard.domain.shipping import CARRIER_FORMATS
 from orderguard.providers.clock import Clock, SystemClock, VirtualClock
 from orderguard.providers.payments import SandboxPayments
@@ -32,6 +36,7 @@ from orderguard.settings import Settings
 from orderguard.store.db import make_engine, reading, unit_of_work
 from orderguard.store.deployment_repo import has_deployment_table, record_mode, recorded_mode
 from orderguard.store.migrate import upgrade
+from orderguard.store.uow import SqlUnitsOfWork
 
 SANDBOX, PRODUCTION = "sandbox", "production"
 
@@ -69,13 +74,17 @@ def build_context(
     except BaseException:
         engine.dispose()
         raise
-    policies = PolicyBook(engine, load_policy_file(settings.policy_file), clock)
+    units = SqlUnitsOfWork(engine)
+    register_units(engine, units)  # TEMPORARY: see app/idempotency.py `_units_over`
+    policies = PolicyBook(units, load_policy_file(settings.policy_file), clock)
     secrets = dict(settings.carrier_secrets)
     if sandbox:
         for carrier in CARRIER_FORMATS:
             secrets.setdefault(carrier, f"sandbox-{carrier}-secret")
     # Real payment providers plug in here; until then every mode uses the sandbox provider.
-    return Context(engine, clock, policies, SandboxPayments(), sandbox=sandbox, carrier_secrets=secrets)
+    return Context(
+        units, clock, policies, SandboxPayments(), sandbox=sandbox, carrier_secrets=secrets, engine=engine
+    )
 
 
 def claim_mode(engine: Engine, sandbox: bool, *, follow: bool = False) -> str:
