@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, get_type_hints
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -342,38 +343,32 @@ class SqlPolicies(_Repository):
 
 
 class SqlUnitOfWork:
-    """One transaction's Connection and the repositories over it."""
+    """One transaction's Connection and the repositories over it, each made on its first use."""
 
-    __slots__ = (
-        "accounts",
-        "carts",
-        "catalogue",
-        "conn",
-        "deadlines",
-        "events",
-        "idempotency",
-        "ledger",
-        "notifications",
-        "orders",
-        "payments",
-        "policies",
-        "shipments",
-    )
+    orders: SqlOrders
+    payments: SqlPayments
+    shipments: SqlShipments
+    deadlines: SqlDeadlines
+    ledger: SqlLedger
+    carts: SqlCarts
+    catalogue: SqlCatalogue
+    accounts: SqlAccounts
+    idempotency: SqlIdempotencyRecords
+    notifications: SqlNotifications
+    events: SqlEvents
+    policies: SqlPolicies
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.orders = SqlOrders(conn)
-        self.payments = SqlPayments(conn)
-        self.shipments = SqlShipments(conn)
-        self.deadlines = SqlDeadlines(conn)
-        self.ledger = SqlLedger(conn)
-        self.carts = SqlCarts(conn)
-        self.catalogue = SqlCatalogue(conn)
-        self.accounts = SqlAccounts(conn)
-        self.idempotency = SqlIdempotencyRecords(conn)
-        self.notifications = SqlNotifications(conn)
-        self.events = SqlEvents(conn)
-        self.policies = SqlPolicies(conn)
+
+    def __getattr__(self, name: str) -> _Repository:
+        # Only reached while the repository is not made yet: a unit uses a few of them.
+        kind = _REPOSITORIES.get(name)
+        if kind is None:
+            raise AttributeError(f"{type(self).__name__} has no {name!r}")
+        repository = kind(self.conn)
+        setattr(self, name, repository)
+        return repository
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         return decisions.load_subjects(self.conn, lifecycle, ids)
@@ -382,19 +377,40 @@ class SqlUnitOfWork:
         decisions.save_decisions(self.conn, decided, now)
 
 
+_REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
+
+
+class _Writing:
+    """`store.db.unit_of_work` as a port's writing unit: a unique key met is a UniqueViolation."""
+
+    __slots__ = ("_transaction",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._transaction = unit_of_work(engine)
+
+    def __enter__(self) -> UnitOfWork:
+        return SqlUnitOfWork(self._transaction.__enter__())
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool | None:
+        try:
+            suppressed = self._transaction.__exit__(kind, error, trace)
+        except IntegrityError as e:  # raised by the commit, or by the block and passed on
+            raise ports.UniqueViolation(str(e.orig or e)) from e
+        if isinstance(error, IntegrityError) and not suppressed:
+            raise ports.UniqueViolation(str(error.orig or error)) from error
+        return suppressed
+
+
 class SqlUnitsOfWork:
     """Units of work over `engine`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def writing(self) -> Iterator[UnitOfWork]:
-        try:
-            with unit_of_work(self.engine) as conn:
-                yield SqlUnitOfWork(conn)
-        except IntegrityError as e:
-            raise ports.UniqueViolation(str(e.orig or e)) from e
+    def writing(self) -> AbstractContextManager[UnitOfWork]:
+        return _Writing(self.engine)
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:
