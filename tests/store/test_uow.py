@@ -60,4 +60,3 @@ def test_the_before_commit_check_runs_in_every_writing_unit_and_may_refuse_it(ct
         uow.accounts.insert_account("acc_3", "buyer", "Cy", None, AT)
     assert seen == [True, True]
     assert _account_count(ctx) == 2
-
