@@ -71,12 +71,15 @@ class Replay:
 
 # TEMPORARY (issue #8): api/app_factory.py still builds IdempotencyKeys from `ctx.engine`; the
 # units of work over that engine are found here until it passes `ctx.units`. Remove on merge.
-_units_over: weakref.WeakKeyDictionary[object, UnitsOfWork] = weakref.WeakKeyDictionary()
+# By the id of the database handle; an entry lives as long as its units (which hold the handle,
+# so the id cannot be reused meanwhile).
+_units_over: weakref.WeakValueDictionary[int, UnitsOfWork] = weakref.WeakValueDictionary()
 
 
 def register_units(backend: object, units: UnitsOfWork) -> None:
-    """TEMPORARY: `IdempotencyKeys(backend)` means `IdempotencyKeys(units)` (see `_units_over`)."""
-    _units_over[backend] = units
+    """TEMPORARY: `IdempotencyKeys(backend)` means `IdempotencyKeys(units)`; `units` must hold
+    `backend` (see `_units_over`)."""
+    _units_over[id(backend)] = units
 
 
 class IdempotencyKeys:
@@ -85,7 +88,7 @@ class IdempotencyKeys:
         were registered under, see `_units_over`)."""
         if lease <= timedelta(0):
             raise ValueError("an idempotency lease must be positive")
-        found = _units_over.get(units)
+        found = _units_over.get(id(units))
         self._units: UnitsOfWork = found if found is not None else units  # type: ignore[assignment]
         self._clock: Clock = clock or SystemClock()
         self.lease = lease
