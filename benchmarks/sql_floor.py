@@ -18,37 +18,42 @@ import os
 import shutil
 import sqlite3
 import time
-from typing import Any
+from typing import Any, Self
 
 from benchmarks import run as bench
 from orderguard.app import cart, payments
 from orderguard.store.db import make_engine
+from orderguard.store.uow import SqlUnitsOfWork
 
 Recorded = tuple[str, Any, bool]  # (sql, parameters, executemany)
 
 
 class _RecordingCursor(sqlite3.Cursor):
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
         self.connection.recorded.append((sql, parameters, False))  # type: ignore[attr-defined]
-        return super().execute(sql, parameters)
+        super().execute(sql, parameters)
+        return self
 
-    def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Self:
         rows = list(seq_of_parameters)
         self.connection.recorded.append((sql, rows, True))  # type: ignore[attr-defined]
-        return super().executemany(sql, rows)
+        super().executemany(sql, rows)
+        return self
 
 
 class _RecordingConnection(sqlite3.Connection):
     recorded: list[Recorded]
 
-    def cursor(self, factory: Any = None) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _RecordingCursor)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        return self.cursor().execute(sql, parameters)
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
-        return self.cursor().executemany(sql, seq_of_parameters)
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.executemany(sql, seq_of_parameters)
 
     def commit(self) -> None:
         if self.in_transaction:
@@ -77,7 +82,7 @@ def bench_orders_sql_floor(orders: int) -> bench.Result:
         engine = make_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30, "factory": _RecordingConnection}
         )
-        recording = dataclasses.replace(ctx, engine=engine)
+        recording = dataclasses.replace(ctx, units=SqlUnitsOfWork(engine), engine=engine)
         for buyer, stores in buyers:
             for offer_id in offer_ids[:stores]:
                 cart.add_item(recording, buyer, offer_id, 1, None)

@@ -1,5 +1,8 @@
 """Building a running OrderGuard from settings: engine, schema, mode, clock, policy, providers.
 
+This is the one place that builds the storage adapter behind app/'s unit-of-work port
+(`store.uow.SqlUnitsOfWork`) and hands it to the Context.
+
 A database belongs to one mode for good, recorded in its `deployment` row:
 
 - the first process that opens a database with no mode recorded records its own
@@ -32,6 +35,7 @@ from orderguard.settings import Settings
 from orderguard.store.db import make_engine, reading, unit_of_work
 from orderguard.store.deployment_repo import has_deployment_table, record_mode, recorded_mode
 from orderguard.store.migrate import upgrade
+from orderguard.store.uow import SqlUnitsOfWork
 
 SANDBOX, PRODUCTION = "sandbox", "production"
 
@@ -69,13 +73,16 @@ def build_context(
     except BaseException:
         engine.dispose()
         raise
-    policies = PolicyBook(engine, load_policy_file(settings.policy_file), clock)
+    units = SqlUnitsOfWork(engine)
+    policies = PolicyBook(units, load_policy_file(settings.policy_file), clock)
     secrets = dict(settings.carrier_secrets)
     if sandbox:
         for carrier in CARRIER_FORMATS:
             secrets.setdefault(carrier, f"sandbox-{carrier}-secret")
     # Real payment providers plug in here; until then every mode uses the sandbox provider.
-    return Context(engine, clock, policies, SandboxPayments(), sandbox=sandbox, carrier_secrets=secrets)
+    return Context(
+        units, clock, policies, SandboxPayments(), sandbox=sandbox, carrier_secrets=secrets, engine=engine
+    )
 
 
 def claim_mode(engine: Engine, sandbox: bool, *, follow: bool = False) -> str:

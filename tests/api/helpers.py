@@ -55,7 +55,7 @@ def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
 
 def document_app() -> FastAPI:
     """An application for its OpenAPI document: building and serving it touches no database."""
-    return create_app(cast(Context, SimpleNamespace(engine=None)))
+    return create_app(cast(Context, SimpleNamespace(units=None)))
 
 
 def openapi_document() -> dict[str, Any]:

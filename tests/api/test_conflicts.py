@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from orderguard.app import catalogue
+from orderguard.store import offers_repo
 from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.once import insert_once
@@ -35,13 +35,13 @@ def test_a_second_offer_of_one_product_by_one_store_is_refused_and_writes_nothin
     listing = api.listing()
     if not check_first_sees_it:  # as if the first offer committed between the check and the insert
         calls: list[str] = []
-        real = catalogue.offer_id_of
+        real = offers_repo.offer_id_of
 
         def late(conn: Any, store_id: str, product_id: str) -> str | None:
             calls.append(store_id)
             return None if len(calls) == 1 else real(conn, store_id, product_id)
 
-        monkeypatch.setattr(catalogue, "offer_id_of", late)
+        monkeypatch.setattr(offers_repo, "offer_id_of", late)
     with writes_nothing(api):
         r = api.post("/v1/offers", listing.seller, _offer_body(listing))
     body = assert_problem(r, 409, "offer_exists")

@@ -273,7 +273,7 @@ def test_one_store_shipping_20_orders_of_one_buyer_in_one_parcel_at_once_ships_t
 
 def test_20_processes_adopting_one_new_policy_at_once_store_it_once(ctx: Context) -> None:
     policy = load_policy_file().policy
-    books = [PolicyBook(ctx.engine, ctx.policies.current, ctx.clock) for _ in range(N)]  # one per process
+    books = [PolicyBook(ctx.units, ctx.policies.current, ctx.clock) for _ in range(N)]  # one per process
     for round_ in range(5):  # the window between the check and the insert is short: try it a few times
         version = version_of(policy.model_copy(update={"version": f"2026.12-race-{round_}"}))
 

@@ -40,7 +40,7 @@ def wall() -> FixedClock:
 
 @pytest.fixture
 def keys(ctx: Context, wall: FixedClock) -> IdempotencyKeys:
-    return IdempotencyKeys(ctx.engine, LEASE, wall)
+    return IdempotencyKeys(ctx.units, LEASE, wall)
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_a_key_left_in_progress_before_leases_existed_is_taken_over_at_once(
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_of_many_retries_of_a_dead_request_exactly_one_takes_over(ctx: Context) -> None:
     wall = FixedClock(T0)
-    keys = IdempotencyKeys(ctx.engine, LEASE, wall)
+    keys = IdempotencyKeys(ctx.units, LEASE, wall)
     _reserved(keys.reserve("acc_a", "k", "h"))
     wall.set(T0 + LEASE + timedelta(seconds=1))
     threads, barrier = 20, threading.Barrier(20)

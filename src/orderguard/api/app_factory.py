@@ -64,7 +64,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    keys = IdempotencyKeys(ctx.engine, timedelta(seconds=settings.idempotency_lease_seconds))
+    keys = IdempotencyKeys(ctx.units, timedelta(seconds=settings.idempotency_lease_seconds))
     app.add_middleware(RequestGuard, keys=keys, read_timeout=settings.request_read_timeout_seconds)
     app.add_middleware(RequestIds)  # outside the guard: every response, the guard's included, carries the id
     for module in (routes_catalogue, routes_cart, routes_orders, routes_shipping, routes_sandbox):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -31,9 +31,14 @@ def _states(name: str, machine: Machine) -> type[StrEnum]:
     return enum
 
 
-OrderStatus = _states("OrderStatus", ORDER)
-PaymentState = _states("PaymentState", PAYMENT)
-ShipmentStatus = _states("ShipmentStatus", SHIPMENT)
+if TYPE_CHECKING:  # built at run time from the tables; to the type checker, any StrEnum
+    OrderStatus: TypeAlias = StrEnum
+    PaymentState: TypeAlias = StrEnum
+    ShipmentStatus: TypeAlias = StrEnum
+else:
+    OrderStatus = _states("OrderStatus", ORDER)
+    PaymentState = _states("PaymentState", PAYMENT)
+    ShipmentStatus = _states("ShipmentStatus", SHIPMENT)
 
 Minor = Annotated[int, Field(description="amount in minor units (e.g. cents) of this object's `currency`")]
 OrderMinor = Annotated[int, Field(description="amount in minor units (e.g. cents) of the order's `currency`")]

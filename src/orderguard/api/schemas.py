@@ -87,16 +87,13 @@ def Line(max_length: int, *, min_length: int = 0) -> Any:
     ]
 
 
-def Name(max_length: int) -> Any:
-    """A required single line with something other than spaces in it; stored without outer spaces."""
-    return Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=max_length),
-        AfterValidator(safe_line),
-        AfterValidator(_non_blank),
-        AfterValidator(_strip_spaces),
-        Field(json_schema_extra={"pattern": NON_BLANK_LINE_PATTERN}),
-    ]
+# A name: a required single line with something other than spaces in it; stored without outer spaces.
+_NAME = (
+    AfterValidator(safe_line),
+    AfterValidator(_non_blank),
+    AfterValidator(_strip_spaces),
+    Field(json_schema_extra={"pattern": NON_BLANK_LINE_PATTERN}),
+)
 
 
 def _enum(values: Any, description: str | None = None) -> WithJsonSchema:
@@ -155,7 +152,8 @@ Currency = Annotated[
     StringConstraints(pattern=r"^[A-Z]{3}$"),
     _enum(CURRENCY_EXPONENTS, "ISO 4217 code of a currency the marketplace accepts"),
 ]
-Text = Name(200)
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200), *_NAME]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300), *_NAME]
 BigInt = Annotated[int, Field(gt=-BEYOND_64_BITS, lt=BEYOND_64_BITS), JSON_NUMBER]
 
 
@@ -227,7 +225,7 @@ class StoreIn(Body):
 
 
 class ProductIn(Body):
-    title: Name(300)
+    title: Title
     description: Annotated[
         str,
         StringConstraints(max_length=5000),

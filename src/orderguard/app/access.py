@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from orderguard.app.context import Principal
+from orderguard.app.ports import UnitOfWork
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Order
-from orderguard.store.offers_repo import store_owner
 
 
 def not_found(what: str, ident: str) -> Refused:
@@ -20,24 +18,24 @@ def require_role(principal: Principal, *roles: Actor) -> None:
         raise Refused(Refusal("forbidden_role", f"only a {names} may do this", 403))
 
 
-def role_on_order(conn: Connection, principal: Principal, order: Order) -> Actor | None:
+def role_on_order(uow: UnitOfWork, principal: Principal, order: Order) -> Actor | None:
     """The principal's part in this order, or None when it is none of their business."""
     if principal.role is Actor.ADMIN:
         return Actor.ADMIN
     if principal.role is Actor.BUYER and order.buyer_id == principal.id:
         return Actor.BUYER
-    if principal.role is Actor.SELLER and store_owner(conn, order.store_id) == principal.id:
+    if principal.role is Actor.SELLER and uow.catalogue.store_owner(order.store_id) == principal.id:
         return Actor.SELLER
     return None
 
 
 def visible_order(
-    conn: Connection, principal: Principal, order: Order | None, order_id: str
+    uow: UnitOfWork, principal: Principal, order: Order | None, order_id: str
 ) -> tuple[Order, Actor]:
     """The order and the principal's role on it; 404 (not 403) for others' orders, so ids leak nothing."""
     if order is None:
         raise not_found("order", order_id)
-    role = role_on_order(conn, principal, order)
+    role = role_on_order(uow, principal, order)
     if role is None:
         raise not_found("order", order_id)
     return order, role

@@ -12,23 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from orderguard.app.context import Context, Principal
+from orderguard.app.ports import TokenRow, UniqueViolation
 from orderguard.domain.machine import Actor, Refusal, Refused
-from orderguard.store.accounts_repo import (
-    TokenRow,
-    account_exists,
-    account_tokens,
-    email_taken,
-    insert_account,
-    insert_token,
-    revoke_tokens,
-    token_by,
-    token_holder,
-)
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.ids import new_id
+from orderguard.ids import new_id
 
 ROLES = {"buyer": Actor.BUYER, "seller": Actor.SELLER, "admin": Actor.ADMIN}
 TOKEN_PREFIX = "og_"
@@ -79,15 +66,15 @@ def create_account(
     now = ctx.clock.now()
     expires_at = _expiry(now, expires_in)
     try:
-        with unit_of_work(ctx.engine) as conn:
-            if email and email_taken(conn, email):
+        with ctx.uow() as uow:
+            if email and uow.accounts.email_taken(email):
                 raise taken
-            insert_account(conn, account_id, role, name, email, now)
-            insert_token(conn, new_id("tok"), account_id, token_digest(token), now, expires_at)
-    except IntegrityError:
+            uow.accounts.insert_account(account_id, role, name, email, now)
+            uow.accounts.insert_token(new_id("tok"), account_id, token_digest(token), now, expires_at)
+    except UniqueViolation:
         if email:
-            with reading(ctx.engine) as conn:
-                if email_taken(conn, email):
+            with ctx.reading() as uow:
+                if uow.accounts.email_taken(email):
                     raise taken from None
         raise
     return NewAccount(account_id, role, name, token)
@@ -99,18 +86,18 @@ def issue_token(ctx: Context, account_id: str, *, expires_in: timedelta | None =
     token_id = new_id("tok")
     now = ctx.clock.now()
     expires_at = _expiry(now, expires_in)
-    with unit_of_work(ctx.engine) as conn:
-        if not account_exists(conn, account_id):
+    with ctx.uow() as uow:
+        if not uow.accounts.account_exists(account_id):
             raise Refused(Refusal("unknown_account", f"no account {account_id}", 404))
-        insert_token(conn, token_id, account_id, token_digest(token), now, expires_at)
+        uow.accounts.insert_token(token_id, account_id, token_digest(token), now, expires_at)
     return NewToken(token_id, account_id, token, expires_at)
 
 
 def list_tokens(ctx: Context, account_id: str) -> list[TokenRow]:
-    with reading(ctx.engine) as conn:
-        if not account_exists(conn, account_id):
+    with ctx.reading() as uow:
+        if not uow.accounts.account_exists(account_id):
             raise Refused(Refusal("unknown_account", f"no account {account_id}", 404))
-        return account_tokens(conn, account_id)
+        return uow.accounts.account_tokens(account_id)
 
 
 def revoke_token(ctx: Context, token_or_id: str) -> TokenRow:
@@ -119,15 +106,15 @@ def revoke_token(ctx: Context, token_or_id: str) -> TokenRow:
     Revoking a revoked token changes nothing: the row keeps its first revocation time.
     """
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
+    with ctx.uow() as uow:
         if token_or_id.startswith(TOKEN_PREFIX):
-            found = token_by(conn, digest=token_digest(token_or_id))
+            found = uow.accounts.token_by(digest=token_digest(token_or_id))
         else:
-            found = token_by(conn, token_id=token_or_id)
+            found = uow.accounts.token_by(token_id=token_or_id)
         if found is None:
             raise Refused(Refusal("unknown_token", "no such token", 404))
-        revoke_tokens(conn, now, token_id=found.id)
-        row = token_by(conn, token_id=found.id)
+        uow.accounts.revoke_tokens(now, token_id=found.id)
+        row = uow.accounts.token_by(token_id=found.id)
     assert row is not None
     return row
 
@@ -135,10 +122,10 @@ def revoke_token(ctx: Context, token_or_id: str) -> TokenRow:
 def revoke_all_tokens(ctx: Context, account_id: str) -> int:
     """Revoke every live token of an account; how many were live."""
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        if not account_exists(conn, account_id):
+    with ctx.uow() as uow:
+        if not uow.accounts.account_exists(account_id):
             raise Refused(Refusal("unknown_account", f"no account {account_id}", 404))
-        return revoke_tokens(conn, now, account_id=account_id)
+        return uow.accounts.revoke_tokens(now, account_id=account_id)
 
 
 def authenticate(ctx: Context, token: str) -> Principal | None:
@@ -146,8 +133,8 @@ def authenticate(ctx: Context, token: str) -> Principal | None:
 
     One query by the token's unique digest; the clock is read only for a token that expires.
     """
-    with reading(ctx.engine) as conn:
-        holder = token_holder(conn, token_digest(token))
+    with ctx.reading() as uow:
+        holder = uow.accounts.token_holder(token_digest(token))
     if holder is None or holder.revoked_at is not None:
         return None
     if holder.expires_at is not None and holder.expires_at <= ctx.clock.now():

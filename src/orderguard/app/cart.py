@@ -6,31 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
+from orderguard.app.ports import UnitOfWork
 from orderguard.domain import checkout
 from orderguard.domain.catalogue import Offer, best_option
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import ORDER, Address, Line, Order, place
-from orderguard.store.carts_repo import (
-    cart_item_rows,
-    delete_cart_item,
-    hold_cart_items,
-    insert_cart_item,
-    last_added_at,
-    load_cart_item,
-    lock_cart,
-    set_cart_item_quantity,
-    touch_cart,
-    update_cart_item,
-)
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.decisions import save_decisions
-from orderguard.store.ids import new_id
-from orderguard.store.offers_repo import load_offers, product_titles, take_stock
+from orderguard.ids import new_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,21 +23,22 @@ class CartView:
     items: list[dict[str, Any]]
 
 
-def _items(conn: Connection, buyer_id: str) -> list[CartItem]:
-    return [item for item, _ in cart_item_rows(conn, buyer_id)]
+def _items(uow: UnitOfWork, buyer_id: str) -> list[CartItem]:
+    return [item for item, _ in uow.carts.cart_item_rows(buyer_id)]
 
 
 def view_cart(ctx: Context, buyer: Principal) -> CartView:
     require_role(buyer, Actor.BUYER)
-    with reading(ctx.engine) as conn:
-        return _view(conn, buyer.id)
+    with ctx.reading() as uow:
+        return _view(uow, buyer.id)
 
 
-def _view(conn: Connection, buyer_id: str) -> CartView:
-    last = last_added_at(conn, buyer_id)
-    items = _items(conn, buyer_id)
-    offers = load_offers(conn, [i.offer_id for i in items])
-    return _render(last, items, offers, product_titles(conn, {o.product_id for o in offers.values()}))
+def _view(uow: UnitOfWork, buyer_id: str) -> CartView:
+    last = uow.carts.last_added_at(buyer_id)
+    items = _items(uow, buyer_id)
+    offers = uow.catalogue.load_offers([i.offer_id for i in items])
+    titles = uow.catalogue.product_titles({o.product_id for o in offers.values()})
+    return _render(last, items, offers, titles)
 
 
 def _render(
@@ -88,11 +73,11 @@ def add_item(
     require_role(buyer, Actor.BUYER)
     policy = ctx.policies.current.policy
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        lock_cart(conn, buyer.id)
-        rows = cart_item_rows(conn, buyer.id)
+    with ctx.uow() as uow:
+        uow.carts.lock_cart(buyer.id)
+        rows = uow.carts.cart_item_rows(buyer.id)
         # The offers of the whole cart at once: the one added is checked, the others are shown.
-        offers = load_offers(conn, {offer_id, *(i.offer_id for i, _ in rows)})
+        offers = uow.catalogue.load_offers({offer_id, *(i.offer_id for i, _ in rows)})
         offer = offers.get(offer_id)
         if offer is None:
             raise not_found("offer", offer_id)
@@ -116,25 +101,25 @@ def add_item(
         checkout.check_quantity(quantity + (same.quantity if same else 0), offer, policy)
         if same:
             changed = CartItem(same.id, offer_id, shipping_option_id, same.quantity + quantity, None)
-            update_cart_item(conn, same.id, changed.quantity, now)
+            uow.carts.update_cart_item(same.id, changed.quantity, now)
             rows = [(changed, now) if i.id == same.id else (i, at) for i, at in rows]
         else:
             changed = CartItem(new_id("cit"), offer_id, shipping_option_id, quantity, None)
-            insert_cart_item(conn, buyer.id, changed, now)
+            uow.carts.insert_cart_item(buyer.id, changed, now)
             rows.append((changed, now))
-        touch_cart(conn, buyer.id, now)
+        uow.carts.touch_cart(buyer.id, now)
         # The cart as it now stands, without reading back what was just written (same order as _items).
         rows.sort(key=lambda r: (r[1], r[0].id))
         items = [i for i, _ in rows]
-        titles = product_titles(conn, {offers[i.offer_id].product_id for i in items})
+        titles = uow.catalogue.product_titles({offers[i.offer_id].product_id for i in items})
         return _render(now, items, offers, titles)
 
 
 def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
     require_role(buyer, Actor.BUYER)
-    with unit_of_work(ctx.engine) as conn:
-        lock_cart(conn, buyer.id)
-        row = load_cart_item(conn, buyer.id, item_id)
+    with ctx.uow() as uow:
+        uow.carts.lock_cart(buyer.id)
+        row = uow.carts.load_cart_item(buyer.id, item_id)
         if row is None:
             raise not_found("cart_item", item_id)
         if row.order_id is not None:
@@ -145,8 +130,8 @@ def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
                     409,
                 )
             )
-        delete_cart_item(conn, item_id)
-        return _view(conn, buyer.id)
+        uow.carts.delete_cart_item(item_id)
+        return _view(uow, buyer.id)
 
 
 def decrease_item(ctx: Context, buyer: Principal, item_id: str, quantity: int) -> CartView:
@@ -157,9 +142,9 @@ def decrease_item(ctx: Context, buyer: Principal, item_id: str, quantity: int) -
     quantity again changes nothing.
     """
     require_role(buyer, Actor.BUYER)
-    with unit_of_work(ctx.engine) as conn:
-        lock_cart(conn, buyer.id)
-        row = load_cart_item(conn, buyer.id, item_id)
+    with ctx.uow() as uow:
+        uow.carts.lock_cart(buyer.id)
+        row = uow.carts.load_cart_item(buyer.id, item_id)
         if row is None:
             raise not_found("cart_item", item_id)
         if row.order_id is not None:
@@ -172,8 +157,8 @@ def decrease_item(ctx: Context, buyer: Principal, item_id: str, quantity: int) -
             )
         checkout.check_decrease(row.quantity, quantity)
         if quantity != row.quantity:
-            set_cart_item_quantity(conn, item_id, quantity)
-        return _view(conn, buyer.id)
+            uow.carts.set_cart_item_quantity(item_id, quantity)
+        return _view(uow, buyer.id)
 
 
 def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
@@ -186,15 +171,15 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
     require_role(buyer, Actor.BUYER)
     version = ctx.policies.current
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        lock_cart(conn, buyer.id)
-        items = _items(conn, buyer.id)
-        offers = load_offers(conn, [i.offer_id for i in items if i.order_id is None], lock=True)
+    with ctx.uow() as uow:
+        uow.carts.lock_cart(buyer.id)
+        items = _items(uow, buyer.id)
+        offers = uow.catalogue.load_offers([i.offer_id for i in items if i.order_id is None], lock=True)
         drafts = checkout.plan_checkout(items, offers, version.policy)
-        last_added = last_added_at(conn, buyer.id)
+        last_added = uow.carts.last_added_at(buyer.id)
         assert last_added is not None, "a cart with free items has its row: each addition touches it"
         pay_by = checkout.pay_by(last_added, version.policy)
-        titles = product_titles(conn, {o.product_id for o in offers.values()})
+        titles = uow.catalogue.product_titles({o.product_id for o in offers.values()})
         placed: list[Order] = []
         holds: list[tuple[str, str]] = []
         for draft in drafts:
@@ -232,7 +217,7 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
         for draft in drafts:
             for d in draft.lines:
                 taken[d.offer.id] = taken.get(d.offer.id, 0) + d.quantity
-        take_stock(conn, taken)
-        save_decisions(conn, [place(o, now, version.policy) for o in placed], now)
-        hold_cart_items(conn, holds)
+        uow.catalogue.take_stock(taken)
+        uow.save([place(o, now, version.policy) for o in placed], now)
+        uow.carts.hold_cart_items(holds)
     return placed

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
+from orderguard.app.ports import UnitOfWork
 from orderguard.domain.catalogue import Offer, RankedOffer, ShippingOption, rank_offers
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.money import MoneyError, check_amount, check_currency
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.ids import new_id
-from orderguard.store.offers_repo import (
-    insert_offer,
-    insert_product,
-    insert_store,
-    load_product,
-    offer_id_of,
-    offers_of_product,
-    product_exists,
-    store_names,
-    store_owner,
-)
+from orderguard.ids import new_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +23,16 @@ class OptionInput:
 def create_store(ctx: Context, seller: Principal, name: str) -> dict[str, str]:
     require_role(seller, Actor.SELLER)
     store_id = new_id("sto")
-    with unit_of_work(ctx.engine) as conn:
-        insert_store(conn, store_id, seller.id, name, ctx.clock.now())
+    with ctx.uow() as uow:
+        uow.catalogue.insert_store(store_id, seller.id, name, ctx.clock.now())
     return {"id": store_id, "name": name, "seller_id": seller.id}
 
 
 def create_product(ctx: Context, seller: Principal, title: str, description: str) -> dict[str, str]:
     require_role(seller, Actor.SELLER, Actor.ADMIN)
     product_id = new_id("prd")
-    with unit_of_work(ctx.engine) as conn:
-        insert_product(conn, product_id, title, description, seller.id, ctx.clock.now())
+    with ctx.uow() as uow:
+        uow.catalogue.insert_product(product_id, title, description, seller.id, ctx.clock.now())
     return {"id": product_id, "title": title, "description": description}
 
 
@@ -64,13 +51,13 @@ def create_offer(
     _check_money(price, currency)
     for option in options:
         _check_money(option.price, currency)
-    with unit_of_work(ctx.engine) as conn:
-        if store_owner(conn, store_id) != seller.id:
+    with ctx.uow() as uow:
+        if uow.catalogue.store_owner(store_id) != seller.id:
             raise not_found("store", store_id)
-        if not product_exists(conn, product_id):
+        if not uow.catalogue.product_exists(product_id):
             raise not_found("product", product_id)
-        if offer_id_of(conn, store_id, product_id):
-            raise _offer_exists(conn, store_id, product_id)
+        if uow.catalogue.offer_id_of(store_id, product_id):
+            raise _offer_exists(uow, store_id, product_id)
         offer = Offer(
             new_id("ofr"),
             store_id,
@@ -81,13 +68,13 @@ def create_offer(
             handling_days,
             tuple(ShippingOption(new_id("shp"), o.carrier, o.price, o.promised_days) for o in options),
         )
-        if not insert_offer(conn, offer, ctx.clock.now()):  # created meanwhile by a concurrent request
-            raise _offer_exists(conn, store_id, product_id)
+        if not uow.catalogue.insert_offer(offer, ctx.clock.now()):  # created meanwhile, concurrently
+            raise _offer_exists(uow, store_id, product_id)
     return offer
 
 
-def _offer_exists(conn: Connection, store_id: str, product_id: str) -> Refused:
-    taken = offer_id_of(conn, store_id, product_id)
+def _offer_exists(uow: UnitOfWork, store_id: str, product_id: str) -> Refused:
+    taken = uow.catalogue.offer_id_of(store_id, product_id)
     return Refused(Refusal("offer_exists", f"store already offers this product ({taken})", 409))
 
 
@@ -101,11 +88,11 @@ def _check_money(amount: int, currency: str) -> None:
 
 def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[RankedOffer], dict[str, str]]:
     """(product, offers ranked by score, store names) for the comparison page."""
-    with reading(ctx.engine) as conn:
-        product = load_product(conn, product_id)
+    with ctx.reading() as uow:
+        product = uow.catalogue.load_product(product_id)
         if product is None:
             raise not_found("product", product_id)
-        offers = offers_of_product(conn, product_id)
-        names = store_names(conn, {o.store_id for o in offers})
+        offers = uow.catalogue.offers_of_product(product_id)
+        names = uow.catalogue.store_names({o.store_id for o in offers})
     ranked = rank_offers(offers, ctx.policies.current.policy.catalogue.delivery_weight)
     return product, ranked, names

@@ -1,18 +1,17 @@
-"""What every use case needs: the database, the clock, the policies, the providers."""
+"""What every use case needs: units of work on the database, the clock, the policies, the providers."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
-
+from orderguard.app.ports import UnitOfWork, UnitsOfWork
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.policy import Policy, PolicyVersion, parse_policy, version_of
 from orderguard.providers.clock import Clock
 from orderguard.providers.payments import PaymentProvider
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.policies_repo import insert_policy, policy_body, policy_stored
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
 
@@ -31,8 +30,8 @@ SYSTEM = Principal("system", Actor.SYSTEM)
 class PolicyBook:
     """The policy in force for new orders, and every version orders are pinned to."""
 
-    def __init__(self, engine: Engine, current: PolicyVersion, clock: Clock) -> None:
-        self._engine = engine
+    def __init__(self, units: UnitsOfWork, current: PolicyVersion, clock: Clock) -> None:
+        self._units = units
         self._clock = clock
         self._by_key: dict[str, Policy] = {}
         self.current = current
@@ -40,17 +39,17 @@ class PolicyBook:
 
     def adopt(self, version: PolicyVersion) -> None:
         """Put `version` in force for new orders; orders placed before keep theirs."""
-        with unit_of_work(self._engine) as conn:
-            if not policy_stored(conn, version.key):
-                insert_policy(conn, version, self._clock.now())
+        with self._units.writing() as uow:
+            if not uow.policies.policy_stored(version.key):
+                uow.policies.insert_policy(version, self._clock.now())
         self._by_key[version.key] = version.policy
         self.current = version
 
     def get(self, key: str) -> Policy:
         policy = self._by_key.get(key)
         if policy is None:
-            with reading(self._engine) as conn:
-                body = policy_body(conn, key)
+            with self._units.reading() as uow:
+                body = uow.policies.policy_body(key)
             if body is None:
                 raise Refused(Refusal("unknown_policy_version", f"policy {key} is not stored", 500))
             policy = version_of(Policy.model_validate(body)).policy
@@ -64,9 +63,20 @@ def load_policy_file(path: Path | None = None) -> PolicyVersion:
 
 @dataclass
 class Context:
-    engine: Engine
+    units: UnitsOfWork
     clock: Clock
     policies: PolicyBook
     payments: PaymentProvider
     sandbox: bool = False
     carrier_secrets: dict[str, str] = field(default_factory=dict)  # carrier -> webhook HMAC secret
+    # The database handle the units of work run on, for the shell (bootstrap, cli, the scheduler,
+    # tests) to inspect or dispose of; use cases never touch it.
+    engine: Any = None
+
+    def uow(self) -> AbstractContextManager[UnitOfWork]:
+        """A writing unit of work: commits when the block ends, rolls back when it raises."""
+        return self.units.writing()
+
+    def reading(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-only unit of work: one consistent snapshot."""
+        return self.units.reading()

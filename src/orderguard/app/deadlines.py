@@ -17,17 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from orderguard.app.context import Context
 from orderguard.app.effects import run_after_commit
+from orderguard.app.ports import DueDeadline, UnitOfWork
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.decision import AfterCommit, Decision
 from orderguard.domain.orders import Order
-from orderguard.store.db import unit_of_work
-from orderguard.store.deadlines_repo import DueDeadline, claim_due, settle
-from orderguard.store.decisions import load_subjects, save_decisions
-from orderguard.store.ledger_repo import escrow_balances
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +37,17 @@ class Batch:
     It is also the `Facts` a firing may ask for (domain.machine.Facts).
     """
 
-    def __init__(self, conn: Connection, due: list[DueDeadline]) -> None:
-        self._conn = conn
+    def __init__(self, uow: UnitOfWork, due: list[DueDeadline]) -> None:
+        self._uow = uow
         self._order_ids = sorted({d.order_id for d in due})
-        orders = load_subjects(conn, "order", self._order_ids)
+        orders = uow.load_subjects("order", self._order_ids)
         self._current: dict[tuple[str, str], Any] = {("order", k): v for k, v in orders.items()}
         wanted: dict[str, set[str]] = {}
         for d in due:
             if d.subject_type != "order" and d.order_id in orders:
                 wanted.setdefault(d.subject_type, set()).add(d.subject_id)
         for lifecycle, ids in sorted(wanted.items()):
-            for k, v in load_subjects(conn, lifecycle, ids).items():
+            for k, v in uow.load_subjects(lifecycle, ids).items():
                 self._current[(lifecycle, k)] = v
         self._escrow: dict[str, int] | None = None
 
@@ -68,7 +63,7 @@ class Batch:
 
     def escrow(self, order_id: str) -> int:
         if self._escrow is None:
-            self._escrow = escrow_balances(self._conn, self._order_ids)
+            self._escrow = self._uow.ledger.escrow_balances(self._order_ids)
         return self._escrow.get(order_id, 0)
 
     def moved(self, decision: Decision[Any]) -> None:
@@ -79,19 +74,19 @@ class Batch:
 def fire_due(ctx: Context, limit: int = 500) -> FireReport:
     """Fire up to `limit` deadlines due now, in one transaction; then make their outside calls."""
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        claimed = claim_due(conn, now, limit)
+    with ctx.uow() as uow:
+        claimed = uow.deadlines.claim_due(now, limit)
         if not claimed:
             return FireReport(0, 0)
-        fired, after = _fire(conn, ctx, claimed, now)
+        fired, after = _fire(uow, ctx, claimed, now)
     run_after_commit(ctx, after)
     return FireReport(len(claimed), fired)
 
 
 def _fire(
-    conn: Connection, ctx: Context, due: list[DueDeadline], now: datetime
+    uow: UnitOfWork, ctx: Context, due: list[DueDeadline], now: datetime
 ) -> tuple[int, list[AfterCommit]]:
-    batch = Batch(conn, due)
+    batch = Batch(uow, due)
     decisions: dict[tuple[str, str], Decision[Any]] = {}
     outcomes: list[tuple[int, str]] = []
     for deadline in due:
@@ -114,7 +109,7 @@ def _fire(
             alone = replace(part, also=[])
             decisions[part_key] = decisions[part_key].then(alone) if part_key in decisions else alone
         outcomes.append((deadline.id, "fired"))
-    settle(conn, outcomes, now)
-    save_decisions(conn, list(decisions.values()), now)
+    uow.deadlines.settle(outcomes, now)
+    uow.save(list(decisions.values()), now)
     after = [effect for d in decisions.values() for effect in d.after_commit]
     return sum(1 for _, state in outcomes if state == "fired"), after

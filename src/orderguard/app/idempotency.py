@@ -28,20 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine
-
+from orderguard.app.ports import UnitOfWork, UnitsOfWork
 from orderguard.domain.machine import Refusal, Refused
+from orderguard.ids import new_id
 from orderguard.providers.clock import Clock, SystemClock
-from orderguard.store.db import checked_before_commit, unit_of_work
-from orderguard.store.idempotency_repo import (
-    delete_key,
-    insert_key,
-    load_key,
-    renew_lease,
-    store_response,
-    take_over,
-)
-from orderguard.store.ids import new_id
 
 DEFAULT_LEASE = timedelta(seconds=30)
 MAX_KEY_LENGTH = 255
@@ -79,10 +69,13 @@ class Replay:
 
 
 class IdempotencyKeys:
-    def __init__(self, engine: Engine, lease: timedelta = DEFAULT_LEASE, clock: Clock | None = None) -> None:
+    def __init__(
+        self, units: UnitsOfWork, lease: timedelta = DEFAULT_LEASE, clock: Clock | None = None
+    ) -> None:
+        """`units`: the units of work of the keys' database."""
         if lease <= timedelta(0):
             raise ValueError("an idempotency lease must be positive")
-        self._engine = engine
+        self._units = units
         self._clock: Clock = clock or SystemClock()
         self.lease = lease
         # Three renewals per lease: one late or failed renewal does not lose it.
@@ -96,10 +89,11 @@ class IdempotencyKeys:
         for _ in range(3):  # the key may be released or taken over between our statements
             now = self._clock.now()
             until = now + self.lease
-            with unit_of_work(self._engine) as conn:
-                if insert_key(conn, scope, key, request_hash, holder, now, until):
+            with self._units.writing() as uow:
+                keys = uow.idempotency
+                if keys.insert_key(scope, key, request_hash, holder, now, until):
                     return Reservation(scope, key, holder)
-                found = load_key(conn, scope, key)
+                found = keys.load_key(scope, key)
                 if found is None:
                     continue
                 if found.request_hash != request_hash:
@@ -109,37 +103,38 @@ class IdempotencyKeys:
                     return Replay(found.status_code, found.content_type, body)
                 if found.lease_until is not None and found.lease_until >= now:
                     return IN_PROGRESS
-                if take_over(conn, scope, key, request_hash, holder, now, until):
+                if keys.take_over(scope, key, request_hash, holder, now, until):
                     return Reservation(scope, key, holder)
         return IN_PROGRESS
 
     def renew(self, held: Reservation) -> bool:
         """Extend the lease; False once this attempt no longer holds the key."""
-        with unit_of_work(self._engine) as conn:
-            return renew_lease(conn, held.scope, held.key, held.holder, self._clock.now() + self.lease)
+        with self._units.writing() as uow:
+            until = self._clock.now() + self.lease
+            return uow.idempotency.renew_lease(held.scope, held.key, held.holder, until)
 
     @contextmanager
     def running(self, held: Reservation) -> Iterator[None]:
         """Around the request: each of its writing units of work commits only while the key is held."""
-        with checked_before_commit(self._fence(held)):
+        with self._units.checked_before_commit(self._fence(held)):
             yield
 
-    def _fence(self, held: Reservation) -> Callable[[Connection], None]:
-        def still_held(conn: Connection) -> None:
+    def _fence(self, held: Reservation) -> Callable[[UnitOfWork], None]:
+        def still_held(uow: UnitOfWork) -> None:
             until = self._clock.now() + self.lease
-            if not renew_lease(conn, held.scope, held.key, held.holder, until):
+            if not uow.idempotency.renew_lease(held.scope, held.key, held.holder, until):
                 raise Refused(TAKEN_OVER)
 
         return still_held
 
     def remember(self, held: Reservation, status_code: int, content_type: str | None, body: bytes) -> bool:
         """Store the response for replay; False when the key was taken over meanwhile."""
-        with unit_of_work(self._engine) as conn:
-            return store_response(
-                conn, held.scope, held.key, held.holder, status_code, content_type, body.decode()
+        with self._units.writing() as uow:
+            return uow.idempotency.store_response(
+                held.scope, held.key, held.holder, status_code, content_type, body.decode()
             )
 
     def release(self, held: Reservation) -> None:
         """Free the key (the request failed on our side) so that a retry runs again."""
-        with unit_of_work(self._engine) as conn:
-            delete_key(conn, held.scope, held.key, held.holder)
+        with self._units.writing() as uow:
+            uow.idempotency.delete_key(held.scope, held.key, held.holder)

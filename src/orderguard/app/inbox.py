@@ -8,24 +8,20 @@ from orderguard.app.access import not_found
 from orderguard.app.context import Context, Principal
 from orderguard.domain.ledger import seller_payable
 from orderguard.domain.machine import Actor
-from orderguard.store.db import reading
-from orderguard.store.ledger_repo import balance
-from orderguard.store.notifications_repo import notifications_of
-from orderguard.store.offers_repo import store_owner
 
 
 def notifications(ctx: Context, who: Principal, limit: int) -> list[dict[str, Any]]:
-    with reading(ctx.engine) as conn:
-        return notifications_of(conn, who.id, limit)
+    with ctx.reading() as uow:
+        return uow.notifications.notifications_of(who.id, limit)
 
 
 def store_balance(ctx: Context, who: Principal, store_id: str) -> dict[str, Any]:
     """What the platform owes the store: released escrow less commission, from postings."""
-    with reading(ctx.engine) as conn:
-        owner = store_owner(conn, store_id)
+    with ctx.reading() as uow:
+        owner = uow.catalogue.store_owner(store_id)
         if owner is None or (who.role is not Actor.ADMIN and owner != who.id):
             raise not_found("store", store_id)
-        payable = balance(conn, seller_payable(store_id))
+        payable = uow.ledger.balance(seller_payable(store_id))
     return {
         "store_id": store_id,
         "account": seller_payable(store_id),

@@ -9,23 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
+from orderguard.app.ports import OrderMoney, UnitOfWork
 from orderguard.domain import orders
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.decisions import save_decisions
-from orderguard.store.ledger_repo import OrderMoney, order_money
-from orderguard.store.offers_repo import store_ids_of
-from orderguard.store.order_queries import armed_deadline_dues, order_keys_page, timeline_events
-from orderguard.store.orders_repo import load_order, load_orders
-from orderguard.store.payments_repo import payments_of
-from orderguard.store.shipments_repo import shipments_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +47,11 @@ def _buyer_command(ctx: Context, buyer: Principal, order_id: str, decide: BuyerD
     """One buyer command on one order: lock it, decide, write the decision, show the result."""
     require_role(buyer, Actor.BUYER)
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
+    with ctx.uow() as uow:
+        order, _ = visible_order(uow, buyer, uow.orders.load_order(order_id, lock=True), order_id)
         decision = decide(order, buyer.id, now, ctx.policies.get(order.policy_key))
-        save_decisions(conn, [decision], now)
-        return _view(conn, decision.subject, Actor.BUYER)
+        uow.save([decision], now)
+        return _view(uow, decision.subject, Actor.BUYER)
 
 
 def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
@@ -74,26 +65,26 @@ def confirm_receipt(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
 
 
 def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
-    with reading(ctx.engine) as conn:
-        order, role = visible_order(conn, principal, load_order(conn, order_id), order_id)
-        return _view(conn, order, role)
+    with ctx.reading() as uow:
+        order, role = visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
+        return _view(uow, order, role)
 
 
-def _view(conn: Connection, order: Order, role: Actor) -> OrderView:
+def _view(uow: UnitOfWork, order: Order, role: Actor) -> OrderView:
     return OrderView(
         order,
         role,
-        order_money(conn, order.id, order.currency),
+        uow.ledger.order_money(order.id, order.currency),
         orders.actions_for(order, role),
-        armed_deadlines(conn, order.id),
-        payments_of(conn, order.id),
-        shipments_view(conn, order.id),
+        armed_deadlines(uow, order.id),
+        uow.payments.payments_of(order.id),
+        uow.shipments.shipments_view(order.id),
     )
 
 
-def armed_deadlines(conn: Connection, order_id: str) -> list[DeadlineView]:
+def armed_deadlines(uow: UnitOfWork, order_id: str) -> list[DeadlineView]:
     out = []
-    for subject_type, kind, due in armed_deadline_dues(conn, order_id):
+    for subject_type, kind, due in uow.deadlines.armed_deadline_dues(order_id):
         machine = MACHINES[subject_type]
         timer = machine.timers[kind]
         rule = next(t.rule for t in machine.transitions if t.timer == timer)
@@ -114,17 +105,16 @@ def list_orders(
     """Newest first; the cursor is the (placed_at, id) of the last order of the previous page."""
     if status is not None and status not in orders.ORDER.states:
         raise Refused(Refusal("unknown_status", f"status must be one of {orders.ORDER.states}", 422))
-    with reading(ctx.engine) as conn:
-        rows = order_keys_page(
-            conn,
+    with ctx.reading() as uow:
+        rows = uow.orders.order_keys_page(
             buyer_id=principal.id if principal.role is Actor.BUYER else None,
-            store_ids=store_ids_of(conn, principal.id) if principal.role is Actor.SELLER else None,
+            store_ids=uow.catalogue.store_ids_of(principal.id) if principal.role is Actor.SELLER else None,
             status=status,
             after=_decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
         page = rows[:limit]
-        loaded = load_orders(conn, [order_id for order_id, _ in page])
+        loaded = uow.orders.load_orders([order_id for order_id, _ in page])
     next_cursor = None
     if len(rows) > limit:
         last_id, last_placed_at = page[-1]
@@ -150,6 +140,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str, Any]]:
-    with reading(ctx.engine) as conn:
-        visible_order(conn, principal, load_order(conn, order_id), order_id)
-        return timeline_events(conn, order_id)
+    with ctx.reading() as uow:
+        visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
+        return uow.events.timeline_events(order_id)

@@ -9,30 +9,25 @@ whichever of them records first wins, and the other finds the payment already an
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
+from orderguard.app.ports import UnitOfWork
 from orderguard.domain import payments
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.payments import Payment, PaymentState, ProviderAnswer
 from orderguard.domain.policy import Policy
+from orderguard.ids import new_id
 from orderguard.providers.payments import PaymentDeclined, ProviderUnavailable
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.decisions import save_decisions
-from orderguard.store.ids import new_id
-from orderguard.store.orders_repo import load_order
-from orderguard.store.payments_repo import load_payment
 
 
 def pay(ctx: Context, buyer: Principal, order_id: str, method: str) -> Payment:
     require_role(buyer, Actor.BUYER)
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        order, _ = visible_order(conn, buyer, load_order(conn, order_id, lock=True), order_id)
+    with ctx.uow() as uow:
+        order, _ = visible_order(uow, buyer, uow.orders.load_order(order_id, lock=True), order_id)
         policy = ctx.policies.get(order.policy_key)
         decision = payments.initiate(new_id("pay"), order, buyer.id, method, now, policy)
-        save_decisions(conn, [decision], now)
+        uow.save([decision], now)
     payment = _ask_provider(ctx, decision.subject, policy)
     if payment.state == PaymentState.FAILED:
         raise Refused(Refusal("payment_declined", payment.failure_reason or "declined", 402))
@@ -46,9 +41,9 @@ def execute(ctx: Context, payment_id: str) -> Payment:
     as it is. When the provider cannot be reached the payment stays initiated and its retry
     deadline will ask again.
     """
-    with reading(ctx.engine) as conn:
-        payment = load_payment(conn, payment_id)
-        order = load_order(conn, payment.order_id) if payment else None
+    with ctx.reading() as uow:
+        payment = uow.payments.load_payment(payment_id)
+        order = uow.orders.load_order(payment.order_id) if payment else None
     if payment is None or order is None:
         raise not_found("payment", payment_id)
     if payment.state != PaymentState.INITIATED:
@@ -78,24 +73,24 @@ def _ask_provider(ctx: Context, payment: Payment, policy: Policy) -> Payment:
 
 def _record(ctx: Context, payment_id: str, answer: ProviderAnswer) -> Payment:
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        order_id = _order_of(conn, payment_id)
-        order = load_order(conn, order_id, lock=True)  # orders before payments: one lock order everywhere
-        payment = load_payment(conn, payment_id, lock=True)
+    with ctx.uow() as uow:
+        order_id = _order_of(uow, payment_id)
+        order = uow.orders.load_order(order_id, lock=True)  # orders before payments: one lock order
+        payment = uow.payments.load_payment(payment_id, lock=True)
         assert order is not None and payment is not None
         if payment.state != PaymentState.INITIATED:
             return payment  # answered meanwhile (the retry deadline and the request raced)
         decision = payments.answered(payment, order, answer, now, ctx.policies.get(order.policy_key))
-        save_decisions(conn, [decision], now)
+        uow.save([decision], now)
         return decision.subject
 
 
 def report_transfer(ctx: Context, payment_id: str, credited: bool, reason: str | None = None) -> Payment:
     """The provider says a pending transfer was credited, or that it failed."""
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        order = load_order(conn, _order_of(conn, payment_id), lock=True)
-        payment = load_payment(conn, payment_id, lock=True)
+    with ctx.uow() as uow:
+        order = uow.orders.load_order(_order_of(uow, payment_id), lock=True)
+        payment = uow.payments.load_payment(payment_id, lock=True)
         assert order is not None and payment is not None
         decision = payments.settle(
             payment,
@@ -105,12 +100,12 @@ def report_transfer(ctx: Context, payment_id: str, credited: bool, reason: str |
             now,
             ctx.policies.get(order.policy_key),
         )
-        save_decisions(conn, [decision], now)
+        uow.save([decision], now)
         return decision.subject
 
 
-def _order_of(conn: Connection, payment_id: str) -> str:
-    payment = load_payment(conn, payment_id)
+def _order_of(uow: UnitOfWork, payment_id: str) -> str:
+    payment = uow.payments.load_payment(payment_id)
     if payment is None:
         raise not_found("payment", payment_id)
     return payment.order_id

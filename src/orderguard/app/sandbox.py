@@ -10,8 +10,6 @@ from orderguard.app.context import Context
 from orderguard.app.deadlines import fire_due
 from orderguard.domain.machine import Refusal, Refused
 from orderguard.providers.clock import HORIZON, VirtualClock
-from orderguard.store.db import reading
-from orderguard.store.deadlines_repo import next_due_at
 
 _advance_lock = threading.Lock()
 
@@ -50,8 +48,8 @@ def advance(ctx: Context, by: timedelta) -> tuple[datetime, int]:
         fired = 0
         idle_rounds = 0
         while True:
-            with reading(ctx.engine) as conn:
-                due = next_due_at(conn, target)
+            with ctx.reading() as uow:
+                due = uow.deadlines.next_due_at(target)
             if due is None:
                 break
             clock.move_to(due)

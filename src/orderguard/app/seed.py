@@ -8,8 +8,6 @@ from orderguard.app import accounts, catalogue
 from orderguard.app.catalogue import OptionInput
 from orderguard.app.context import Context, Principal
 from orderguard.domain.machine import Actor
-from orderguard.store.accounts_repo import count_accounts
-from orderguard.store.db import reading
 
 STORE_NAMES = [
     "Aurora Gadgets",
@@ -47,8 +45,8 @@ class DemoAccount:
 
 
 def is_seeded(ctx: Context) -> bool:
-    with reading(ctx.engine) as conn:
-        return count_accounts(conn) > 0
+    with ctx.reading() as uow:
+        return uow.accounts.count_accounts() > 0
 
 
 def seed(ctx: Context) -> list[DemoAccount]:

@@ -8,29 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
+from orderguard.app.ports import UnitOfWork
 from orderguard.domain import orders, shipments, shipping
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
-from orderguard.store.db import reading, unit_of_work
-from orderguard.store.decisions import save_decisions
-from orderguard.store.ids import new_id
-from orderguard.store.orders_repo import load_orders
-from orderguard.store.shipments_repo import (
-    by_tracking_code,
-    claim_tracking_code,
-    code_owner,
-    insert_scans,
-    remember_webhook,
-    scans_of,
-    shipment,
-    shipments_of,
-    shipped_quantities,
-)
+from orderguard.ids import new_id
 
 MAX_FUTURE = timedelta(minutes=5)  # carrier clocks drift; a scan further ahead is refused
 
@@ -50,12 +35,12 @@ def ship(
     """
     require_role(seller, Actor.SELLER)
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
+    with ctx.uow() as uow:
         order, _ = visible_order(
-            conn, seller, load_orders(conn, [order_id], lock=True).get(order_id), order_id
+            uow, seller, uow.orders.load_orders([order_id], lock=True).get(order_id), order_id
         )
         code = shipping.check_tracking_code(carrier, tracking_code)
-        before = shipped_quantities(conn, order.id)
+        before = uow.shipments.shipped_quantities(order.id)
         wanted = (
             lines
             if lines is not None
@@ -70,9 +55,9 @@ def ship(
             new_id("shp"), order, seller.id, carrier, code, wanted, before, now, policy
         )
         shipper = shipping.CodeHolder(order.store_id, order.buyer_id)
-        owner = claim_tracking_code(conn, carrier, code, shipper, now)
+        owner = uow.shipments.claim_tracking_code(carrier, code, shipper, now)
         shipping.check_code_reuse(owner, shipper, carrier, code)
-        save_decisions(conn, [decision], now)
+        uow.save([decision], now)
     return decision.subject
 
 
@@ -101,8 +86,8 @@ def record_scans(
     replay is refused while a delivery that failed may be retried.
     """
     now = ctx.clock.now()
-    with unit_of_work(ctx.engine) as conn:
-        if signature is not None and not remember_webhook(conn, carrier, signature, now):
+    with ctx.uow() as uow:
+        if signature is not None and not uow.shipments.remember_webhook(carrier, signature, now):
             raise Refused(Refusal("replayed_webhook", "this signed delivery was already received", 409))
         targets: list[tuple[Shipment, Scan]] = []
         for report in reports:
@@ -115,9 +100,11 @@ def record_scans(
                     Refusal("scan_in_future", f"scan of {report.tracking_code} is in the future", 422)
                 )
             code = report.tracking_code.replace(" ", "").upper()
-            owner = code_owner(conn, carrier, code)
+            owner = uow.shipments.code_owner(carrier, code)
             found = [
-                s for s, holder in by_tracking_code(conn, carrier, code) if shipping.holds_code(owner, holder)
+                s
+                for s, holder in uow.shipments.by_tracking_code(carrier, code)
+                if shipping.holds_code(owner, holder)
             ]
             if not found:
                 raise Refused(
@@ -127,15 +114,15 @@ def record_scans(
                 )
             scan = Scan(report.kind, report.occurred_at, report.place)
             targets += [(s, scan) for s in found]
-        return _apply_scans(conn, ctx, targets, source, now)
+        return _apply_scans(uow, ctx, targets, source, now)
 
 
 def _apply_scans(
-    conn: Connection, ctx: Context, targets: list[tuple[Shipment, Scan]], source: str, now: datetime
+    uow: UnitOfWork, ctx: Context, targets: list[tuple[Shipment, Scan]], source: str, now: datetime
 ) -> ScanResult:
     order_ids = {s.order_id for s, _ in targets}
-    current = load_orders(conn, order_ids, lock=True)  # orders first: the same lock order as commands
-    known = scans_of(conn, {s.id for s, _ in targets})
+    current = uow.orders.load_orders(order_ids, lock=True)  # orders first: the lock order of commands
+    known = uow.shipments.scans_of({s.id for s, _ in targets})
     seen = {sid: {scan.identity for scan in scans} for sid, scans in known.items()}
     fresh: list[tuple[str, Scan]] = []
     for s, scan in targets:
@@ -144,22 +131,22 @@ def _apply_scans(
         seen[s.id].add(scan.identity)
         fresh.append((s.id, scan))
         known.setdefault(s.id, []).append(scan)
-    insert_scans(conn, fresh, source, now)
+    uow.shipments.insert_scans(fresh, source, now)
     # States as they stand now that the orders are locked: `targets` were read before the lock, and a
     # concurrent batch may have moved them since (its event must not be written twice).
-    locked = {s.id: s for s in shipments_of(conn, order_ids)}
+    locked = {s.id: s for s in uow.shipments.shipments_of(order_ids)}
     touched = {s.id: locked[s.id] for s, _ in targets}
     moved = [shipments.rescan(s, known[sid], now) for sid, s in touched.items()]
-    save_decisions(conn, [d for d in moved if d is not None], now)
-    _deliver_orders(conn, ctx, current, now)
+    uow.save([d for d in moved if d is not None], now)
+    _deliver_orders(uow, ctx, current, now)
     return ScanResult(len(fresh), len(targets) - len(fresh))
 
 
-def _deliver_orders(conn: Connection, ctx: Context, current: dict[str, orders.Order], now: datetime) -> None:
+def _deliver_orders(uow: UnitOfWork, ctx: Context, current: dict[str, orders.Order], now: datetime) -> None:
     """Orders whose every parcel is now delivered move to delivered (protection may shorten)."""
     by_order: dict[str, list[Shipment]] = defaultdict(list)
     waiting = [oid for oid, o in current.items() if orders.ORDER.find(o.state, "all_delivered")]
-    for s in shipments_of(conn, waiting):
+    for s in uow.shipments.shipments_of(waiting):
         by_order[s.order_id].append(s)
     decisions = []
     for order_id, parcels in by_order.items():
@@ -169,18 +156,18 @@ def _deliver_orders(conn: Connection, ctx: Context, current: dict[str, orders.Or
             decisions.append(
                 orders.all_delivered(order, delivered_at, now, ctx.policies.get(order.policy_key))
             )
-    save_decisions(conn, decisions, now)
+    uow.save(decisions, now)
 
 
 def inject_scan(
     ctx: Context, shipment_id: str, kind: str, occurred_at: datetime | None, place: Place | None
 ) -> ScanResult:
     """Sandbox carrier: a scan on demand; by default now, at the parcel's destination."""
-    with reading(ctx.engine) as conn:
-        found = shipment(conn, shipment_id)
+    with ctx.reading() as uow:
+        found = uow.shipments.shipment(shipment_id)
         if found is None:
             raise not_found("shipment", shipment_id)
-        order = load_orders(conn, [found.order_id])[found.order_id]
+        order = uow.orders.load_orders([found.order_id])[found.order_id]
     destination = Place(order.address.country, order.address.city, order.address.postal_code)
     report = ScanReport(found.tracking_code, kind, occurred_at or ctx.clock.now(), place or destination)
     return record_scans(ctx, found.carrier, [report], source="sandbox")

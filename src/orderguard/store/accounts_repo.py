@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from orderguard.app.ports import TokenHolder, TokenRow
 from orderguard.store import tables as t
-
-
-@dataclass(frozen=True, slots=True)
-class TokenHolder:
-    """The account a token digest belongs to, and the token's own limits."""
-
-    account_id: str
-    role: str
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRow:
-    id: str
-    account_id: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
 
 
 def email_taken(conn: Connection, email: str) -> bool:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from orderguard.app.ports import DueDeadline
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement, in_list
-
-
-@dataclass(frozen=True, slots=True)
-class DueDeadline:
-    id: int
-    subject_type: str
-    subject_id: str
-    order_id: str
-    kind: str
-    due_at: datetime
-
 
 _d = t.deadlines.c
 _claim_due = (  # built once: building a statement costs more than running it

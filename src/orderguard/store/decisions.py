@@ -33,8 +33,11 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
 
 def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
     """A lifecycle's subjects by id, locked; those another transaction holds are left out."""
-    loaders = {"order": load_orders, "payment": load_payments}
-    return loaders[lifecycle](conn, ids, skip_locked=True)
+    if lifecycle == "order":
+        return load_orders(conn, ids, skip_locked=True)
+    if lifecycle == "payment":
+        return load_payments(conn, ids, skip_locked=True)
+    raise ValueError(f"no {lifecycle} subjects have timers")
 
 
 def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: datetime) -> None:

@@ -6,26 +6,16 @@ can neither renew it, store its response nor release the key of the attempt that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from orderguard.app.ports import StoredKey
 from orderguard.store import tables as t
 
 _k = t.idempotency_keys.c
-
-
-@dataclass(frozen=True, slots=True)
-class StoredKey:
-    request_hash: str
-    status_code: int | None  # None while a request with this key is running
-    content_type: str | None
-    body: str | None
-    holder: str | None
-    lease_until: datetime | None
 
 
 def _key_is(account_id: str, key: str) -> ColumnElement[bool]:

@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderguard.app.ports import OrderMoney
 from orderguard.domain.ledger import LedgerTransaction, escrow
 from orderguard.domain.orders import ORDER
+from orderguard.ids import new_id
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement
-from orderguard.store.ids import new_id
 
 ENDED_STATES = sorted(ORDER.terminal)
 _HALF = 32
@@ -80,12 +81,6 @@ def balance(conn: Connection, account: str) -> dict[str, int]:
         .group_by(t.postings.c.currency)
     )
     return {r[0]: total.value(r[1:]) for r in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class OrderMoney:
-    paid: int  # captured into escrow
-    in_escrow: int  # still held: what can be refunded or released
 
 
 def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:

@@ -1,0 +1,410 @@
+"""The storage port: what the use cases need from the database, and nothing of how it is kept.
+
+A use case opens one `UnitOfWork` (`ctx.uow()` to write, `ctx.reading()` to read) and reaches
+the rows through its repositories, grouped by what they hold. A writing unit commits when its
+block ends normally and rolls back when it raises; a reading unit sees one consistent snapshot
+and writes nothing. Every lifecycle's decisions are written by `save`.
+
+The method names are those of the store's repository functions (`store/*_repo.py`), which
+implement them over SQL (`store/uow.py`); tests run the use cases over an in-memory fake
+(`tests/app/fakes.py`). Row locks (`lock=True`, `skip_locked=True`) are those of PostgreSQL's
+`SELECT ... FOR UPDATE [SKIP LOCKED]`; an adapter whose writers never overlap may ignore them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from orderguard.domain.catalogue import Offer
+from orderguard.domain.checkout import CartItem
+from orderguard.domain.decision import Decision
+from orderguard.domain.orders import Order
+from orderguard.domain.payments import Payment
+from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.shipments import Shipment
+from orderguard.domain.shipping import CodeHolder, Scan
+
+
+class UniqueViolation(Exception):
+    """A write met a row with the same unique key, written by a transaction that committed first."""
+
+
+# --- records the repositories hand back --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """The account a token digest belongs to, and the token's own limits."""
+
+    account_id: str
+    role: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    id: str
+    account_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    request_hash: str
+    status_code: int | None  # None while a request with this key is running
+    content_type: str | None
+    body: str | None
+    holder: str | None
+    lease_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueDeadline:
+    id: int
+    subject_type: str
+    subject_id: str
+    order_id: str
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderMoney:
+    paid: int  # captured into escrow
+    in_escrow: int  # still held: what can be refunded or released
+
+
+# --- repositories ------------------------------------------------------------------------------
+
+
+class Orders(Protocol):
+    def load_order(self, order_id: str, *, lock: bool = False) -> Order | None: ...
+
+    def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
+        """Orders by id; with `lock`, locked in id order until the unit of work ends."""
+        ...
+
+    def order_keys_page(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[str, datetime]]:
+        """(id, placed_at) of up to `limit` orders, newest first, after the (placed_at, id) `after`."""
+        ...
+
+
+class Payments(Protocol):
+    def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None: ...
+
+    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's payments, oldest first, as the API shows them."""
+        ...
+
+
+class Shipments(Protocol):
+    def shipped_quantities(self, order_id: str) -> dict[str, int]:
+        """Quantity shipped so far per order line."""
+        ...
+
+    def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
+        """The owner of (carrier, code): `shipper` if nobody held it, else whoever did first (race-safe)."""
+        ...
+
+    def code_owner(self, carrier: str, code: str) -> CodeHolder | None: ...
+
+    def by_tracking_code(self, carrier: str, code: str) -> list[tuple[Shipment, CodeHolder]]:
+        """Every shipment under (carrier, code), with the store and buyer of its order."""
+        ...
+
+    def shipment(self, shipment_id: str) -> Shipment | None: ...
+
+    def shipments_of(self, order_ids: Iterable[str]) -> list[Shipment]: ...
+
+    def scans_of(self, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
+        """Scans per shipment, in the order they happened."""
+        ...
+
+    def insert_scans(self, rows: Sequence[tuple[str, Scan]], source: str, now: datetime) -> None: ...
+
+    def remember_webhook(self, carrier: str, signature: str, now: datetime) -> bool:
+        """False when this exact signed delivery was seen before, even one running concurrently."""
+        ...
+
+    def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's shipments with their lines and scans, as the API shows them."""
+        ...
+
+
+class Deadlines(Protocol):
+    def claim_due(self, now: datetime, limit: int) -> list[DueDeadline]:
+        """The earliest armed deadlines due by `now`, locked; those other workers hold are skipped."""
+        ...
+
+    def settle(self, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+        """outcomes: (deadline id, 'fired' | 'cancelled')."""
+        ...
+
+    def next_due_at(self, until: datetime) -> datetime | None:
+        """The earliest due time of an armed deadline, if one falls due by `until`."""
+        ...
+
+    def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
+        """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
+        ...
+
+
+class Ledger(Protocol):
+    def balance(self, account: str) -> dict[str, int]:
+        """The account's balance per currency."""
+        ...
+
+    def order_money(self, order_id: str, currency: str) -> OrderMoney: ...
+
+    def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
+        """Escrow held per order."""
+        ...
+
+
+class Carts(Protocol):
+    def lock_cart(self, buyer_id: str) -> None:
+        """Serialise the buyer's cart commands until the unit of work ends."""
+        ...
+
+    def cart_item_rows(self, buyer_id: str) -> list[tuple[CartItem, datetime]]:
+        """The buyer's cart items with when each was added, oldest first (then by id)."""
+        ...
+
+    def last_added_at(self, buyer_id: str) -> datetime | None:
+        """When the buyer last added to the cart; None before their first addition."""
+        ...
+
+    def touch_cart(self, buyer_id: str, now: datetime) -> None:
+        """Record `now` as the buyer's last addition."""
+        ...
+
+    def insert_cart_item(self, buyer_id: str, item: CartItem, added_at: datetime) -> None: ...
+
+    def update_cart_item(self, item_id: str, quantity: int, added_at: datetime) -> None: ...
+
+    def set_cart_item_quantity(self, item_id: str, quantity: int) -> None:
+        """A new quantity for the item, keeping when it was added."""
+        ...
+
+    def load_cart_item(self, buyer_id: str, item_id: str) -> CartItem | None: ...
+
+    def delete_cart_item(self, item_id: str) -> None: ...
+
+    def hold_cart_items(self, holds: Sequence[tuple[str, str]]) -> None:
+        """Hold each (cart item, order) pair's item for its unpaid order."""
+        ...
+
+
+class Catalogue(Protocol):
+    def load_offers(self, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
+        """Offers by id; with `lock`, locked in id order (their stock is about to change)."""
+        ...
+
+    def offers_of_product(self, product_id: str) -> list[Offer]:
+        """The product's offers, oldest first."""
+        ...
+
+    def offer_id_of(self, store_id: str, product_id: str) -> str | None: ...
+
+    def insert_offer(self, offer: Offer, created_at: datetime) -> bool:
+        """False (nothing written) when the store already offers the product, even concurrently."""
+        ...
+
+    def take_stock(self, taken: Mapping[str, int]) -> None:
+        """Take the quantities (per offer id) off the offers' stock."""
+        ...
+
+    def insert_store(self, store_id: str, seller_id: str, name: str, created_at: datetime) -> None: ...
+
+    def store_owner(self, store_id: str) -> str | None:
+        """The seller who owns the store; None when there is no such store."""
+        ...
+
+    def store_ids_of(self, seller_id: str) -> set[str]: ...
+
+    def store_names(self, store_ids: set[str]) -> dict[str, str]: ...
+
+    def insert_product(
+        self, product_id: str, title: str, description: str, created_by: str, created_at: datetime
+    ) -> None: ...
+
+    def product_exists(self, product_id: str) -> bool: ...
+
+    def load_product(self, product_id: str) -> dict[str, str] | None: ...
+
+    def product_titles(self, product_ids: set[str]) -> dict[str, str]: ...
+
+
+class Accounts(Protocol):
+    def email_taken(self, email: str) -> bool: ...
+
+    def account_exists(self, account_id: str) -> bool: ...
+
+    def insert_account(
+        self, account_id: str, role: str, name: str, email: str | None, created_at: datetime
+    ) -> None: ...
+
+    def count_accounts(self) -> int: ...
+
+    def insert_token(
+        self, token_id: str, account_id: str, digest: str, created_at: datetime, expires_at: datetime | None
+    ) -> None: ...
+
+    def token_holder(self, digest: str) -> TokenHolder | None: ...
+
+    def account_tokens(self, account_id: str) -> list[TokenRow]: ...
+
+    def token_by(self, *, token_id: str | None = None, digest: str | None = None) -> TokenRow | None: ...
+
+    def revoke_tokens(
+        self, at: datetime, *, token_id: str | None = None, account_id: str | None = None
+    ) -> int:
+        """Revoke one token or every live token of an account; how many were revoked now."""
+        ...
+
+
+class IdempotencyRecords(Protocol):
+    def insert_key(
+        self,
+        account_id: str,
+        key: str,
+        request_hash: str,
+        holder: str,
+        created_at: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        """Reserve a new key for `holder`; False when the key is already there (nothing is written)."""
+        ...
+
+    def load_key(self, account_id: str, key: str) -> StoredKey | None: ...
+
+    def take_over(
+        self,
+        account_id: str,
+        key: str,
+        request_hash: str,
+        holder: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        """Hand a key in progress whose lease has passed to `holder`; False when it is not (any more) so."""
+        ...
+
+    def renew_lease(self, account_id: str, key: str, holder: str, lease_until: datetime) -> bool:
+        """Extend the lease; False when `holder` no longer holds the key."""
+        ...
+
+    def store_response(
+        self,
+        account_id: str,
+        key: str,
+        holder: str,
+        status_code: int,
+        content_type: str | None,
+        body: str,
+    ) -> bool:
+        """Keep the response for replay; False when `holder` no longer holds the key."""
+        ...
+
+    def delete_key(self, account_id: str, key: str, holder: str) -> None:
+        """Free the key for a retry, if `holder` still holds it."""
+        ...
+
+
+class Notifications(Protocol):
+    def notifications_of(self, account_id: str, limit: int) -> list[dict[str, Any]]:
+        """The account's latest notifications, newest first."""
+        ...
+
+
+class Events(Protocol):
+    def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's events in the order they happened."""
+        ...
+
+
+class Policies(Protocol):
+    def policy_stored(self, key: str) -> bool: ...
+
+    def insert_policy(self, version: PolicyVersion, loaded_at: datetime) -> None:
+        """Store the version unless it is stored (processes starting at once may both adopt it)."""
+        ...
+
+    def policy_body(self, key: str) -> Any:
+        """The stored policy's JSON body; None when no version has this key."""
+        ...
+
+
+# --- the unit of work ---------------------------------------------------------------------------
+
+
+class UnitOfWork(Protocol):
+    """One transaction and the repositories that work in it."""
+
+    @property
+    def orders(self) -> Orders: ...
+    @property
+    def payments(self) -> Payments: ...
+    @property
+    def shipments(self) -> Shipments: ...
+    @property
+    def deadlines(self) -> Deadlines: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def carts(self) -> Carts: ...
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def idempotency(self) -> IdempotencyRecords: ...
+    @property
+    def notifications(self) -> Notifications: ...
+    @property
+    def events(self) -> Events: ...
+    @property
+    def policies(self) -> Policies: ...
+
+    def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
+        """A lifecycle's subjects by id, locked; those another transaction holds are left out."""
+        ...
+
+    def save(self, decisions: Sequence[Decision[Any]], now: datetime) -> None:
+        """Write every change of these decisions, and of those they entail, in this unit of work."""
+        ...
+
+
+class UnitsOfWork(Protocol):
+    """Opens units of work over one database."""
+
+    def writing(self) -> AbstractContextManager[UnitOfWork]:
+        """A writing unit: commits when the block ends, rolls back when it raises.
+
+        A write that meets a unique key committed by another transaction raises UniqueViolation.
+        """
+        ...
+
+    def reading(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-only unit: one consistent snapshot, no write lock taken."""
+        ...
+
+    def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
+        """Within this block (and the threads it starts), `check` runs in every writing unit just
+        before it commits; raising there rolls the unit back."""
+        ...

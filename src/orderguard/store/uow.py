@@ -1,0 +1,421 @@
+"""The storage port of app/ (app/ports.py) over SQLAlchemy: units of work on one Engine.
+
+Each repository is a thin object over the unit's Connection that hands every call to the
+repository function of the same name (store/*_repo.py), so the statements, their number and
+their locks are exactly those of the functions. `store.db.unit_of_work` and `reading` stay the
+engine-level transactions underneath: `BEGIN IMMEDIATE` on SQLite, the before-commit check of
+`checked_before_commit` (the idempotency fence) in every writing unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, get_type_hints
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from orderguard.app import ports
+from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder, TokenRow, UnitOfWork
+from orderguard.domain.catalogue import Offer
+from orderguard.domain.checkout import CartItem
+from orderguard.domain.decision import Decision
+from orderguard.domain.orders import Order
+from orderguard.domain.payments import Payment
+from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.shipments import Shipment
+from orderguard.domain.shipping import CodeHolder, Scan
+from orderguard.store import (
+    accounts_repo,
+    carts_repo,
+    deadlines_repo,
+    decisions,
+    idempotency_repo,
+    ledger_repo,
+    notifications_repo,
+    offers_repo,
+    order_queries,
+    orders_repo,
+    payments_repo,
+    policies_repo,
+    shipments_repo,
+)
+from orderguard.store.db import checked_before_commit, reading, unit_of_work
+
+
+class _Repository:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+
+class SqlOrders(_Repository):
+    __slots__ = ()
+
+    def load_order(self, order_id: str, *, lock: bool = False) -> Order | None:
+        return orders_repo.load_order(self._conn, order_id, lock=lock)
+
+    def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
+        return orders_repo.load_orders(self._conn, order_ids, lock=lock)
+
+    def order_keys_page(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[str, datetime]]:
+        return order_queries.order_keys_page(
+            self._conn, buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit
+        )
+
+
+class SqlPayments(_Repository):
+    __slots__ = ()
+
+    def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None:
+        return payments_repo.load_payment(self._conn, payment_id, lock=lock)
+
+    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+        return payments_repo.payments_of(self._conn, order_id)
+
+
+class SqlShipments(_Repository):
+    __slots__ = ()
+
+    def shipped_quantities(self, order_id: str) -> dict[str, int]:
+        return shipments_repo.shipped_quantities(self._conn, order_id)
+
+    def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
+        return shipments_repo.claim_tracking_code(self._conn, carrier, code, shipper, now)
+
+    def code_owner(self, carrier: str, code: str) -> CodeHolder | None:
+        return shipments_repo.code_owner(self._conn, carrier, code)
+
+    def by_tracking_code(self, carrier: str, code: str) -> list[tuple[Shipment, CodeHolder]]:
+        return shipments_repo.by_tracking_code(self._conn, carrier, code)
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        return shipments_repo.shipment(self._conn, shipment_id)
+
+    def shipments_of(self, order_ids: Iterable[str]) -> list[Shipment]:
+        return shipments_repo.shipments_of(self._conn, order_ids)
+
+    def scans_of(self, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
+        return shipments_repo.scans_of(self._conn, shipment_ids)
+
+    def insert_scans(self, rows: Sequence[tuple[str, Scan]], source: str, now: datetime) -> None:
+        shipments_repo.insert_scans(self._conn, rows, source, now)
+
+    def remember_webhook(self, carrier: str, signature: str, now: datetime) -> bool:
+        return shipments_repo.remember_webhook(self._conn, carrier, signature, now)
+
+    def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
+        return shipments_repo.shipments_view(self._conn, order_id)
+
+
+class SqlDeadlines(_Repository):
+    __slots__ = ()
+
+    def claim_due(self, now: datetime, limit: int) -> list[DueDeadline]:
+        return deadlines_repo.claim_due(self._conn, now, limit)
+
+    def settle(self, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+        deadlines_repo.settle(self._conn, outcomes, now)
+
+    def next_due_at(self, until: datetime) -> datetime | None:
+        return deadlines_repo.next_due_at(self._conn, until)
+
+    def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
+        return order_queries.armed_deadline_dues(self._conn, order_id)
+
+
+class SqlLedger(_Repository):
+    __slots__ = ()
+
+    def balance(self, account: str) -> dict[str, int]:
+        return ledger_repo.balance(self._conn, account)
+
+    def order_money(self, order_id: str, currency: str) -> OrderMoney:
+        return ledger_repo.order_money(self._conn, order_id, currency)
+
+    def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
+        return ledger_repo.escrow_balances(self._conn, order_ids)
+
+
+class SqlCarts(_Repository):
+    __slots__ = ()
+
+    def lock_cart(self, buyer_id: str) -> None:
+        carts_repo.lock_cart(self._conn, buyer_id)
+
+    def cart_item_rows(self, buyer_id: str) -> list[tuple[CartItem, datetime]]:
+        return carts_repo.cart_item_rows(self._conn, buyer_id)
+
+    def last_added_at(self, buyer_id: str) -> datetime | None:
+        return carts_repo.last_added_at(self._conn, buyer_id)
+
+    def touch_cart(self, buyer_id: str, now: datetime) -> None:
+        carts_repo.touch_cart(self._conn, buyer_id, now)
+
+    def insert_cart_item(self, buyer_id: str, item: CartItem, added_at: datetime) -> None:
+        carts_repo.insert_cart_item(self._conn, buyer_id, item, added_at)
+
+    def update_cart_item(self, item_id: str, quantity: int, added_at: datetime) -> None:
+        carts_repo.update_cart_item(self._conn, item_id, quantity, added_at)
+
+    def set_cart_item_quantity(self, item_id: str, quantity: int) -> None:
+        carts_repo.set_cart_item_quantity(self._conn, item_id, quantity)
+
+    def load_cart_item(self, buyer_id: str, item_id: str) -> CartItem | None:
+        return carts_repo.load_cart_item(self._conn, buyer_id, item_id)
+
+    def delete_cart_item(self, item_id: str) -> None:
+        carts_repo.delete_cart_item(self._conn, item_id)
+
+    def hold_cart_items(self, holds: Sequence[tuple[str, str]]) -> None:
+        carts_repo.hold_cart_items(self._conn, holds)
+
+
+class SqlCatalogue(_Repository):
+    __slots__ = ()
+
+    def load_offers(self, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
+        return offers_repo.load_offers(self._conn, offer_ids, lock=lock)
+
+    def offers_of_product(self, product_id: str) -> list[Offer]:
+        return offers_repo.offers_of_product(self._conn, product_id)
+
+    def offer_id_of(self, store_id: str, product_id: str) -> str | None:
+        return offers_repo.offer_id_of(self._conn, store_id, product_id)
+
+    def insert_offer(self, offer: Offer, created_at: datetime) -> bool:
+        return offers_repo.insert_offer(self._conn, offer, created_at)
+
+    def take_stock(self, taken: Mapping[str, int]) -> None:
+        offers_repo.take_stock(self._conn, taken)
+
+    def insert_store(self, store_id: str, seller_id: str, name: str, created_at: datetime) -> None:
+        offers_repo.insert_store(self._conn, store_id, seller_id, name, created_at)
+
+    def store_owner(self, store_id: str) -> str | None:
+        return offers_repo.store_owner(self._conn, store_id)
+
+    def store_ids_of(self, seller_id: str) -> set[str]:
+        return offers_repo.store_ids_of(self._conn, seller_id)
+
+    def store_names(self, store_ids: set[str]) -> dict[str, str]:
+        return offers_repo.store_names(self._conn, store_ids)
+
+    def insert_product(
+        self, product_id: str, title: str, description: str, created_by: str, created_at: datetime
+    ) -> None:
+        offers_repo.insert_product(self._conn, product_id, title, description, created_by, created_at)
+
+    def product_exists(self, product_id: str) -> bool:
+        return offers_repo.product_exists(self._conn, product_id)
+
+    def load_product(self, product_id: str) -> dict[str, str] | None:
+        return offers_repo.load_product(self._conn, product_id)
+
+    def product_titles(self, product_ids: set[str]) -> dict[str, str]:
+        return offers_repo.product_titles(self._conn, product_ids)
+
+
+class SqlAccounts(_Repository):
+    __slots__ = ()
+
+    def email_taken(self, email: str) -> bool:
+        return accounts_repo.email_taken(self._conn, email)
+
+    def account_exists(self, account_id: str) -> bool:
+        return accounts_repo.account_exists(self._conn, account_id)
+
+    def insert_account(
+        self, account_id: str, role: str, name: str, email: str | None, created_at: datetime
+    ) -> None:
+        accounts_repo.insert_account(self._conn, account_id, role, name, email, created_at)
+
+    def count_accounts(self) -> int:
+        return accounts_repo.count_accounts(self._conn)
+
+    def insert_token(
+        self, token_id: str, account_id: str, digest: str, created_at: datetime, expires_at: datetime | None
+    ) -> None:
+        accounts_repo.insert_token(self._conn, token_id, account_id, digest, created_at, expires_at)
+
+    def token_holder(self, digest: str) -> TokenHolder | None:
+        return accounts_repo.token_holder(self._conn, digest)
+
+    def account_tokens(self, account_id: str) -> list[TokenRow]:
+        return accounts_repo.account_tokens(self._conn, account_id)
+
+    def token_by(self, *, token_id: str | None = None, digest: str | None = None) -> TokenRow | None:
+        return accounts_repo.token_by(self._conn, token_id=token_id, digest=digest)
+
+    def revoke_tokens(
+        self, at: datetime, *, token_id: str | None = None, account_id: str | None = None
+    ) -> int:
+        return accounts_repo.revoke_tokens(self._conn, at, token_id=token_id, account_id=account_id)
+
+
+class SqlIdempotencyRecords(_Repository):
+    __slots__ = ()
+
+    def insert_key(
+        self,
+        account_id: str,
+        key: str,
+        request_hash: str,
+        holder: str,
+        created_at: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        return idempotency_repo.insert_key(
+            self._conn, account_id, key, request_hash, holder, created_at, lease_until
+        )
+
+    def load_key(self, account_id: str, key: str) -> StoredKey | None:
+        return idempotency_repo.load_key(self._conn, account_id, key)
+
+    def take_over(
+        self,
+        account_id: str,
+        key: str,
+        request_hash: str,
+        holder: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        return idempotency_repo.take_over(self._conn, account_id, key, request_hash, holder, now, lease_until)
+
+    def renew_lease(self, account_id: str, key: str, holder: str, lease_until: datetime) -> bool:
+        return idempotency_repo.renew_lease(self._conn, account_id, key, holder, lease_until)
+
+    def store_response(
+        self,
+        account_id: str,
+        key: str,
+        holder: str,
+        status_code: int,
+        content_type: str | None,
+        body: str,
+    ) -> bool:
+        return idempotency_repo.store_response(
+            self._conn, account_id, key, holder, status_code, content_type, body
+        )
+
+    def delete_key(self, account_id: str, key: str, holder: str) -> None:
+        idempotency_repo.delete_key(self._conn, account_id, key, holder)
+
+
+class SqlNotifications(_Repository):
+    __slots__ = ()
+
+    def notifications_of(self, account_id: str, limit: int) -> list[dict[str, Any]]:
+        return notifications_repo.notifications_of(self._conn, account_id, limit)
+
+
+class SqlEvents(_Repository):
+    __slots__ = ()
+
+    def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
+        return order_queries.timeline_events(self._conn, order_id)
+
+
+class SqlPolicies(_Repository):
+    __slots__ = ()
+
+    def policy_stored(self, key: str) -> bool:
+        return policies_repo.policy_stored(self._conn, key)
+
+    def insert_policy(self, version: PolicyVersion, loaded_at: datetime) -> None:
+        policies_repo.insert_policy(self._conn, version, loaded_at)
+
+    def policy_body(self, key: str) -> Any:
+        return policies_repo.policy_body(self._conn, key)
+
+
+class SqlUnitOfWork:
+    """One transaction's Connection and the repositories over it, each made on its first use."""
+
+    orders: SqlOrders
+    payments: SqlPayments
+    shipments: SqlShipments
+    deadlines: SqlDeadlines
+    ledger: SqlLedger
+    carts: SqlCarts
+    catalogue: SqlCatalogue
+    accounts: SqlAccounts
+    idempotency: SqlIdempotencyRecords
+    notifications: SqlNotifications
+    events: SqlEvents
+    policies: SqlPolicies
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __getattr__(self, name: str) -> _Repository:
+        # Only reached while the repository is not made yet: a unit uses a few of them.
+        kind = _REPOSITORIES.get(name)
+        if kind is None:
+            raise AttributeError(f"{type(self).__name__} has no {name!r}")
+        repository = kind(self.conn)
+        setattr(self, name, repository)
+        return repository
+
+    def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
+        return decisions.load_subjects(self.conn, lifecycle, ids)
+
+    def save(self, decided: Sequence[Decision[Any]], now: datetime) -> None:
+        decisions.save_decisions(self.conn, decided, now)
+
+
+_REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
+
+
+class _Writing:
+    """`store.db.unit_of_work` as a port's writing unit: a unique key met is a UniqueViolation."""
+
+    __slots__ = ("_transaction",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._transaction = unit_of_work(engine)
+
+    def __enter__(self) -> UnitOfWork:
+        return SqlUnitOfWork(self._transaction.__enter__())
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool | None:
+        try:
+            suppressed = self._transaction.__exit__(kind, error, trace)
+        except IntegrityError as e:  # raised by the commit, or by the block and passed on
+            raise ports.UniqueViolation(str(e.orig or e)) from e
+        if isinstance(error, IntegrityError) and not suppressed:
+            raise ports.UniqueViolation(str(error.orig or error)) from error
+        return suppressed
+
+
+class SqlUnitsOfWork:
+    """Units of work over `engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def writing(self) -> AbstractContextManager[UnitOfWork]:
+        return _Writing(self.engine)
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        with reading(self.engine) as conn:
+            yield SqlUnitOfWork(conn)
+
+    def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
+        return checked_before_commit(lambda conn: check(SqlUnitOfWork(conn)))

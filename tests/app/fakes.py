@@ -1,0 +1,731 @@
+"""An in-memory store behind app/'s unit-of-work port, after cosmicpython's FakeUnitOfWork.
+
+`FakeDatabase` holds the rows as Python objects and opens units of work over them: a writing
+unit works on the live rows and, should its block raise, puts back a copy taken when it opened
+(rollback); a reading unit refuses writes. Each repository method does what the SQL function of
+the same name does (store/*_repo.py), in the same order, so the use cases cannot tell the two
+apart. Row locks are no-ops (one thread); `held` names subjects "another transaction holds",
+which `load_subjects` skips as SKIP LOCKED would.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from orderguard.app.context import Context, PolicyBook, load_policy_file
+from orderguard.app.ports import (
+    DueDeadline,
+    OrderMoney,
+    StoredKey,
+    TokenHolder,
+    TokenRow,
+    UniqueViolation,
+    UnitOfWork,
+)
+from orderguard.domain.catalogue import Offer
+from orderguard.domain.checkout import CartItem
+from orderguard.domain.decision import Decision
+from orderguard.domain.ledger import escrow
+from orderguard.domain.orders import LEAVE_CART, RESTOCK, Order
+from orderguard.domain.payments import Payment
+from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.shipments import Shipment
+from orderguard.domain.shipping import CodeHolder, Scan
+from orderguard.ids import new_id
+from orderguard.providers.clock import FixedClock
+from orderguard.providers.payments import PaymentDeclined, ProviderUnavailable
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Deadline:
+    id: int
+    subject_type: str
+    subject_id: str
+    order_id: str
+    kind: str
+    due_at: datetime
+    state: str = "armed"
+    settled_at: datetime | None = None
+
+
+@dataclass
+class Rows:
+    """Every table, as the fake keeps it."""
+
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    offers: dict[str, Offer] = field(default_factory=dict)
+    offer_created: dict[str, datetime] = field(default_factory=dict)
+    carts: dict[str, datetime] = field(default_factory=dict)  # buyer -> last added
+    cart_items: dict[str, tuple[str, CartItem, datetime]] = field(
+        default_factory=dict
+    )  # (buyer, item, added)
+    orders: dict[str, Order] = field(default_factory=dict)
+    payments: dict[str, Payment] = field(default_factory=dict)
+    shipments: dict[str, Shipment] = field(default_factory=dict)
+    tracking_codes: dict[tuple[str, str], CodeHolder] = field(default_factory=dict)
+    scans: list[tuple[str, Scan, str, datetime]] = field(default_factory=list)  # (shipment, scan, source, at)
+    webhooks: set[tuple[str, str]] = field(default_factory=set)
+    deadlines: list[Deadline] = field(default_factory=list)
+    postings: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    keys: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    policies: dict[str, Any] = field(default_factory=dict)
+    last_id: int = 0  # of events, deadlines and notifications, as their SERIAL columns count
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+
+class _Repository:
+    def __init__(self, rows: Rows, writable: bool) -> None:
+        self.rows = rows
+        self._writable = writable
+
+    def _write(self) -> Rows:
+        assert self._writable, "a write in a reading unit of work"
+        return self.rows
+
+
+class FakeOrders(_Repository):
+    def load_order(self, order_id: str, *, lock: bool = False) -> Order | None:
+        return self.rows.orders.get(order_id)
+
+    def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
+        return {i: self.rows.orders[i] for i in sorted(set(order_ids)) if i in self.rows.orders}
+
+    def order_keys_page(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[str, datetime]]:
+        found = [
+            (o.placed_at, o.id)
+            for o in self.rows.orders.values()
+            if (buyer_id is None or o.buyer_id == buyer_id)
+            and (store_ids is None or o.store_id in store_ids)
+            and (not status or o.state == status)
+            and (after is None or (o.placed_at, o.id) < after)
+        ]
+        return [(i, at) for at, i in sorted(found, reverse=True)[:limit]]
+
+
+class FakePayments(_Repository):
+    def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None:
+        return self.rows.payments.get(payment_id)
+
+    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+        mine = sorted(
+            (p for p in self.rows.payments.values() if p.order_id == order_id), key=lambda p: p.created_at
+        )
+        return [
+            {
+                "id": p.id,
+                "method": p.method,
+                "state": p.state,
+                "amount": p.amount,
+                "currency": p.currency,
+                "provider_ref": p.provider_ref,
+                "created_at": p.created_at,
+                "settled_at": p.settled_at,
+                "failure_reason": p.failure_reason,
+            }
+            for p in mine
+        ]
+
+
+class FakeShipments(_Repository):
+    def shipped_quantities(self, order_id: str) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for s in self.rows.shipments.values():
+            if s.order_id == order_id:
+                for line_id, quantity in s.lines.items():
+                    out[line_id] += quantity
+        return dict(out)
+
+    def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
+        return self._write().tracking_codes.setdefault((carrier, code), shipper)
+
+    def code_owner(self, carrier: str, code: str) -> CodeHolder | None:
+        return self.rows.tracking_codes.get((carrier, code))
+
+    def by_tracking_code(self, carrier: str, code: str) -> list[tuple[Shipment, CodeHolder]]:
+        found = sorted(
+            (s for s in self.rows.shipments.values() if (s.carrier, s.tracking_code) == (carrier, code)),
+            key=lambda s: s.id,
+        )
+        orders = self.rows.orders
+        return [(s, CodeHolder(orders[s.order_id].store_id, orders[s.order_id].buyer_id)) for s in found]
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        return self.rows.shipments.get(shipment_id)
+
+    def shipments_of(self, order_ids: Iterable[str]) -> list[Shipment]:
+        wanted = set(order_ids)
+        return sorted(
+            (s for s in self.rows.shipments.values() if s.order_id in wanted),
+            key=lambda s: (s.shipped_at, s.id),
+        )
+
+    def scans_of(self, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
+        wanted = set(shipment_ids)
+        out: dict[str, list[Scan]] = defaultdict(list)
+        in_order = sorted(enumerate(self.rows.scans), key=lambda r: (r[1][1].occurred_at, r[0]))
+        for _, (sid, scan, _, _) in in_order:
+            if sid in wanted:
+                out[sid].append(scan)
+        return out
+
+    def insert_scans(self, rows: Sequence[tuple[str, Scan]], source: str, now: datetime) -> None:
+        self._write().scans.extend((sid, scan, source, now) for sid, scan in rows)
+
+    def remember_webhook(self, carrier: str, signature: str, now: datetime) -> bool:
+        seen = self._write().webhooks
+        if (carrier, signature) in seen:
+            return False
+        seen.add((carrier, signature))
+        return True
+
+    def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
+        parcels = self.shipments_of([order_id])
+        scans = self.scans_of([s.id for s in parcels])
+        return [
+            {
+                "id": s.id,
+                "carrier": s.carrier,
+                "tracking_code": s.tracking_code,
+                "status": s.state,
+                "shipped_at": s.shipped_at,
+                "status_since": s.state_since,
+                "lines": dict(s.lines),
+                "scans": [
+                    {
+                        "kind": sc.kind,
+                        "occurred_at": sc.occurred_at,
+                        "country": sc.place.country,
+                        "city": sc.place.city,
+                        "postal_code": sc.place.postal_code,
+                    }
+                    for sc in scans.get(s.id, [])
+                ],
+            }
+            for s in parcels
+        ]
+
+
+class FakeDeadlines(_Repository):
+    def _armed(self) -> list[Deadline]:
+        return sorted((d for d in self.rows.deadlines if d.state == "armed"), key=lambda d: (d.due_at, d.id))
+
+    def claim_due(self, now: datetime, limit: int) -> list[DueDeadline]:
+        due = [d for d in self._armed() if d.due_at <= now][:limit]
+        return [DueDeadline(d.id, d.subject_type, d.subject_id, d.order_id, d.kind, d.due_at) for d in due]
+
+    def settle(self, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
+        states = dict(outcomes)
+        for d in self._write().deadlines:
+            if d.id in states and d.state == "armed":
+                d.state, d.settled_at = states[d.id], now
+
+    def next_due_at(self, until: datetime) -> datetime | None:
+        return next((d.due_at for d in self._armed() if d.due_at <= until), None)
+
+    def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
+        return [(d.subject_type, d.kind, d.due_at) for d in self._armed() if d.order_id == order_id]
+
+
+class FakeLedger(_Repository):
+    def _sum(self, keep: Callable[[dict[str, Any]], bool]) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for p in self.rows.postings:
+            if keep(p):
+                out[p["currency"]] += p["amount"]
+        return dict(out)
+
+    def balance(self, account: str) -> dict[str, int]:
+        return self._sum(lambda p: p["account"] == account)
+
+    def order_money(self, order_id: str, currency: str) -> OrderMoney:
+        account = escrow(order_id)
+        paid = sum(self._sum(lambda p: p["account"] == account and p["kind"] == "capture").values())
+        return OrderMoney(paid, self.balance(account).get(currency, 0))
+
+    def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.rows.postings:
+            if p["order_id"] in order_ids and p["account"].startswith("escrow:"):
+                out[p["order_id"]] = out.get(p["order_id"], 0) + p["amount"]
+        return out
+
+
+class FakeCarts(_Repository):
+    def lock_cart(self, buyer_id: str) -> None:
+        pass
+
+    def cart_item_rows(self, buyer_id: str) -> list[tuple[CartItem, datetime]]:
+        mine = [(item, at) for buyer, item, at in self.rows.cart_items.values() if buyer == buyer_id]
+        return sorted(mine, key=lambda r: (r[1], r[0].id))
+
+    def last_added_at(self, buyer_id: str) -> datetime | None:
+        return self.rows.carts.get(buyer_id)
+
+    def touch_cart(self, buyer_id: str, now: datetime) -> None:
+        self._write().carts[buyer_id] = now
+
+    def insert_cart_item(self, buyer_id: str, item: CartItem, added_at: datetime) -> None:
+        self._write().cart_items[item.id] = (buyer_id, item, added_at)
+
+    def update_cart_item(self, item_id: str, quantity: int, added_at: datetime) -> None:
+        buyer, item, _ = self._write().cart_items[item_id]
+        self.rows.cart_items[item_id] = (buyer, replace(item, quantity=quantity), added_at)
+
+    def set_cart_item_quantity(self, item_id: str, quantity: int) -> None:
+        buyer, item, at = self._write().cart_items[item_id]
+        self.rows.cart_items[item_id] = (buyer, replace(item, quantity=quantity), at)
+
+    def load_cart_item(self, buyer_id: str, item_id: str) -> CartItem | None:
+        row = self.rows.cart_items.get(item_id)
+        return row[1] if row and row[0] == buyer_id else None
+
+    def delete_cart_item(self, item_id: str) -> None:
+        self._write().cart_items.pop(item_id, None)
+
+    def hold_cart_items(self, holds: Sequence[tuple[str, str]]) -> None:
+        for item_id, order_id in holds:
+            buyer, item, at = self._write().cart_items[item_id]
+            self.rows.cart_items[item_id] = (buyer, replace(item, order_id=order_id), at)
+
+
+class FakeCatalogue(_Repository):
+    def load_offers(self, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
+        return {i: self.rows.offers[i] for i in sorted(set(offer_ids)) if i in self.rows.offers}
+
+    def offers_of_product(self, product_id: str) -> list[Offer]:
+        mine = [o for o in self.rows.offers.values() if o.product_id == product_id]
+        return sorted(mine, key=lambda o: (self.rows.offer_created[o.id], o.id))
+
+    def offer_id_of(self, store_id: str, product_id: str) -> str | None:
+        return next(
+            (o.id for o in self.rows.offers.values() if (o.store_id, o.product_id) == (store_id, product_id)),
+            None,
+        )
+
+    def insert_offer(self, offer: Offer, created_at: datetime) -> bool:
+        if self.offer_id_of(offer.store_id, offer.product_id) is not None:
+            return False
+        self._write().offers[offer.id] = offer
+        self.rows.offer_created[offer.id] = created_at
+        return True
+
+    def take_stock(self, taken: Mapping[str, int]) -> None:
+        offers = self._write().offers
+        for offer_id, quantity in taken.items():
+            offers[offer_id] = replace(offers[offer_id], stock=offers[offer_id].stock - quantity)
+
+    def insert_store(self, store_id: str, seller_id: str, name: str, created_at: datetime) -> None:
+        self._write().stores[store_id] = {"seller_id": seller_id, "name": name}
+
+    def store_owner(self, store_id: str) -> str | None:
+        store = self.rows.stores.get(store_id)
+        return store["seller_id"] if store else None
+
+    def store_ids_of(self, seller_id: str) -> set[str]:
+        return {i for i, s in self.rows.stores.items() if s["seller_id"] == seller_id}
+
+    def store_names(self, store_ids: set[str]) -> dict[str, str]:
+        return {i: s["name"] for i, s in self.rows.stores.items() if i in store_ids}
+
+    def insert_product(
+        self, product_id: str, title: str, description: str, created_by: str, created_at: datetime
+    ) -> None:
+        self._write().products[product_id] = {"id": product_id, "title": title, "description": description}
+
+    def product_exists(self, product_id: str) -> bool:
+        return product_id in self.rows.products
+
+    def load_product(self, product_id: str) -> dict[str, str] | None:
+        product = self.rows.products.get(product_id)
+        return dict(product) if product else None
+
+    def product_titles(self, product_ids: set[str]) -> dict[str, str]:
+        return {i: p["title"] for i, p in self.rows.products.items() if i in product_ids}
+
+
+class FakeAccounts(_Repository):
+    def email_taken(self, email: str) -> bool:
+        return any(a["email"] == email for a in self.rows.accounts.values())
+
+    def account_exists(self, account_id: str) -> bool:
+        return account_id in self.rows.accounts
+
+    def insert_account(
+        self, account_id: str, role: str, name: str, email: str | None, created_at: datetime
+    ) -> None:
+        if account_id in self.rows.accounts or (email is not None and self.email_taken(email)):
+            raise UniqueViolation(f"account {account_id} or email {email} exists")
+        self._write().accounts[account_id] = {"role": role, "name": name, "email": email}
+
+    def count_accounts(self) -> int:
+        return len(self.rows.accounts)
+
+    def insert_token(
+        self, token_id: str, account_id: str, digest: str, created_at: datetime, expires_at: datetime | None
+    ) -> None:
+        self._write().tokens[token_id] = {
+            "digest": digest,
+            "row": TokenRow(token_id, account_id, created_at, expires_at, None),
+        }
+
+    def token_holder(self, digest: str) -> TokenHolder | None:
+        row = next((t["row"] for t in self.rows.tokens.values() if t["digest"] == digest), None)
+        if row is None:
+            return None
+        return TokenHolder(
+            row.account_id, self.rows.accounts[row.account_id]["role"], row.expires_at, row.revoked_at
+        )
+
+    def account_tokens(self, account_id: str) -> list[TokenRow]:
+        mine = [t["row"] for t in self.rows.tokens.values() if t["row"].account_id == account_id]
+        return sorted(mine, key=lambda r: (r.created_at, r.id))
+
+    def token_by(self, *, token_id: str | None = None, digest: str | None = None) -> TokenRow | None:
+        for t in self.rows.tokens.values():
+            if (token_id is not None and t["row"].id == token_id) or (
+                token_id is None and t["digest"] == digest
+            ):
+                row: TokenRow = t["row"]
+                return row
+        return None
+
+    def revoke_tokens(
+        self, at: datetime, *, token_id: str | None = None, account_id: str | None = None
+    ) -> int:
+        revoked = 0
+        for t in self._write().tokens.values():
+            row = t["row"]
+            mine = row.id == token_id if token_id is not None else row.account_id == account_id
+            if mine and row.revoked_at is None:
+                t["row"] = replace(row, revoked_at=at)
+                revoked += 1
+        return revoked
+
+
+class FakeIdempotencyRecords(_Repository):
+    def _held(self, account_id: str, key: str, holder: str) -> dict[str, Any] | None:
+        row = self.rows.keys.get((account_id, key))
+        return row if row and row["holder"] == holder and row["status_code"] is None else None
+
+    def insert_key(
+        self,
+        account_id: str,
+        key: str,
+        request_hash: str,
+        holder: str,
+        created_at: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        if (account_id, key) in self.rows.keys:
+            return False
+        self._write().keys[(account_id, key)] = {
+            "request_hash": request_hash,
+            "status_code": None,
+            "content_type": None,
+            "body": None,
+            "holder": holder,
+            "lease_until": lease_until,
+        }
+        return True
+
+    def load_key(self, account_id: str, key: str) -> StoredKey | None:
+        row = self.rows.keys.get((account_id, key))
+        return StoredKey(**row) if row else None
+
+    def take_over(
+        self,
+        account_id: str,
+        key: str,
+        request_hash: str,
+        holder: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        row = self.rows.keys.get((account_id, key))
+        lapsed = row is not None and (row["lease_until"] is None or row["lease_until"] < now)
+        if row is None or row["request_hash"] != request_hash or row["status_code"] is not None or not lapsed:
+            return False
+        self._write()
+        row.update(holder=holder, lease_until=lease_until)
+        return True
+
+    def renew_lease(self, account_id: str, key: str, holder: str, lease_until: datetime) -> bool:
+        row = self._held(account_id, key, holder)
+        if row is None:
+            return False
+        self._write()
+        row["lease_until"] = lease_until
+        return True
+
+    def store_response(
+        self,
+        account_id: str,
+        key: str,
+        holder: str,
+        status_code: int,
+        content_type: str | None,
+        body: str,
+    ) -> bool:
+        row = self._held(account_id, key, holder)
+        if row is None:
+            return False
+        self._write()
+        row.update(
+            status_code=status_code, content_type=content_type, body=body, holder=None, lease_until=None
+        )
+        return True
+
+    def delete_key(self, account_id: str, key: str, holder: str) -> None:
+        if self._held(account_id, key, holder) is not None:
+            del self._write().keys[(account_id, key)]
+
+
+class FakeNotifications(_Repository):
+    def notifications_of(self, account_id: str, limit: int) -> list[dict[str, Any]]:
+        mine = [n for n in self.rows.notifications if n["account_id"] == account_id]
+        return [
+            {k: n[k] for k in ("id", "kind", "order_id", "text", "created_at")}
+            for n in sorted(mine, key=lambda n: n["id"], reverse=True)[:limit]
+        ]
+
+
+class FakeEvents(_Repository):
+    def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in e.items() if k not in ("id", "order_id")}
+            for e in self.rows.events
+            if e["order_id"] == order_id
+        ]
+
+
+class FakePolicies(_Repository):
+    def policy_stored(self, key: str) -> bool:
+        return key in self.rows.policies
+
+    def insert_policy(self, version: PolicyVersion, loaded_at: datetime) -> None:
+        self._write().policies.setdefault(version.key, version.policy.model_dump(mode="json"))
+
+    def policy_body(self, key: str) -> Any:
+        return self.rows.policies.get(key)
+
+
+class FakeUnitOfWork:
+    def __init__(self, rows: Rows, writable: bool, held: set[str]) -> None:
+        self.rows = rows
+        self.writable = writable
+        self._held = held
+        self.orders = FakeOrders(rows, writable)
+        self.payments = FakePayments(rows, writable)
+        self.shipments = FakeShipments(rows, writable)
+        self.deadlines = FakeDeadlines(rows, writable)
+        self.ledger = FakeLedger(rows, writable)
+        self.carts = FakeCarts(rows, writable)
+        self.catalogue = FakeCatalogue(rows, writable)
+        self.accounts = FakeAccounts(rows, writable)
+        self.idempotency = FakeIdempotencyRecords(rows, writable)
+        self.notifications = FakeNotifications(rows, writable)
+        self.events = FakeEvents(rows, writable)
+        self.policies = FakePolicies(rows, writable)
+
+    def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
+        tables: dict[str, dict[str, Any]] = {"order": self.rows.orders, "payment": self.rows.payments}
+        table = tables[lifecycle]
+        return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
+
+    def save(self, decisions: Sequence[Decision[Any]], now: datetime) -> None:
+        """What store/decisions.save_decisions writes, in the same order."""
+        changed = [d for top in decisions for d in top.flatten() if d.changed]
+        if not changed:
+            return
+        assert self.writable, "a write in a reading unit of work"
+        rows = self.rows
+        tables: dict[str, dict[str, Any]] = {
+            "order": rows.orders,
+            "payment": rows.payments,
+            "shipment": rows.shipments,
+        }
+        for d in changed:
+            table = tables.get(d.subject.lifecycle)
+            if table is None:
+                raise ValueError(f"no writer for {d.subject.lifecycle}")
+            if d.new and d.subject.id in table:
+                raise UniqueViolation(f"{d.subject.lifecycle} {d.subject.id} exists")
+            if not d.new and isinstance(d.subject, Shipment):  # only state and state_since are updated
+                d_subject = replace(
+                    table[d.subject.id], state=d.subject.state, state_since=d.subject.state_since
+                )
+                table[d.subject.id] = d_subject
+            else:
+                table[d.subject.id] = d.subject
+        for d in changed:
+            for e in d.events:
+                rows.events.append(
+                    {
+                        "id": rows.next_id(),
+                        "order_id": d.subject.order_id,
+                        "kind": e.kind,
+                        "subject_type": d.subject.lifecycle,
+                        "subject_id": d.subject.id,
+                        "actor": str(e.actor),
+                        "actor_id": e.actor_id,
+                        "rule": e.rule,
+                        "at": e.at,
+                        "data": copy.deepcopy(e.data),
+                    }
+                )
+        cancel = {(d.subject.id, kind) for d in changed for kind in d.cancel}
+        for row in rows.deadlines:
+            if row.state == "armed" and (row.subject_id, row.kind) in cancel:
+                row.state, row.settled_at = "cancelled", now
+        for d in changed:
+            for a in d.arm:
+                rows.deadlines.append(
+                    Deadline(
+                        rows.next_id(),
+                        d.subject.lifecycle,
+                        d.subject.id,
+                        d.subject.order_id,
+                        a.kind,
+                        a.due_at,
+                    )
+                )
+        for d in changed:
+            for txn in d.ledger:
+                txn_id = new_id("txn")
+                rows.postings += [
+                    {
+                        "txn_id": txn_id,
+                        "kind": txn.kind,
+                        "order_id": txn.order_id,
+                        "account": p.account,
+                        "amount": p.amount,
+                        "currency": p.currency,
+                    }
+                    for p in txn.postings
+                ]
+        for d in changed:
+            order = rows.orders[d.subject.order_id]
+            parties = {"buyer": order.buyer_id, "seller": rows.stores[order.store_id]["seller_id"]}
+            for n in d.notifications:
+                rows.notifications.append(
+                    {
+                        "id": rows.next_id(),
+                        "account_id": parties[n.recipient],
+                        "order_id": order.id,
+                        "kind": n.kind,
+                        "text": n.text,
+                        "created_at": now,
+                    }
+                )
+        leaving = {d.subject.id for d in changed if LEAVE_CART in d.effects}
+        for item_id, (_, item, _) in list(rows.cart_items.items()):
+            if item.order_id in leaving:
+                del rows.cart_items[item_id]
+        for d in changed:
+            if RESTOCK in d.effects:
+                for line in d.subject.lines:
+                    offer = rows.offers[line.offer_id]
+                    rows.offers[line.offer_id] = replace(offer, stock=offer.stock + line.quantity)
+
+
+class FakeDatabase:
+    """The fake's rows and the units of work over them (the port's UnitsOfWork)."""
+
+    def __init__(self) -> None:
+        self.rows = Rows()
+        self.held: set[str] = set()  # subject ids another transaction holds (for SKIP LOCKED)
+        self.commits = 0
+        self.rollbacks = 0
+        self._checks: list[Callable[[UnitOfWork], None]] = []
+
+    @contextmanager
+    def writing(self) -> Iterator[UnitOfWork]:
+        before = copy.deepcopy(self.rows)
+        uow = FakeUnitOfWork(self.rows, True, self.held)
+        try:
+            yield uow
+            for check in self._checks:
+                check(uow)
+        except BaseException:
+            self.rows = before
+            self.rollbacks += 1
+            raise
+        self.commits += 1
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        yield FakeUnitOfWork(self.rows, False, self.held)
+
+    @contextmanager
+    def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> Iterator[None]:
+        self._checks.append(check)
+        try:
+            yield
+        finally:
+            self._checks.remove(check)
+
+
+class ScriptedPayments:
+    """A payment provider that answers as told, and remembers who asked what."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []  # (capture | start_transfer, our payment id)
+        self.decline: str | None = None
+        self.unavailable = False
+        self.meanwhile: Callable[[], None] | None = None  # runs once, inside the next call
+
+    def _answer(self, call: str, reference: str) -> str:
+        self.calls.append((call, reference))
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        if self.unavailable:
+            raise ProviderUnavailable("the provider did not answer")
+        if self.decline is not None:
+            raise PaymentDeclined(self.decline)
+        return f"fake_{call}_{reference}"
+
+    def capture(self, method: str, amount: int, currency: str, reference: str) -> str:
+        return self._answer("capture", reference)
+
+    def start_transfer(self, amount: int, currency: str, reference: str) -> str:
+        return self._answer("start_transfer", reference)
+
+
+@dataclass
+class FakeWorld:
+    ctx: Context
+    db: FakeDatabase
+    clock: FixedClock
+    provider: ScriptedPayments
+
+
+def fake_world(at: datetime = START) -> FakeWorld:
+    """A Context over the fake store, a fixed clock and a scripted provider, with the default policy."""
+    db, clock, provider = FakeDatabase(), FixedClock(at), ScriptedPayments()
+    policies = PolicyBook(db, load_policy_file(), clock)
+    return FakeWorld(Context(db, clock, policies, provider), db, clock, provider)
