@@ -118,20 +118,26 @@ def add_item(
 def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
     require_role(buyer, Actor.BUYER)
     with ctx.uow() as uow:
-        uow.carts.lock_cart(buyer.id)
-        row = uow.carts.load_cart_item(buyer.id, item_id)
-        if row is None:
-            raise not_found("cart_item", item_id)
-        if row.order_id is not None:
-            raise Refused(
-                Refusal(
-                    "item_in_order",
-                    f"this item belongs to unpaid order {row.order_id}: cancel the order instead",
-                    409,
-                )
-            )
+        _free_item(uow, buyer.id, item_id)
         uow.carts.delete_cart_item(item_id)
         return _view(uow, buyer.id)
+
+
+def _free_item(uow: UnitOfWork, buyer_id: str, item_id: str) -> CartItem:
+    """The buyer's cart line, with the cart locked; refused when it is held by an unpaid order."""
+    uow.carts.lock_cart(buyer_id)
+    row = uow.carts.load_cart_item(buyer_id, item_id)
+    if row is None:
+        raise not_found("cart_item", item_id)
+    if row.order_id is not None:
+        raise Refused(
+            Refusal(
+                "item_in_order",
+                f"this item belongs to unpaid order {row.order_id}: cancel the order instead",
+                409,
+            )
+        )
+    return row
 
 
 def decrease_item(ctx: Context, buyer: Principal, item_id: str, quantity: int) -> CartView:
@@ -143,18 +149,7 @@ def decrease_item(ctx: Context, buyer: Principal, item_id: str, quantity: int) -
     """
     require_role(buyer, Actor.BUYER)
     with ctx.uow() as uow:
-        uow.carts.lock_cart(buyer.id)
-        row = uow.carts.load_cart_item(buyer.id, item_id)
-        if row is None:
-            raise not_found("cart_item", item_id)
-        if row.order_id is not None:
-            raise Refused(
-                Refusal(
-                    "item_in_order",
-                    f"this item belongs to unpaid order {row.order_id}: cancel the order instead",
-                    409,
-                )
-            )
+        row = _free_item(uow, buyer.id, item_id)
         checkout.check_decrease(row.quantity, quantity)
         if quantity != row.quantity:
             uow.carts.set_cart_item_quantity(item_id, quantity)
