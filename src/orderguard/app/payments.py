@@ -68,15 +68,15 @@ def _ask_provider(ctx: Context, payment: Payment, policy: Policy) -> Payment:
                 503,
             )
         ) from e
-    return _record(ctx, payment.id, answer)
+    return _record(ctx, payment, answer)
 
 
-def _record(ctx: Context, payment_id: str, answer: ProviderAnswer) -> Payment:
+def _record(ctx: Context, asked: Payment, answer: ProviderAnswer) -> Payment:
+    """Record the provider's answer about `asked`, unless another attempt recorded one first."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        order_id = _order_of(uow, payment_id)
-        order = uow.orders.load_order(order_id, lock=True)  # orders before payments: one lock order
-        payment = uow.payments.load_payment(payment_id, lock=True)
+        order = uow.orders.load_order(asked.order_id, lock=True)  # orders before payments: one lock order
+        payment = uow.payments.load_payment(asked.id, lock=True)
         assert order is not None and payment is not None
         if payment.state != PaymentState.INITIATED:
             return payment  # answered meanwhile (the retry deadline and the request raced)
