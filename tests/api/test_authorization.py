@@ -154,6 +154,7 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/orders", ALL, 200),
     Endpoint("GET", "/v1/orders/{order_id}", ALL, 200),
     Endpoint("GET", "/v1/orders/{order_id}/timeline", ALL, 200),
+    Endpoint("GET", "/v1/orders/{order_id}/cancellation-reasons", ALL, 200, prepare=_pay),
     Endpoint(
         "POST",
         "/v1/orders/{order_id}/shipments",

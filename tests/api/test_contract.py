@@ -39,6 +39,7 @@ OPERATION_IDS = {
     ("GET", "/v1/orders"): "listOrders",
     ("GET", "/v1/orders/{order_id}"): "getOrder",
     ("GET", "/v1/orders/{order_id}/timeline"): "getOrderTimeline",
+    ("GET", "/v1/orders/{order_id}/cancellation-reasons"): "previewCancellation",
     ("POST", "/v1/orders/{order_id}/payments"): "payOrder",
     ("POST", "/v1/orders/{order_id}/cancel"): "cancelOrder",
     ("POST", "/v1/orders/{order_id}/shipments"): "createShipment",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -313,6 +313,27 @@ class TimelineEvent(Out):
 class Timeline(Out):
     order_id: str
     events: list[TimelineEvent]
+
+
+class CancellableLine(Out):
+    line_id: str
+    quantity: int = Field(description="paid and not shipped: what can still be cancelled")
+    refund: OrderMinor = Field(description="what cancelling all of it would refund")
+
+
+class ReasonPreview(Out):
+    reason: str = Field(description="one of the policy's cancellation reasons")
+    fault: Literal["buyer", "seller"]
+    consequence: str = Field(description="what choosing this reason means, in words")
+    refund: OrderMinor = Field(description="refunded if every cancellable quantity is cancelled")
+    fine: OrderMinor = Field(description="the seller's fine if it goes through (0 for a buyer-fault reason)")
+
+
+class CancellationReasons(Out):
+    order_id: str
+    currency: str
+    lines: list[CancellableLine]
+    reasons: list[ReasonPreview]
 
 
 # --- shipping, money, notifications ------------------------------------------------------------------

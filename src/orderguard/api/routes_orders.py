@@ -69,6 +69,36 @@ def timeline(
     return models.Timeline(order_id=order_id, events=[models.TimelineEvent(**e) for e in events])
 
 
+@router.get(
+    "/orders/{order_id}/cancellation-reasons",
+    operation_id="previewCancellation",
+    responses=errors(401, 404, 409, 422),
+)
+def cancellation_reasons(
+    order_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
+) -> models.CancellationReasons:
+    """R4.2: before asking to cancel a paid order, each reason's fault, consequence, refund and fine.
+
+    Only paid, unshipped quantities can be cancelled; an unpaid order is cancelled directly (R3.4)
+    and a shipped one disputed (409 with the code that says which).
+    """
+    preview = orders.cancellation_reasons(ctx, who, order_id)
+    return models.CancellationReasons(
+        order_id=preview.order.id,
+        currency=preview.order.currency,
+        lines=[
+            models.CancellableLine(line_id=c.line_id, quantity=c.quantity, refund=c.refund)
+            for c in preview.lines
+        ],
+        reasons=[
+            models.ReasonPreview(
+                reason=r.reason, fault=r.fault, consequence=r.consequence, refund=r.refund, fine=r.fine
+            )
+            for r in preview.reasons
+        ],
+    )
+
+
 @router.post(
     "/orders/{order_id}/payments",
     status_code=201,

@@ -12,7 +12,7 @@ from typing import Any
 from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.ports import OrderMoney, UnitOfWork
-from orderguard.domain import orders
+from orderguard.domain import cancellation, orders
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Action, Order, OrderDecision
@@ -143,3 +143,20 @@ def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str
     with ctx.reading() as uow:
         visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
         return uow.events.timeline_events(order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationReasons:
+    order: Order
+    lines: list[cancellation.CancellableLine]
+    reasons: list[cancellation.ReasonPreview]
+
+
+def cancellation_reasons(ctx: Context, principal: Principal, order_id: str) -> CancellationReasons:
+    """R4.2: what each reason of cancelling the order's paid, unshipped quantities would cost."""
+    with ctx.reading() as uow:
+        order, _ = visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
+        shipped = uow.shipments.shipped_quantities(order.id)
+    policy = ctx.policies.get(order.policy_key)
+    lines = cancellation.cancellable_lines(order, shipped)
+    return CancellationReasons(order, lines, cancellation.preview(order, shipped, policy))
