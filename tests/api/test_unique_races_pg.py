@@ -93,6 +93,18 @@ def _paid_order(api: Api, seller: Who | None = None, buyer: Who | None = None) -
     return listing.seller, order["id"]
 
 
+def _scan_body(code: str, kind: str, at: datetime, place: dict[str, str]) -> bytes:
+    scan = {"tracking_code": code, "kind": kind, "occurred_at": at.isoformat(), "place": place}
+    return json.dumps({"scans": [scan]}).encode()
+
+
+def _signed(api: Api, raw: bytes, ts: str) -> dict[str, str]:
+    """Headers of a postal carrier delivery of `raw`, signed at `ts`."""
+    secret = api.ctx.carrier_secrets["postal"].encode()
+    signature = "v1=" + hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    return {"webhook-timestamp": ts, "webhook-signature": signature, "content-type": "application/json"}
+
+
 def test_one_signed_webhook_delivered_20_times_is_applied_once(api500: Api) -> None:
     api = api500
     seller, order_id = _paid_order(api)
@@ -101,22 +113,8 @@ def test_one_signed_webhook_delivered_20_times_is_applied_once(api500: Api) -> N
         f"/v1/orders/{order_id}/shipments", seller, {"carrier": "postal", "tracking_code": code}, expect=201
     )
     now = datetime.fromisoformat(api.get("/v1/sandbox/clock").json()["now"])
-    raw = json.dumps(
-        {
-            "scans": [
-                {
-                    "tracking_code": code,
-                    "kind": "accepted",
-                    "occurred_at": now.isoformat(),
-                    "place": {"country": "CN", "city": "Shenzhen", "postal_code": "518000"},
-                }
-            ]
-        }
-    ).encode()
-    ts = str(int(now.timestamp()))
-    secret = api.ctx.carrier_secrets["postal"].encode()
-    signature = "v1=" + hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
-    headers = {"webhook-timestamp": ts, "webhook-signature": signature, "content-type": "application/json"}
+    raw = _scan_body(code, "accepted", now, {"country": "CN", "city": "Shenzhen", "postal_code": "518000"})
+    headers = _signed(api, raw, str(int(now.timestamp())))
 
     responses = _race(
         [lambda: api.client.post("/v1/carriers/postal/scans", content=raw, headers=headers)] * N
@@ -138,28 +136,10 @@ def test_one_scan_in_20_differently_signed_deliveries_is_recorded_once(api500: A
         f"/v1/orders/{order_id}/shipments", seller, {"carrier": "postal", "tracking_code": code}, expect=201
     )
     now = datetime.fromisoformat(api.get("/v1/sandbox/clock").json()["now"])
-    raw = json.dumps(
-        {
-            "scans": [
-                {
-                    "tracking_code": code,
-                    "kind": "in_transit",
-                    "occurred_at": now.isoformat(),
-                    "place": {"country": "PL", "city": "Warsaw", "postal_code": "00-001"},
-                }
-            ]
-        }
-    ).encode()
-    secret = api.ctx.carrier_secrets["postal"].encode()
+    raw = _scan_body(code, "in_transit", now, {"country": "PL", "city": "Warsaw", "postal_code": "00-001"})
 
     def deliver(ts: str) -> Response:
-        signature = "v1=" + hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
-        headers = {
-            "webhook-timestamp": ts,
-            "webhook-signature": signature,
-            "content-type": "application/json",
-        }
-        return api.client.post("/v1/carriers/postal/scans", content=raw, headers=headers)
+        return api.client.post("/v1/carriers/postal/scans", content=raw, headers=_signed(api, raw, ts))
 
     responses = _race([lambda i=i: deliver(str(int(now.timestamp()) - i)) for i in range(N)])
 

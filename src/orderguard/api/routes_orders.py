@@ -82,21 +82,7 @@ def cancellation_reasons(
     Only paid, unshipped quantities can be cancelled; an unpaid order is cancelled directly (R3.4)
     and a shipped one disputed (409 with the code that says which).
     """
-    preview = orders.cancellation_reasons(ctx, who, order_id)
-    return models.CancellationReasons(
-        order_id=preview.order.id,
-        currency=preview.order.currency,
-        lines=[
-            models.CancellableLine(line_id=c.line_id, quantity=c.quantity, refund=c.refund)
-            for c in preview.lines
-        ],
-        reasons=[
-            models.ReasonPreview(
-                reason=r.reason, fault=r.fault, consequence=r.consequence, refund=r.refund, fine=r.fine
-            )
-            for r in preview.reasons
-        ],
-    )
+    return views.cancellation_reasons(orders.cancellation_reasons(ctx, who, order_id))
 
 
 @router.post(

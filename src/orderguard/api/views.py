@@ -6,7 +6,7 @@ from typing import Any
 
 from orderguard.api import models as m
 from orderguard.app.cart import CartView
-from orderguard.app.orders import OrderView
+from orderguard.app.orders import CancellationReasons, OrderView
 from orderguard.domain.catalogue import Offer, RankedOffer
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.payments import Payment
@@ -147,5 +147,19 @@ def order(v: OrderView) -> m.Order:
                 rule=d.rule,
             )
             for d in v.deadlines
+        ],
+    )
+
+
+def cancellation_reasons(v: CancellationReasons) -> m.CancellationReasons:
+    return m.CancellationReasons(
+        order_id=v.order.id,
+        currency=v.order.currency,
+        lines=[m.CancellableLine(line_id=c.line_id, quantity=c.quantity, refund=c.refund) for c in v.lines],
+        reasons=[
+            m.ReasonPreview(
+                reason=r.reason, fault=r.fault, consequence=r.consequence, refund=r.refund, fine=r.fine
+            )
+            for r in v.reasons
         ],
     )
