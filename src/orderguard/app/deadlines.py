@@ -20,9 +20,12 @@ from typing import Any
 from orderguard.app.context import Context
 from orderguard.app.effects import run_after_commit
 from orderguard.app.ports import DueDeadline, UnitOfWork
+from orderguard.domain import ledger
+from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.decision import AfterCommit, Decision
 from orderguard.domain.orders import Order
+from orderguard.domain.payments import Payment
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +65,32 @@ class Batch:
         return order
 
     def escrow(self, order_id: str) -> int:
+        """The order's escrow, less what this batch's decisions moved out of it already."""
         if self._escrow is None:
             self._escrow = self._uow.ledger.escrow_balances(self._order_ids)
         return self._escrow.get(order_id, 0)
 
+    def shipped(self, order_id: str) -> dict[str, int]:
+        return self._uow.shipments.shipped_quantities(order_id)
+
+    def captured_payment(self, order_id: str) -> Payment | None:
+        return self._uow.payments.captured_payment(order_id)
+
+    def open_requests(self, order_id: str) -> list[CancellationRequest]:
+        """Read under the order's lock (every request command takes it first), as moved in this batch."""
+        found = self._uow.cancellations.open_requests(order_id)
+        current = [self._current.get(("cancellation_request", r.id), r) for r in found]
+        return [r for r in current if r.is_open]
+
     def moved(self, decision: Decision[Any]) -> None:
         for d in decision.flatten():
             self._current[(d.subject.lifecycle, d.subject.id)] = d.subject
+            for txn in d.ledger:
+                for posting in txn.postings:
+                    if txn.order_id is not None and posting.account == ledger.escrow(txn.order_id):
+                        balance = self.escrow(txn.order_id)
+                        assert self._escrow is not None
+                        self._escrow[txn.order_id] = balance + posting.amount
 
 
 def fire_due(ctx: Context, limit: int = 500) -> FireReport:

@@ -362,6 +362,8 @@ cancellation_requests = Table(
     Column("shipment_id", String(ID)),
     Column("refund_id", String(ID)),
     Column("fine_id", String(ID)),
+    Column("refunded", BigInteger, nullable=False, server_default="0"),
+    Column("fined", BigInteger, nullable=False, server_default="0"),
 )
 
 # Fines charged to a store (R4.3, R4.8): also a ledger transaction from its payable to platform:fines.
