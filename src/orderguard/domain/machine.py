@@ -99,6 +99,10 @@ class Facts(Protocol):
         """The order, as it stands in this batch (locked)."""
         ...
 
+    def captured_payment(self, order_id: str) -> Any:
+        """The order's captured payment (None if it has none): where its refunds go (R3.6)."""
+        ...
+
 
 # what the system does when a timer runs out: (subject, now, policy, facts) -> a Decision
 TimerHandler = Callable[[Any, datetime, Policy, Facts], Any]
