@@ -22,7 +22,9 @@ from orderguard.app.effects import run_after_commit
 from orderguard.app.ports import DueDeadline, UnitOfWork
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.decision import AfterCommit, Decision
+from orderguard.domain.ledger import escrow as escrow_account
 from orderguard.domain.orders import Order
+from orderguard.domain.payments import Payment
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Batch:
             for k, v in uow.load_subjects(lifecycle, ids).items():
                 self._current[(lifecycle, k)] = v
         self._escrow: dict[str, int] | None = None
+        self._escrow_moved: dict[str, int] = {}  # by this batch's decisions, not written yet
 
     def subject(self, d: DueDeadline) -> Any:
         """The deadline's subject, or None while a command holds it (or its order)."""
@@ -62,13 +65,24 @@ class Batch:
         return order
 
     def escrow(self, order_id: str) -> int:
+        """The order's escrow as this batch's decisions leave it (a refund granted earlier in the
+        batch has taken its share)."""
         if self._escrow is None:
             self._escrow = self._uow.ledger.escrow_balances(self._order_ids)
-        return self._escrow.get(order_id, 0)
+        return self._escrow.get(order_id, 0) + self._escrow_moved.get(order_id, 0)
+
+    def captured_payment(self, order_id: str) -> Payment | None:
+        return self._uow.payments.captured_payment(order_id)
 
     def moved(self, decision: Decision[Any]) -> None:
         for d in decision.flatten():
             self._current[(d.subject.lifecycle, d.subject.id)] = d.subject
+            for txn in d.ledger:
+                if txn.order_id is None:
+                    continue
+                account = escrow_account(txn.order_id)
+                moved = sum(p.amount for p in txn.postings if p.account == account)
+                self._escrow_moved[txn.order_id] = self._escrow_moved.get(txn.order_id, 0) + moved
 
 
 def fire_due(ctx: Context, limit: int = 500) -> FireReport:

@@ -19,6 +19,7 @@ from orderguard.store.notifications_repo import notify
 from orderguard.store.offers_repo import restock
 from orderguard.store.orders_repo import insert_orders, load_orders, update_orders
 from orderguard.store.payments_repo import insert_payments, load_payments, update_payments
+from orderguard.store.refunds_repo import insert_refunds, load_refunds, update_refunds
 from orderguard.store.shipments_repo import insert_shipments, update_shipments
 
 Writer = Callable[[Connection, Sequence[Any]], None]
@@ -28,6 +29,7 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
     "order": (insert_orders, update_orders),
     "payment": (insert_payments, update_payments),
     "shipment": (insert_shipments, update_shipments),
+    "refund": (insert_refunds, update_refunds),
 }
 
 
@@ -37,6 +39,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_orders(conn, ids, skip_locked=True)
     if lifecycle == "payment":
         return load_payments(conn, ids, skip_locked=True)
+    if lifecycle == "refund":
+        return load_refunds(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 
