@@ -166,7 +166,7 @@ def policy_diagram(
 
 @ledger_app.command("check")
 def ledger_check() -> None:
-    """Verify that every transaction balances and no escrow is negative; exit 1 if not."""
+    """Verify that every transaction balances, no escrow is negative, and refunds reconcile; exit 1 if not."""
     from orderguard.store.db import reading
     from orderguard.store.ledger_repo import check
 
@@ -178,7 +178,7 @@ def ledger_check() -> None:
     if problems:
         console.print(f"[red]ledger check failed[/]: {len(problems)} problem(s) in {count} transactions")
         raise typer.Exit(1)
-    console.print(f"ledger ok: {count} transactions balance, no escrow is negative")
+    console.print(f"ledger ok: {count} transactions balance, no escrow is negative, refunds reconcile")
 
 
 ExpiresIn = Annotated[

@@ -146,8 +146,10 @@ def refund_deadlines(conn: Connection, refund_ids: Iterable[str]) -> dict[str, l
     return out
 
 
-def in_flight_by_order(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (order, currency): (every refund granted, those not settled yet) — for the ledger check."""
+def granted_by_order(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per (order, currency): (every refund granted, those not settled yet), for the ledger check.
+
+    Summed here, exact at any size, as the check must read even a ledger gone wrong."""
     out: dict[tuple[str, str], tuple[int, int]] = {}
     rows = conn.execute(select(_r.order_id, _r.currency, _r.state, _r.amount))
     for order_id, currency, state, amount in rows:
