@@ -79,10 +79,10 @@ def build_context(
     if sandbox:
         for carrier in CARRIER_FORMATS:
             secrets.setdefault(carrier, f"sandbox-{carrier}-secret")
-    # Real payment providers plug in here; until then every mode uses the sandbox provider.
-    return Context(
-        units, clock, policies, SandboxPayments(), sandbox=sandbox, carrier_secrets=secrets, engine=engine
-    )
+    # Real payment providers plug in here; until then every mode uses the sandbox provider, which
+    # settles refunds within the windows of the policy in force.
+    provider = SandboxPayments(policies.current.policy.refunds.windows())
+    return Context(units, clock, policies, provider, sandbox=sandbox, carrier_secrets=secrets, engine=engine)
 
 
 def claim_mode(engine: Engine, sandbox: bool, *, follow: bool = False) -> str:

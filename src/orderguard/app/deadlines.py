@@ -20,10 +20,10 @@ from typing import Any
 from orderguard.app.context import Context
 from orderguard.app.effects import run_after_commit
 from orderguard.app.ports import DueDeadline, UnitOfWork
-from orderguard.domain import ledger
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.decision import AfterCommit, Decision
+from orderguard.domain.ledger import escrow as escrow_account
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 
@@ -53,6 +53,7 @@ class Batch:
             for k, v in uow.load_subjects(lifecycle, ids).items():
                 self._current[(lifecycle, k)] = v
         self._escrow: dict[str, int] | None = None
+        self._escrow_moved: dict[str, int] = {}  # by this batch's decisions, not written yet
 
     def subject(self, d: DueDeadline) -> Any:
         """The deadline's subject, or None while a command holds it (or its order)."""
@@ -65,10 +66,11 @@ class Batch:
         return order
 
     def escrow(self, order_id: str) -> int:
-        """The order's escrow, less what this batch's decisions moved out of it already."""
+        """The order's escrow as this batch's decisions leave it (a refund granted earlier in the
+        batch has taken its share)."""
         if self._escrow is None:
             self._escrow = self._uow.ledger.escrow_balances(self._order_ids)
-        return self._escrow.get(order_id, 0)
+        return self._escrow.get(order_id, 0) + self._escrow_moved.get(order_id, 0)
 
     def shipped(self, order_id: str) -> dict[str, int]:
         return self._uow.shipments.shipped_quantities(order_id)
@@ -86,11 +88,11 @@ class Batch:
         for d in decision.flatten():
             self._current[(d.subject.lifecycle, d.subject.id)] = d.subject
             for txn in d.ledger:
-                for posting in txn.postings:
-                    if txn.order_id is not None and posting.account == ledger.escrow(txn.order_id):
-                        balance = self.escrow(txn.order_id)
-                        assert self._escrow is not None
-                        self._escrow[txn.order_id] = balance + posting.amount
+                if txn.order_id is None:
+                    continue
+                account = escrow_account(txn.order_id)
+                moved = sum(p.amount for p in txn.postings if p.account == account)
+                self._escrow_moved[txn.order_id] = self._escrow_moved.get(txn.order_id, 0) + moved
 
 
 def fire_due(ctx: Context, limit: int = 500) -> FireReport:

@@ -104,7 +104,7 @@ class Facts(Protocol):
         ...
 
     def captured_payment(self, order_id: str) -> Any:
-        """The order's captured payment (the one refunds go back to), if any."""
+        """The order's captured payment (None if it has none): where its refunds go (R3.6)."""
         ...
 
     def open_requests(self, order_id: str) -> list[Any]:

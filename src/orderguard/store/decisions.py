@@ -26,6 +26,7 @@ from orderguard.store.notifications_repo import notify
 from orderguard.store.offers_repo import restock
 from orderguard.store.orders_repo import insert_orders, load_orders, update_line_quantities, update_orders
 from orderguard.store.payments_repo import insert_payments, load_payments, update_payments
+from orderguard.store.refunds_repo import insert_refunds, load_refunds, update_refunds
 from orderguard.store.shipments_repo import insert_shipments, update_shipments
 
 Writer = Callable[[Connection, Sequence[Any]], None]
@@ -37,6 +38,7 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
     "shipment": (insert_shipments, update_shipments),
     "cancellation_request": (insert_requests, update_requests),
     "fine": (insert_fines, update_fines),
+    "refund": (insert_refunds, update_refunds),
 }
 
 
@@ -48,6 +50,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_payments(conn, ids, skip_locked=True)
     if lifecycle == "cancellation_request":
         return load_requests(conn, ids, skip_locked=True)
+    if lifecycle == "refund":
+        return load_refunds(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 

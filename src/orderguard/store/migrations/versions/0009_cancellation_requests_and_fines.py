@@ -1,7 +1,7 @@
 """cancellation requests, fines, and what orders need for them
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 10:00:00.000000
 
 Order lines learn their offer's handling days (a snapshot, like the price) and how much of them was
@@ -18,7 +18,7 @@ from alembic import op
 import orderguard.store.types
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
