@@ -34,8 +34,22 @@ def _two_line_order(api: Api, handling_days: int = 10) -> tuple[Who, Listing, Li
     """An order of 3 of 10.00 (shipping 2.00) and 1 of 5.00 (shipping 2.00) from one store, paid."""
     buyer = api.buyer()
     first = api.listing(price=10_00, handling_days=handling_days)
-    second = api.listing(price=5_00, handling_days=handling_days, seller=first.seller)
-    second = Listing(first.seller, first.store_id, second.product_id, second.offer)
+    mug = api.post("/v1/products", first.seller, {"title": "Mug"}, expect=201).json()["id"]
+    offer = api.post(
+        "/v1/offers",
+        first.seller,
+        {
+            "store_id": first.store_id,
+            "product_id": mug,
+            "price": 5_00,
+            "currency": "USD",
+            "stock": 100,
+            "handling_days": handling_days,
+            "shipping_options": [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
+        },
+        expect=201,
+    ).json()
+    second = Listing(first.seller, first.store_id, mug, offer)
     api.add(buyer, first, 3)
     api.add(buyer, second, 1)
     orders = api.checkout(buyer)
@@ -348,3 +362,20 @@ def test_r4_8_a_partly_shipped_order_loses_what_was_not_sent_and_closes_the_open
     assert api.get(f"/v1/cancellation-requests/{request['id']}", buyer).json()["status"] == "overtaken"
     [fine] = api.get(f"/v1/stores/{first.store_id}/fines", first.seller).json()["fines"]
     assert fine["amount"] == 1_70
+
+
+def test_r4_8_the_buyer_and_seller_are_told_what_the_missed_ship_by_did(api: Api) -> None:
+    buyer, listing, _ = paid_order(api, quantity=1, handling_days=2)  # 10.00 + 2.00 shipping
+    api.advance(days=2)
+    [to_buyer] = [
+        n
+        for n in api.get("/v1/notifications", buyer).json()["notifications"]
+        if n["kind"] == "ship_by_missed"
+    ]
+    assert "12.00 USD is refunded" in to_buyer["text"]
+    [to_seller] = [
+        n
+        for n in api.get("/v1/notifications", listing.seller).json()["notifications"]
+        if n["kind"] == "ship_by_missed"
+    ]
+    assert "fined 1.20 USD" in to_seller["text"]

@@ -159,7 +159,10 @@ def _decide(
         if found is None:
             raise not_found("cancellation_request", request_id)
         # the order first, then the request: the one lock order of every command on an order
-        order, role = visible_order(uow, who, uow.orders.load_order(found.order_id, lock=True), request_id)
+        order = uow.orders.load_order(found.order_id, lock=True)
+        role = role_on_order(uow, who, order) if order else None
+        if order is None or role is None:
+            raise not_found("cancellation_request", request_id)
         request = uow.cancellations.load_request(request_id, lock=True)
         assert request is not None
         policy = ctx.policies.get(order.policy_key)
