@@ -37,6 +37,7 @@ class World:
     other_order_id: str  # other_buyer's order at other_seller's store
     cart_item_id: str  # a free item in buyer's cart
     spare_product_id: str  # a product the seller's store does not offer yet
+    request_id: str = ""  # buyer's cancellation request on order_id, once `_request` made it
 
     def who(self, role: str) -> Who:
         """The caller of this role who is a party to `order_id` and owns `cart_item_id`."""
@@ -95,6 +96,7 @@ class Endpoint:
             product_id=w.listing.product_id,
             item_id=w.cart_item_id,
             store_id=w.listing.store_id,
+            request_id=w.request_id or "can_not_made_yet",
         )
 
     def call(self, api: Api, w: World, headers: dict[str, str], order_id: str | None = None) -> Response:
@@ -114,6 +116,12 @@ def _pay_and_ship(api: Api, w: World) -> None:
         (w.other_seller, w.other_order_id, "22222222"),
     ):
         api.post(f"/v1/orders/{order_id}/shipments", seller, _shipment(serial), expect=201)
+
+
+def _request(api: Api, w: World) -> None:
+    _pay(api, w)
+    path = f"/v1/orders/{w.order_id}/cancellation-requests"
+    w.request_id = api.post(path, w.buyer, {"reason": "other"}, expect=201).json()["id"]
 
 
 def _shipment(serial: str = "12345678") -> dict[str, Any]:
@@ -155,6 +163,37 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/orders/{order_id}", ALL, 200),
     Endpoint("GET", "/v1/orders/{order_id}/timeline", ALL, 200),
     Endpoint("GET", "/v1/orders/{order_id}/cancellation-reasons", ALL, 200, prepare=_pay),
+    Endpoint(
+        "POST",
+        "/v1/orders/{order_id}/cancellation-requests",
+        frozenset({BUYER}),
+        201,
+        lambda w: {"reason": "other"},
+        prepare=_pay,
+    ),
+    Endpoint("GET", "/v1/orders/{order_id}/cancellation-requests", ALL, 200, prepare=_request),
+    Endpoint("GET", "/v1/cancellation-requests/{request_id}", ALL, 200, prepare=_request),
+    Endpoint(
+        "POST", "/v1/cancellation-requests/{request_id}/withdraw", frozenset({BUYER}), 200, prepare=_request
+    ),
+    Endpoint(
+        "POST", "/v1/cancellation-requests/{request_id}/approve", frozenset({SELLER}), 200, prepare=_request
+    ),
+    Endpoint(
+        "POST",
+        "/v1/cancellation-requests/{request_id}/reject",
+        frozenset({SELLER}),
+        200,
+        lambda w: {"answer": "Already packed"},
+        prepare=_request,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/stores/{store_id}/fines",
+        frozenset({SELLER, ADMIN}),
+        200,
+        denied=(404, "store_not_found"),
+    ),
     Endpoint(
         "POST",
         "/v1/orders/{order_id}/shipments",

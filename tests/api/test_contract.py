@@ -54,6 +54,13 @@ OPERATION_IDS = {
     ("POST", "/v1/sandbox/payments/{payment_id}/credit"): "creditSandboxTransfer",
     ("POST", "/v1/sandbox/payments/{payment_id}/fail"): "failSandboxTransfer",
     ("GET", "/healthz"): "getHealth",
+    ("POST", "/v1/orders/{order_id}/cancellation-requests"): "requestCancellation",
+    ("GET", "/v1/orders/{order_id}/cancellation-requests"): "listCancellationRequests",
+    ("GET", "/v1/cancellation-requests/{request_id}"): "getCancellationRequest",
+    ("POST", "/v1/cancellation-requests/{request_id}/withdraw"): "withdrawCancellation",
+    ("POST", "/v1/cancellation-requests/{request_id}/approve"): "approveCancellation",
+    ("POST", "/v1/cancellation-requests/{request_id}/reject"): "rejectCancellation",
+    ("GET", "/v1/stores/{store_id}/fines"): "listStoreFines",
 }
 
 LABELS = [f"{m} {p}" for m, p, _ in OPERATIONS]

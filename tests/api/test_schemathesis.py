@@ -61,6 +61,18 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "no_lines": "with `lines` left out, something must be left to ship",
     },
     "payOrder": {"unknown_payment_method": "the methods are the policy's, which orders pin by version"},
+    "requestCancellation": {
+        "unknown_reason": "the reasons are the policy's, which orders pin by version",
+        "unknown_line": "line ids must be lines of the order in the path",
+        "duplicate_line": "a line may appear once (uniqueItems cannot compare one field)",
+        "quantity_exceeds_cancellable": "a quantity must fit in what is paid and not shipped of its line",
+    },
+    "rejectCancellation": {
+        "invalid_tracking_code": "each carrier's code format, and the S10 check digit",
+        "incomplete_shipment": "carrier and tracking_code go together (a schema can say it, but "
+        "schemathesis draws each optional field alone)",
+    },
+    "listStoreFines": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
 }
 
@@ -97,6 +109,11 @@ def _marketplace(api: Api, role: str) -> World:
         {"carrier": "postal", "tracking_code": s10("12345678")},
         expect=201,
     ).json()
+    requested = api.place(buyer, listing, 2)
+    api.pay(buyer, requested["id"])
+    request = api.post(
+        f"/v1/orders/{requested['id']}/cancellation-requests", buyer, {"reason": "other"}, expect=201
+    ).json()
     transfer = api.place(buyer, listing)
     payment = api.pay(buyer, transfer["id"], method="bank_transfer").json()
     item = api.add(buyer, listing).json()["items"][-1]
@@ -105,7 +122,7 @@ def _marketplace(api: Api, role: str) -> World:
     return World(
         caller,
         {
-            "order_id": [unpaid["id"], paid["id"], shipped["id"], transfer["id"]],
+            "order_id": [unpaid["id"], paid["id"], shipped["id"], transfer["id"], requested["id"]],
             "product_id": [listing.product_id, other_product],
             "store_id": [listing.store_id],
             "offer_id": [listing.offer_id],
@@ -114,6 +131,7 @@ def _marketplace(api: Api, role: str) -> World:
             "item_id": [item["id"]],
             "payment_id": [payment["id"]],
             "shipment_id": [shipment["id"]],
+            "request_id": [request["id"]],
         },
     )
 
