@@ -53,6 +53,10 @@ OPERATION_IDS = {
     ("POST", "/v1/sandbox/clock/advance"): "advanceSandboxClock",
     ("POST", "/v1/sandbox/payments/{payment_id}/credit"): "creditSandboxTransfer",
     ("POST", "/v1/sandbox/payments/{payment_id}/fail"): "failSandboxTransfer",
+    ("GET", "/v1/orders/{order_id}/refunds"): "listOrderRefunds",
+    ("GET", "/v1/refunds/{refund_id}"): "getRefund",
+    ("GET", "/v1/admin/refunds"): "listAdminRefunds",
+    ("POST", "/v1/sandbox/refunds/{refund_id}/fail"): "failSandboxRefund",
     ("GET", "/healthz"): "getHealth",
 }
 

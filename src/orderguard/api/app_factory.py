@@ -19,6 +19,7 @@ from orderguard.api import (
     routes_cart,
     routes_catalogue,
     routes_orders,
+    routes_refunds,
     routes_sandbox,
     routes_shipping,
 )
@@ -69,6 +70,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIds)  # outside the guard: every response, the guard's included, carries the id
     for module in (routes_catalogue, routes_cart, routes_orders, routes_shipping, routes_sandbox):
         app.include_router(module.router)
+    app.include_router(routes_refunds.router)
 
     @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())
     def healthz() -> models.Health:
