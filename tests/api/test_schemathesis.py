@@ -2,7 +2,7 @@
 
 It runs as a buyer, a seller and an administrator, on SQLite and on PostgreSQL,
 each in a fresh database seeded with a small marketplace (a listing, an unpaid
-order, a paid one, a shipped one, a pending bank transfer, a cart item). Every
+order, a paid one with a refund, a shipped one, a pending bank transfer, a cart item). Every
 generated request is sent as drawn, and, for operations on a resource, once
 more with the path ids replaced by ids of that marketplace, so the fuzzed
 bodies reach the rules instead of stopping at 404.
@@ -40,6 +40,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.helpers import document_app
+from tests.refund_support import grant
 from tests.support import Api, Who, s10
 
 FUZZ = os.environ.get("ORDERGUARD_FUZZ_EXAMPLES")
@@ -49,6 +50,7 @@ EXAMPLES = int(FUZZ) if FUZZ else 20
 # operationId -> {problem code: why the schema cannot say it}
 RULE_REFUSALS: dict[str, dict[str, str]] = {
     "listOrders": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listAdminRefunds": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "addCartItem": {
         "invalid_quantity": "the quantity added plus the line already in the cart must fit the policy",
         "unknown_shipping_option": "the option must belong to the offer named in the same body",
@@ -101,6 +103,7 @@ def _marketplace(api: Api, role: str) -> World:
     unpaid = api.place(buyer, listing)
     paid = api.place(buyer, listing, 2)
     api.pay(buyer, paid["id"])
+    refund = grant(api.ctx, paid["id"], 5_00)  # as a cancellation approval would
     shipped = api.place(buyer, listing)
     api.pay(buyer, shipped["id"])
     shipment = api.post(
@@ -132,6 +135,7 @@ def _marketplace(api: Api, role: str) -> World:
             "payment_id": [payment["id"]],
             "shipment_id": [shipment["id"]],
             "request_id": [request["id"]],
+            "refund_id": [refund.id],
         },
     )
 

@@ -20,6 +20,7 @@ from orderguard.api import (
     routes_cart,
     routes_catalogue,
     routes_orders,
+    routes_refunds,
     routes_sandbox,
     routes_shipping,
 )
@@ -77,6 +78,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         routes_sandbox,
     ):
         app.include_router(module.router)
+    app.include_router(routes_refunds.router)
 
     @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())
     def healthz() -> models.Health:

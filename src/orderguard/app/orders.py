@@ -88,7 +88,7 @@ def _view(uow: UnitOfWork, order: Order, role: Actor) -> OrderView:
 def armed_deadlines(uow: UnitOfWork, order_id: str) -> list[DeadlineView]:
     """The armed deadlines of the order and of its parts (payments, requests, refunds ...)."""
     return [
-        _deadline_view(MACHINES[subject_type], kind, due)
+        deadline_view(MACHINES[subject_type], kind, due)
         for subject_type, kind, due in uow.deadlines.armed_deadline_dues(order_id)
     ]
 
@@ -100,11 +100,11 @@ def declared_deadlines(machine: Machine, subject: Any, policy: Policy) -> list[D
     for kind in machine.state_deadlines.get(subject.state, ()):
         due = machine.timers[kind].due.at(subject, policy)
         if due is not None:
-            out.append(_deadline_view(machine, kind, due))
+            out.append(deadline_view(machine, kind, due))
     return sorted(out, key=lambda d: d.due_at)
 
 
-def _deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
+def deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
     timer = machine.timers[kind]
     rule = next(t.rule for t in machine.transitions if t.timer == timer)
     must_act = str(timer.must_act) if timer.must_act else None
