@@ -384,3 +384,18 @@ def test_r4_8_the_buyer_and_seller_are_told_what_the_missed_ship_by_did(api: Api
         if n["kind"] == "ship_by_missed"
     ]
     assert "fined 1.20 USD" in to_seller["text"]
+
+
+def test_r9_2_after_a_partial_cancellation_the_payout_is_what_remains_less_commission(api: Api) -> None:
+    buyer, listing, order = paid_order(api, quantity=3, handling_days=10)  # 30.00 + 2.00 shipping
+    [line] = order["lines"]
+    request = _request(api, buyer, order["id"], "out_of_stock", [{"line_id": line["id"], "quantity": 1}])
+    _act(api, listing.seller, request["id"], "approve")  # refunds 10.00, fines 1.00
+    ship(api, listing, order["id"], s10("92929292"))
+    api.post(f"/v1/orders/{order['id']}/confirm-receipt", buyer, expect=200)
+    api.advance(days=16)
+    assert api.status(order["id"], buyer) == "closed"
+    # 22.00 remained in escrow: 5 % commission is 1.10, the store gets 20.90, less its 1.00 fine
+    assert _payable(api, listing) == 20_90 - 1_00
+    released = [e for e in api.timeline(order["id"], buyer) if e["kind"] == "dispute_window_ended"]
+    assert [(e["data"]["released"], e["data"]["commission"]) for e in released] == [(20_90, 1_10)]
