@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from orderguard.app.context import Context, PolicyBook, load_policy_file
 from orderguard.domain.shipping import CARRIER_FORMATS
 from orderguard.providers.clock import Clock, SystemClock, VirtualClock
+from orderguard.providers.files import LocalFileStore
 from orderguard.providers.payments import SandboxPayments
 from orderguard.settings import Settings
 from orderguard.store.db import make_engine, reading, unit_of_work
@@ -81,7 +82,14 @@ def build_context(
             secrets.setdefault(carrier, f"sandbox-{carrier}-secret")
     # Real payment providers plug in here; until then every mode uses the sandbox provider.
     return Context(
-        units, clock, policies, SandboxPayments(), sandbox=sandbox, carrier_secrets=secrets, engine=engine
+        units,
+        clock,
+        policies,
+        SandboxPayments(),
+        sandbox=sandbox,
+        carrier_secrets=secrets,
+        files=LocalFileStore(settings.files_root()),
+        engine=engine,
     )
 
 
