@@ -172,6 +172,10 @@ ENDPOINTS = [
         denied=(404, "store_not_found"),
     ),
     Endpoint("GET", "/v1/notifications", ALL, 200),
+    Endpoint("GET", "/v1/orders/{order_id}/messages", ALL, 200),
+    Endpoint(
+        "POST", "/v1/orders/{order_id}/messages", frozenset({BUYER, SELLER}), 201, lambda w: {"body": "Hi"}
+    ),
 ]
 # Authenticated by a webhook signature, not a bearer token: see test_unsigned_carrier_scans_are_refused.
 WEBHOOKS = {("POST", "/v1/carriers/{carrier}/scans")}

@@ -54,6 +54,8 @@ OPERATION_IDS = {
     ("POST", "/v1/sandbox/payments/{payment_id}/credit"): "creditSandboxTransfer",
     ("POST", "/v1/sandbox/payments/{payment_id}/fail"): "failSandboxTransfer",
     ("GET", "/healthz"): "getHealth",
+    ("GET", "/v1/orders/{order_id}/messages"): "listOrderMessages",
+    ("POST", "/v1/orders/{order_id}/messages"): "postOrderMessage",
 }
 
 LABELS = [f"{m} {p}" for m, p, _ in OPERATIONS]

@@ -62,6 +62,8 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
     },
     "payOrder": {"unknown_payment_method": "the methods are the policy's, which orders pin by version"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
+    "listOrderMessages": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "postOrderMessage": {"message_empty": "a message of white space only (a pattern would hide the rule)"},
 }
 
 

@@ -32,6 +32,7 @@ from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.decision import Decision
 from orderguard.domain.ledger import escrow
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import LEAVE_CART, RESTOCK, Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
@@ -82,6 +83,7 @@ class Rows:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     keys: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, Any] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
     last_id: int = 0  # of events, deadlines and notifications, as their SERIAL columns count
 
     def next_id(self) -> int:
@@ -512,6 +514,36 @@ class FakeNotifications(_Repository):
             for n in sorted(mine, key=lambda n: n["id"], reverse=True)[:limit]
         ]
 
+    def notify(self, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+        written = self._write()
+        for order_id, recipient, kind, text in rows:
+            order = written.orders[order_id]
+            parties = {"buyer": order.buyer_id, "seller": written.stores[order.store_id]["seller_id"]}
+            written.notifications.append(
+                {
+                    "id": written.next_id(),
+                    "account_id": parties[recipient],
+                    "order_id": order_id,
+                    "kind": kind,
+                    "text": text,
+                    "created_at": now,
+                }
+            )
+
+
+class FakeMessages(_Repository):
+    def insert_message(
+        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+    ) -> Message:
+        rows = self._write()
+        message = Message(rows.next_id(), order_id, author_id, author_role, body, created_at)
+        rows.messages.append(message)
+        return message
+
+    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
+        mine = [m for m in self.rows.messages if m.order_id == order_id and (after is None or m.id > after)]
+        return sorted(mine, key=lambda m: m.id)[:limit]
+
 
 class FakeEvents(_Repository):
     def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
@@ -550,6 +582,7 @@ class FakeUnitOfWork:
         self.notifications = FakeNotifications(rows, writable)
         self.events = FakeEvents(rows, writable)
         self.policies = FakePolicies(rows, writable)
+        self.messages = FakeMessages(rows, writable)
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {"order": self.rows.orders, "payment": self.rows.payments}

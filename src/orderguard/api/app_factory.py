@@ -18,6 +18,7 @@ from orderguard.api import (
     problems,
     routes_cart,
     routes_catalogue,
+    routes_messages,
     routes_orders,
     routes_sandbox,
     routes_shipping,
@@ -67,7 +68,14 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     keys = IdempotencyKeys(ctx.units, timedelta(seconds=settings.idempotency_lease_seconds))
     app.add_middleware(RequestGuard, keys=keys, read_timeout=settings.request_read_timeout_seconds)
     app.add_middleware(RequestIds)  # outside the guard: every response, the guard's included, carries the id
-    for module in (routes_catalogue, routes_cart, routes_orders, routes_shipping, routes_sandbox):
+    for module in (
+        routes_catalogue,
+        routes_cart,
+        routes_orders,
+        routes_shipping,
+        routes_sandbox,
+        routes_messages,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())

@@ -390,3 +390,21 @@ class Health(Out):
     ok: bool
     sandbox: bool
     policy: str
+
+
+# --- messages ----------------------------------------------------------------------------------------
+
+
+class Message(Out):
+    id: int = Field(description="messages of an order are numbered in the order they were written")
+    order_id: str
+    author_id: str
+    author_role: Literal["buyer", "seller"]
+    body: str = Field(description="as written, less outer white space")
+    created_at: datetime
+
+
+class MessagePage(Out):
+    order_id: str
+    messages: list[Message] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")

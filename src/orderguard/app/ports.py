@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.decision import Decision
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
@@ -331,6 +332,22 @@ class Notifications(Protocol):
         """The account's latest notifications, newest first."""
         ...
 
+    def notify(self, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+        """rows: (order id, 'buyer' | 'seller', kind, text): tell the order's party, outside any decision."""
+        ...
+
+
+class Messages(Protocol):
+    def insert_message(
+        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+    ) -> Message:
+        """Write a message; its id follows those of the order's earlier messages (hold the order's lock)."""
+        ...
+
+    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
+        """Up to `limit` of the order's messages, oldest first, after the message with id `after`."""
+        ...
+
 
 class Events(Protocol):
     def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
@@ -380,6 +397,8 @@ class UnitOfWork(Protocol):
     def events(self) -> Events: ...
     @property
     def policies(self) -> Policies: ...
+    @property
+    def messages(self) -> Messages: ...
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         """A lifecycle's subjects by id, locked; those another transaction holds are left out."""

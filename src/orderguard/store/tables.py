@@ -337,3 +337,17 @@ tracking_codes = Table(
     Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
     Column("claimed_at", UTCDateTime, nullable=False),
 )
+
+# R4.7 what the buyer and the store's seller write to each other on an order; never edited. The id
+# counts in the order messages were written: a message is written under its order's lock.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
+    Column("author_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("author_role", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_messages_order", "order_id", "id"),
+)

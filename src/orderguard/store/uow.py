@@ -23,6 +23,7 @@ from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.decision import Decision
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
@@ -35,6 +36,7 @@ from orderguard.store import (
     decisions,
     idempotency_repo,
     ledger_repo,
+    messages_repo,
     notifications_repo,
     offers_repo,
     order_queries,
@@ -321,6 +323,9 @@ class SqlNotifications(_Repository):
     def notifications_of(self, account_id: str, limit: int) -> list[dict[str, Any]]:
         return notifications_repo.notifications_of(self._conn, account_id, limit)
 
+    def notify(self, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+        notifications_repo.notify(self._conn, rows, now)
+
 
 class SqlEvents(_Repository):
     __slots__ = ()
@@ -342,6 +347,18 @@ class SqlPolicies(_Repository):
         return policies_repo.policy_body(self._conn, key)
 
 
+class SqlMessages(_Repository):
+    __slots__ = ()
+
+    def insert_message(
+        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+    ) -> Message:
+        return messages_repo.insert_message(self._conn, order_id, author_id, author_role, body, created_at)
+
+    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
+        return messages_repo.messages_page(self._conn, order_id, after, limit)
+
+
 class SqlUnitOfWork:
     """One transaction's Connection and the repositories over it, each made on its first use."""
 
@@ -357,6 +374,7 @@ class SqlUnitOfWork:
     notifications: SqlNotifications
     events: SqlEvents
     policies: SqlPolicies
+    messages: SqlMessages
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
