@@ -28,12 +28,14 @@ from orderguard.app.ports import (
     UniqueViolation,
     UnitOfWork,
 )
+from orderguard.domain.cancellation_requests import CancellationRequest, RequestState
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.decision import Decision
+from orderguard.domain.fines import Fine
 from orderguard.domain.ledger import escrow
 from orderguard.domain.messages import Message
-from orderguard.domain.orders import LEAVE_CART, RESTOCK, Order
+from orderguard.domain.orders import LEAVE_CART, Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
 from orderguard.domain.shipments import Shipment
@@ -74,6 +76,8 @@ class Rows:
     orders: dict[str, Order] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     shipments: dict[str, Shipment] = field(default_factory=dict)
+    cancellation_requests: dict[str, CancellationRequest] = field(default_factory=dict)
+    fines: dict[str, Fine] = field(default_factory=dict)
     tracking_codes: dict[tuple[str, str], CodeHolder] = field(default_factory=dict)
     scans: list[tuple[str, Scan, str, datetime]] = field(default_factory=list)  # (shipment, scan, source, at)
     webhooks: set[tuple[str, str]] = field(default_factory=set)
@@ -126,6 +130,23 @@ class FakeOrders(_Repository):
             and (after is None or (o.placed_at, o.id) < after)
         ]
         return [(i, at) for at, i in sorted(found, reverse=True)[:limit]]
+
+
+class FakeCancellations(_Repository):
+    def load_request(self, request_id: str, *, lock: bool = False) -> CancellationRequest | None:
+        return self.rows.cancellation_requests.get(request_id)
+
+    def requests_of(self, order_id: str) -> list[CancellationRequest]:
+        mine = [r for r in self.rows.cancellation_requests.values() if r.order_id == order_id]
+        return sorted(mine, key=lambda r: (r.created_at, r.id))
+
+    def open_requests(self, order_id: str) -> list[CancellationRequest]:
+        return [r for r in self.requests_of(order_id) if r.state == RequestState.OPEN]
+
+    def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
+        mine = [f for f in self.rows.fines.values() if f.store_id == store_id]
+        mine = [f for f in mine if after is None or (f.created_at, f.id) < after]
+        return sorted(mine, key=lambda f: (f.created_at, f.id), reverse=True)[:limit]
 
 
 class FakePayments(_Repository):
@@ -573,6 +594,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrders(rows, writable)
         self.payments = FakePayments(rows, writable)
         self.shipments = FakeShipments(rows, writable)
+        self.cancellations = FakeCancellations(rows, writable)
         self.deadlines = FakeDeadlines(rows, writable)
         self.ledger = FakeLedger(rows, writable)
         self.carts = FakeCarts(rows, writable)
@@ -585,7 +607,11 @@ class FakeUnitOfWork:
         self.messages = FakeMessages(rows, writable)
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
-        tables: dict[str, dict[str, Any]] = {"order": self.rows.orders, "payment": self.rows.payments}
+        tables: dict[str, dict[str, Any]] = {
+            "order": self.rows.orders,
+            "payment": self.rows.payments,
+            "cancellation_request": self.rows.cancellation_requests,
+        }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
 
@@ -600,6 +626,8 @@ class FakeUnitOfWork:
             "order": rows.orders,
             "payment": rows.payments,
             "shipment": rows.shipments,
+            "cancellation_request": rows.cancellation_requests,
+            "fine": rows.fines,
         }
         for d in changed:
             table = tables.get(d.subject.lifecycle)
@@ -679,10 +707,9 @@ class FakeUnitOfWork:
             if item.order_id in leaving:
                 del rows.cart_items[item_id]
         for d in changed:
-            if RESTOCK in d.effects:
-                for line in d.subject.lines:
-                    offer = rows.offers[line.offer_id]
-                    rows.offers[line.offer_id] = replace(offer, stock=offer.stock + line.quantity)
+            for offer_id, quantity in d.restock.items():
+                offer = rows.offers[offer_id]
+                rows.offers[offer_id] = replace(offer, stock=offer.stock + quantity)
 
 
 class FakeDatabase:

@@ -162,7 +162,14 @@ def test_deadline_changes_on_a_self_transition_is_nothing() -> None:
 
 
 def test_deadline_changes_between_states_without_deadlines_is_nothing() -> None:
-    assert ORDER.deadline_changes("awaiting_shipment", "partly_shipped") == ((), ())
+    assert ORDER.deadline_changes("closed", "cancelled") == ((), ())
+
+
+def test_a_deadline_alive_in_both_states_is_armed_again_from_the_new_fields() -> None:
+    assert ORDER.deadline_changes("shipped", "delivered") == (
+        ("protection_end", "protection_reminder"),
+        ("protection_end", "protection_reminder"),
+    )
 
 
 def test_payment_deadline_changes_on_settlement() -> None:

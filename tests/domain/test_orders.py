@@ -13,7 +13,6 @@ from orderguard.domain.machine import Actor, Refused
 from orderguard.domain.orders import (
     LEAVE_CART,
     ORDER,
-    RESTOCK,
     Address,
     ArmDeadline,
     Decision,
@@ -184,7 +183,8 @@ def test_payment_failed_after_pay_by_cancels_the_order(policy: Policy) -> None:
     assert d.subject.cancelled_at == later
     assert d.events[0].kind == "payment_failed_after_pay_by"
     assert d.arm == []
-    assert d.effects == {RESTOCK, LEAVE_CART}
+    assert d.effects == {LEAVE_CART}
+    assert d.restock == {"of1": 2, "of2": 1}
 
 
 def test_payment_failed_exactly_at_pay_by_cancels(policy: Policy) -> None:
@@ -197,7 +197,8 @@ def test_pay_by_passed_cancels_without_penalty(policy: Policy) -> None:
     assert d.subject.state == "cancelled"
     assert d.cancel == ["pay_by"]
     assert d.ledger == []
-    assert d.effects == {RESTOCK, LEAVE_CART}
+    assert d.effects == {LEAVE_CART}
+    assert d.restock == {"of1": 2, "of2": 1}
     assert "no penalty" in d.notifications[0].text
 
 
@@ -215,7 +216,8 @@ def test_buyer_cancel_of_an_unpaid_order(policy: Policy) -> None:
     assert d.subject.cancelled_at == NOW
     assert d.cancel == ["pay_by"]
     assert d.ledger == []
-    assert d.effects == {RESTOCK, LEAVE_CART}
+    assert d.effects == {LEAVE_CART}
+    assert d.restock == {"of1": 2, "of2": 1}
 
 
 @pytest.mark.parametrize(
@@ -343,7 +345,7 @@ def test_then_keeps_the_later_order_and_concatenates() -> None:
         cancel=["x"],
         ledger=[ledger.capture("o1", 10, "USD")],
         notifications=[Notification("buyer", "n1", "one")],
-        effects={RESTOCK},
+        restock={"of1": 1},
     )
     later = Decision(
         later_order,
@@ -352,6 +354,7 @@ def test_then_keeps_the_later_order_and_concatenates() -> None:
         ledger=[ledger.capture("o1", 20, "USD")],
         notifications=[Notification("seller", "n2", "two")],
         effects={LEAVE_CART},
+        restock={"of1": 2, "of2": 3},
     )
     both = first.then(later)
     assert both.subject is later_order
@@ -359,7 +362,8 @@ def test_then_keeps_the_later_order_and_concatenates() -> None:
     assert both.cancel == ["x", "y"]
     assert [tx.postings[1].amount for tx in both.ledger] == [10, 20]
     assert [n.kind for n in both.notifications] == ["n1", "n2"]
-    assert both.effects == {RESTOCK, LEAVE_CART}
+    assert both.effects == {LEAVE_CART}
+    assert both.restock == {"of1": 3, "of2": 3}
 
 
 def test_then_drops_arms_cancelled_by_the_later_decision() -> None:

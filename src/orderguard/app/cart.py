@@ -190,6 +190,7 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
                     d.shipping.price,
                     d.shipping.carrier,
                     d.shipping.promised_days,
+                    d.offer.handling_days,
                 )
                 for d in draft.lines
             )

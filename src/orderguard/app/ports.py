@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.decision import Decision
+from orderguard.domain.fines import Fine
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
@@ -144,6 +146,20 @@ class Shipments(Protocol):
 
     def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
         """The order's shipments with their lines and scans, as the API shows them."""
+        ...
+
+
+class Cancellations(Protocol):
+    def load_request(self, request_id: str, *, lock: bool = False) -> CancellationRequest | None: ...
+
+    def requests_of(self, order_id: str) -> list[CancellationRequest]:
+        """The order's cancellation requests, oldest first."""
+        ...
+
+    def open_requests(self, order_id: str) -> list[CancellationRequest]: ...
+
+    def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
+        """The store's fines, newest first, after the (created_at, id) `after`."""
         ...
 
 
@@ -379,6 +395,8 @@ class UnitOfWork(Protocol):
     def payments(self) -> Payments: ...
     @property
     def shipments(self) -> Shipments: ...
+    @property
+    def cancellations(self) -> Cancellations: ...
     @property
     def deadlines(self) -> Deadlines: ...
     @property

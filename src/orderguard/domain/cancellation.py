@@ -4,17 +4,20 @@ The reasons and their fault are policy (`[cancellation.reasons]`). What a cancel
 is shown before the buyer asks (R4.2), for the quantities still cancellable: paid and not shipped.
 
 Refund of a cancellation: the items cancelled at their unit price, plus a line's shipping price
-when the whole line is cancelled and none of it was shipped (a line's shipping price covers its
-whole quantity; once part of it is on its way, the parcel's cost is spent). So cancelling every
-line of an unshipped order refunds everything paid. A seller-fault cancellation fines the seller
-the policy rate of that refund (5 %), rounded half up, at least the policy minimum (1.00 in the
-order's currency); a buyer-fault one fines nobody (R4.3).
+when the cancellation leaves none of the line in the order and none of it was shipped (a line's
+shipping price covers its whole quantity; once part of it is on its way, the parcel's cost is
+spent). So cancelling every line of an unshipped order, at once or request by request, refunds
+everything paid, and a partial cancellation keeps the shipping of the lines that go on.
+
+A seller-fault cancellation fines the seller the policy rate of that refund (5 %), rounded half
+up, at least the policy minimum (1.00 in the order's currency); a buyer-fault one fines nobody (R4.3).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orderguard.domain import fines
 from orderguard.domain.machine import Refusal, Refused
 from orderguard.domain.money import Money
 from orderguard.domain.orders import Order, OrderState
@@ -52,19 +55,47 @@ def cancellable_lines(order: Order, shipped: dict[str, int]) -> list[Cancellable
         raise Refused(_why_not(order))
     out = []
     for line in order.lines:
-        left = line.quantity - shipped.get(line.id, 0)
+        left = line.active - shipped.get(line.id, 0)
         if left > 0:
-            shipping = line.shipping_price if left == line.quantity else 0
-            out.append(CancellableLine(line.id, left, left * line.unit_price + shipping))
+            out.append(CancellableLine(line.id, left, line_refund(order, line.id, left, shipped)))
     return out
+
+
+def line_refund(order: Order, line_id: str, quantity: int, shipped: dict[str, int]) -> int:
+    """What cancelling `quantity` of the line returns: the items, and the line's shipping when
+    nothing of the line remains and none of it was shipped."""
+    line = next(x for x in order.lines if x.id == line_id)
+    whole = line.cancelled + quantity == line.quantity and shipped.get(line_id, 0) == 0
+    return quantity * line.unit_price + (line.shipping_price if whole else 0)
+
+
+def check_quantities(order: Order, wanted: dict[str, int], shipped: dict[str, int]) -> None:
+    """Every line must be the order's, each quantity at least 1 and within what can still be cancelled."""
+    left = {c.line_id: c.quantity for c in cancellable_lines(order, shipped)}
+    known = {line.id for line in order.lines}
+    if not wanted:
+        raise Refused(Refusal("no_lines", "name at least one line, or none for the whole order", 422))
+    for line_id, quantity in wanted.items():
+        if line_id not in known:
+            raise Refused(Refusal("unknown_line", f"line {line_id} is not in this order", 422))
+        if quantity <= 0:
+            raise Refused(Refusal("invalid_quantity", "cancelled quantities must be at least 1", 422))
+        if quantity > left.get(line_id, 0):
+            raise Refused(
+                Refusal(
+                    "quantity_exceeds_cancellable",
+                    f"line {line_id} has {left.get(line_id, 0)} paid and unshipped, not {quantity}",
+                    422,
+                )
+            )
 
 
 def fine(refund: int, fault: str, currency: str, policy: Policy) -> int:
     """R4.3: a seller-fault cancellation fines the policy rate of what it refunds, at least the minimum."""
-    if fault != "seller" or refund == 0:
+    if fault != "seller":
         return 0
-    rate = Money(refund, currency).bps(policy.cancellation.seller_fault_fine_bps).minor
-    return max(rate, policy.cancellation.seller_fault_fine_min_minor)
+    c = policy.cancellation
+    return fines.rate(refund, c.seller_fault_fine_bps, currency, c.seller_fault_fine_min_minor)
 
 
 def preview(order: Order, shipped: dict[str, int], policy: Policy) -> list[ReasonPreview]:

@@ -4,10 +4,10 @@ A `Decision` is the whole outcome: the subject in its new state (`new` when it i
 the events that happened (the audit trail and timeline), the deadline kinds to cancel and the
 deadlines to arm (derived from the lifecycle's timers), ledger transactions, notifications,
 named `effects` on other rows that the subject's repository carries out in the same transaction
-(an order's `restock`), the decisions it entails on other subjects (`also`: a payment captured
-moves its order), and `after_commit`: calls to the outside world (a payment provider) that
-`app/` makes only once the transaction has committed. Every decision, of any lifecycle, is
-written through one `save_decisions` path.
+(an order's goods leaving the cart), stock going back to offers (`restock`), the decisions it
+entails on other subjects (`also`: a payment captured moves its order), and `after_commit`:
+calls to the outside world (a payment provider) that `app/` makes only once the transaction has
+committed. Every decision, of any lifecycle, is written through one `save_decisions` path.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Decision(Generic[S]):
     ledger: list[LedgerTransaction] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     effects: set[str] = field(default_factory=set)
+    restock: dict[str, int] = field(default_factory=dict)  # offer id -> quantity back in stock
     new: bool = False
     also: list[Decision[Any]] = field(default_factory=list)
     after_commit: list[AfterCommit] = field(default_factory=list)
@@ -94,6 +95,9 @@ class Decision(Generic[S]):
             ledger=self.ledger + later.ledger,
             notifications=self.notifications + later.notifications,
             effects=self.effects | later.effects,
+            restock={
+                k: self.restock.get(k, 0) + later.restock.get(k, 0) for k in self.restock | later.restock
+            },
             new=self.new,
             also=self.also + later.also,
             after_commit=self.after_commit + later.after_commit,

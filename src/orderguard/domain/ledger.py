@@ -83,3 +83,8 @@ def release(
         [(seller_payable(store_id), escrow_balance - commission), (PLATFORM_COMMISSION, commission)],
         currency,
     )
+
+
+def fine(order_id: str, store_id: str, amount: int, currency: str) -> LedgerTransaction:
+    """A fine leaves the seller's payable balance for the platform (R4.3); the balance may go negative."""
+    return transfer("fine", order_id, seller_payable(store_id), [(PLATFORM_FINES, amount)], currency)

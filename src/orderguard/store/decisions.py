@@ -10,14 +10,21 @@ from typing import Any
 from sqlalchemy import Connection
 
 from orderguard.domain.decision import Decision
-from orderguard.domain.orders import LEAVE_CART, RESTOCK
+from orderguard.domain.orders import LEAVE_CART, LINES_CHANGED
+from orderguard.store.cancellations_repo import (
+    insert_fines,
+    insert_requests,
+    load_requests,
+    update_fines,
+    update_requests,
+)
 from orderguard.store.carts_repo import leave_cart
 from orderguard.store.deadlines_repo import arm_deadlines, cancel_deadlines
 from orderguard.store.events_repo import write_events
 from orderguard.store.ledger_repo import write_ledger
 from orderguard.store.notifications_repo import notify
 from orderguard.store.offers_repo import restock
-from orderguard.store.orders_repo import insert_orders, load_orders, update_orders
+from orderguard.store.orders_repo import insert_orders, load_orders, update_line_quantities, update_orders
 from orderguard.store.payments_repo import insert_payments, load_payments, update_payments
 from orderguard.store.shipments_repo import insert_shipments, update_shipments
 
@@ -28,6 +35,8 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
     "order": (insert_orders, update_orders),
     "payment": (insert_payments, update_payments),
     "shipment": (insert_shipments, update_shipments),
+    "cancellation_request": (insert_requests, update_requests),
+    "fine": (insert_fines, update_fines),
 }
 
 
@@ -37,6 +46,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_orders(conn, ids, skip_locked=True)
     if lifecycle == "payment":
         return load_payments(conn, ids, skip_locked=True)
+    if lifecycle == "cancellation_request":
+        return load_requests(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 
@@ -52,6 +63,7 @@ def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: da
         mine = by_lifecycle.pop(lifecycle, [])
         insert(conn, [d.subject for d in mine if d.new])
         update(conn, [d.subject for d in mine if not d.new])
+    update_line_quantities(conn, [d.subject for d in changed if LINES_CHANGED in d.effects])
     if by_lifecycle:
         raise ValueError(f"no writer for {sorted(by_lifecycle)}")
     write_events(
@@ -75,4 +87,4 @@ def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: da
     )
     leave_cart(conn, [d.subject.id for d in changed if LEAVE_CART in d.effects])
     # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.
-    restock(conn, [d.subject for d in changed if RESTOCK in d.effects])
+    restock(conn, [d.restock for d in changed if d.restock])

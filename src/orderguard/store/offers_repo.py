@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from orderguard.domain.catalogue import Offer, ShippingOption
-from orderguard.domain.orders import Order
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement
 from orderguard.store.once import insert_once
@@ -192,11 +191,11 @@ _restock = Statement(
 )
 
 
-def restock(conn: Connection, cancelled: Sequence[Order]) -> None:
-    """The stock the cancelled orders reserved goes back to their offers."""
+def restock(conn: Connection, returns: Iterable[dict[str, int]]) -> None:
+    """Stock goes back to offers: each of `returns` maps offer ids to quantities."""
     back: dict[str, int] = defaultdict(int)
-    for order in cancelled:
-        for line in order.lines:
-            back[line.offer_id] += line.quantity
+    for quantities in returns:
+        for offer_id, quantity in quantities.items():
+            back[offer_id] += quantity
     if back:  # sorted: offers are always locked in the same order, so no deadlock
         _restock.run_many(conn, [{"b_offer": k, "b_qty": back[k]} for k in sorted(back)])

@@ -24,6 +24,7 @@ MUTABLE = (
     "dispute_window_ends_at",
     "closed_at",
     "cancelled_at",
+    "ship_by_at",
 )
 
 
@@ -131,6 +132,8 @@ def insert_orders(conn: Connection, new_orders: Sequence[Order]) -> None:
                 "shipping_price": line.shipping_price,
                 "carrier": line.carrier,
                 "promised_days": line.promised_days,
+                "handling_days": line.handling_days,
+                "cancelled": line.cancelled,
             }
             for o in new_orders
             for i, line in enumerate(o.lines)
@@ -167,3 +170,17 @@ def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
         _update_orders.run(
             conn, {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}}
         )
+
+
+_update_lines = Statement(
+    update(t.order_lines)
+    .where(t.order_lines.c.id == bindparam("b_id"))
+    .values(cancelled=bindparam("b_cancelled"))
+)
+
+
+def update_line_quantities(conn: Connection, changed: Sequence[Order]) -> None:
+    """Write the cancelled quantities of these orders' lines."""
+    rows = [{"b_id": line.id, "b_cancelled": line.cancelled} for o in changed for line in o.lines]
+    if rows:
+        _update_lines.run_many(conn, rows)

@@ -157,6 +157,7 @@ orders = Table(
     Column("dispute_window_ends_at", UTCDateTime),
     Column("closed_at", UTCDateTime),
     Column("cancelled_at", UTCDateTime),
+    Column("ship_by_at", UTCDateTime),
     Index("ix_orders_buyer_placed", "buyer_id", "placed_at", "id"),
     Index("ix_orders_store_placed", "store_id", "placed_at", "id"),
 )
@@ -175,6 +176,8 @@ order_lines = Table(
     Column("shipping_price", BigInteger, nullable=False),
     Column("carrier", String(40), nullable=False),
     Column("promised_days", Integer, nullable=False),
+    Column("handling_days", Integer, nullable=False, server_default="0"),
+    Column("cancelled", Integer, nullable=False, server_default="0"),
 )
 
 payments = Table(
@@ -336,6 +339,46 @@ tracking_codes = Table(
     Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
     Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
     Column("claimed_at", UTCDateTime, nullable=False),
+)
+
+# A buyer's request to cancel paid, unshipped quantities (R4.1), answered by the seller or by silence.
+cancellation_requests = Table(
+    "cancellation_requests",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("fault", String(10), nullable=False),
+    Column("lines", JSON, nullable=False),  # {line id: quantity}
+    Column("message", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("answer", Text),  # the seller's words when rejecting
+    Column("carrier", String(40)),  # rejected as already on its way (R4.6)
+    Column("tracking_code", String(40)),
+    Column("shipment_id", String(ID)),
+    Column("refund_id", String(ID)),
+    Column("fine_id", String(ID)),
+)
+
+# Fines charged to a store (R4.3, R4.8): also a ledger transaction from its payable to platform:fines.
+fines = Table(
+    "fines",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
+    Column("cause_type", String(30), nullable=False),
+    Column("cause_id", String(ID)),
+    Column("reason", String(40), nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_fines_store_created", "store_id", "created_at", "id"),
 )
 
 # R4.7 what the buyer and the store's seller write to each other on an order; never edited. The id

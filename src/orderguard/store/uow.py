@@ -20,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 
 from orderguard.app import ports
 from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder, TokenRow, UnitOfWork
+from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.decision import Decision
+from orderguard.domain.fines import Fine
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
@@ -31,6 +33,7 @@ from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
 from orderguard.store import (
     accounts_repo,
+    cancellations_repo,
     carts_repo,
     deadlines_repo,
     decisions,
@@ -120,6 +123,22 @@ class SqlShipments(_Repository):
 
     def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
         return shipments_repo.shipments_view(self._conn, order_id)
+
+
+class SqlCancellations(_Repository):
+    __slots__ = ()
+
+    def load_request(self, request_id: str, *, lock: bool = False) -> CancellationRequest | None:
+        return cancellations_repo.load_request(self._conn, request_id, lock=lock)
+
+    def requests_of(self, order_id: str) -> list[CancellationRequest]:
+        return cancellations_repo.requests_of(self._conn, order_id)
+
+    def open_requests(self, order_id: str) -> list[CancellationRequest]:
+        return cancellations_repo.open_requests(self._conn, order_id)
+
+    def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
+        return cancellations_repo.fines_of(self._conn, store_id, after, limit)
 
 
 class SqlDeadlines(_Repository):
@@ -365,6 +384,7 @@ class SqlUnitOfWork:
     orders: SqlOrders
     payments: SqlPayments
     shipments: SqlShipments
+    cancellations: SqlCancellations
     deadlines: SqlDeadlines
     ledger: SqlLedger
     carts: SqlCarts

@@ -5,7 +5,7 @@ from orderguard.domain.machine import ArmDeadline
 from orderguard.domain.orders.actions import ACTIONS, Action, actions_for, why_not
 from orderguard.domain.orders.commands import (
     LEAVE_CART,
-    RESTOCK,
+    LINES_CHANGED,
     OrderDecision,
     all_delivered,
     buyer_cancel,
@@ -27,8 +27,8 @@ from orderguard.domain.orders.table import ORDER, UNPAID_STATES, OrderDeadline, 
 __all__ = [
     "ACTIONS",
     "LEAVE_CART",
+    "LINES_CHANGED",
     "ORDER",
-    "RESTOCK",
     "UNPAID_STATES",
     "Action",
     "Address",

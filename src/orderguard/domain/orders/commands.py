@@ -22,8 +22,8 @@ from orderguard.domain.orders.texts import notices
 from orderguard.domain.policy import Policy
 
 B, S, SYS = Actor.BUYER, Actor.SELLER, Actor.SYSTEM
-RESTOCK = "restock"  # the order's reserved stock goes back to its offers
 LEAVE_CART = "leave_cart"  # the order's goods leave the buyer's cart
+LINES_CHANGED = "lines_changed"  # quantities of the order's lines were cancelled
 OrderDecision = Decision[Order]
 
 
@@ -65,7 +65,8 @@ def payment_started(order: Order, buyer_id: str, method: str, now: datetime, pol
 
 def payment_captured(order: Order, now: datetime, policy: Policy) -> OrderDecision:
     """The money is captured into the order's escrow; the order awaits shipment (R3.5, R9.2)."""
-    d = transition(order, "payment_captured", SYS, None, now, policy, paid_at=now)
+    ship_by = now + timedelta(days=order.handling_days)
+    d = transition(order, "payment_captured", SYS, None, now, policy, paid_at=now, ship_by_at=ship_by)
     d.ledger.append(ledger.capture(order.id, order.total.minor, order.currency))
     d.effects.add(LEAVE_CART)
     return d
@@ -77,7 +78,8 @@ def payment_failed(order: Order, reason: str, now: datetime, policy: Policy) -> 
         d = transition(
             order, "payment_failed_after_pay_by", SYS, None, now, policy, {"reason": reason}, cancelled_at=now
         )
-        d.effects |= {RESTOCK, LEAVE_CART}
+        d.effects.add(LEAVE_CART)
+        d.restock = reserved(order)
         return d
     return transition(order, "payment_failed", SYS, None, now, policy, {"reason": reason})
 
@@ -88,7 +90,8 @@ def buyer_cancel(order: Order, buyer_id: str, now: datetime, policy: Policy) -> 
     if order.state != OrderState.AWAITING_PAYMENT:
         raise Refused(why_not("cancel", order.state))
     d = transition(order, "buyer_cancelled", B, buyer_id, now, policy, cancelled_at=now)
-    d.effects |= {RESTOCK, LEAVE_CART}
+    d.effects.add(LEAVE_CART)
+    d.restock = reserved(order)
     return d
 
 
@@ -96,8 +99,19 @@ def buyer_cancel(order: Order, buyer_id: str, now: datetime, policy: Policy) -> 
 def pay_by_passed(order: Order, now: datetime, policy: Policy, facts: Facts | None = None) -> OrderDecision:
     """R3.3: unpaid at pay-by, the order is cancelled and its goods leave the cart."""
     d = transition(order, "pay_by_passed", SYS, None, now, policy, cancelled_at=now)
-    d.effects |= {RESTOCK, LEAVE_CART}
+    d.effects.add(LEAVE_CART)
+    d.restock = reserved(order)
     return d
+
+
+def reserved(order: Order, quantities: dict[str, int] | None = None) -> dict[str, int]:
+    """The stock the order holds per offer (of `quantities` per line only, when given)."""
+    back: dict[str, int] = {}
+    for line in order.lines:
+        q = line.active if quantities is None else quantities.get(line.id, 0)
+        if q > 0:
+            back[line.offer_id] = back.get(line.offer_id, 0) + q
+    return back
 
 
 def _must_be_buyer(order: Order, buyer_id: str) -> None:
@@ -189,13 +203,12 @@ def ship(
     """
     if ORDER.find(order.state, "shipped_fully") is None:
         raise Refused(why_not("ship", order.state))
-    ordered = {line.id: line.quantity for line in order.lines}
+    ordered = {line.id: line.active for line in order.lines}
     shipping.check_shipment_lines(wanted, ordered, shipped_before)
     after = {k: shipped_before.get(k, 0) + wanted.get(k, 0) for k in ordered}
     if not shipping.fully_shipped(ordered, after):
         return transition(order, "shipped_partly", S, seller_id, now, policy, data)
-    days = min(order.promised_days, policy.shipping.max_protection_days)
-    ends = now + timedelta(days=days)
+    ends = _protection_ends(order, now, policy)
     return transition(
         order,
         "shipped_fully",
@@ -207,6 +220,55 @@ def ship(
         shipped_at=now,
         protection_ends_at=ends,
     )
+
+
+def _protection_ends(order: Order, now: datetime, policy: Policy) -> datetime:
+    return now + timedelta(days=min(order.promised_days, policy.shipping.max_protection_days))
+
+
+# --- cancellation after payment ----------------------------------------------------------
+
+
+def cancel_lines(
+    order: Order,
+    quantities: dict[str, int],
+    shipped: dict[str, int],
+    now: datetime,
+    policy: Policy,
+    data: dict[str, Any],
+    *,
+    ship_by_missed: bool = False,
+) -> OrderDecision:
+    """Paid, unshipped `quantities` (line id -> quantity) leave the order (R4.3, R4.4, R4.8).
+
+    The order goes on with what remains: cancelled when nothing remains, shipped (protection
+    starting now) when everything that remains has been shipped. The stock goes back to the offers.
+    The caller has checked the quantities (`domain.cancellation`); the refund and any fine are
+    decided beside this.
+    """
+    lines = tuple(
+        replace(line, cancelled=line.cancelled + quantities.get(line.id, 0)) for line in order.lines
+    )
+    after = replace(order, lines=lines)
+    left_to_ship = sum(line.active - shipped.get(line.id, 0) for line in lines)
+    if ship_by_missed:
+        event = "ship_by_missed"
+    elif not any(line.active for line in lines):
+        event = "cancelled_after_payment"
+    elif left_to_ship == 0:
+        event = "unshipped_cancelled"
+    else:
+        event = "lines_cancelled"
+    changes: dict[str, Any] = {"lines": lines}
+    t = ORDER.find(order.state, event)
+    if t is not None and t.target == OrderState.CANCELLED:
+        changes["cancelled_at"] = now
+    elif t is not None and t.target == OrderState.SHIPPED:
+        changes.update(shipped_at=now, protection_ends_at=_protection_ends(after, now, policy))
+    d = transition(order, event, SYS, None, now, policy, {**data, "lines": quantities}, **changes)
+    d.effects.add(LINES_CHANGED)
+    d.restock = reserved(order, quantities)
+    return d
 
 
 def all_delivered(order: Order, delivered_at: datetime, now: datetime, policy: Policy) -> OrderDecision:

@@ -30,10 +30,22 @@ class Line:
     shipping_price: int
     carrier: str
     promised_days: int
+    handling_days: int = 0  # the offer's, when ordered: paid time + this is the ship-by time (R4.8)
+    cancelled: int = 0  # of `quantity`, cancelled after payment (R4.3, R4.8)
+
+    @property
+    def active(self) -> int:
+        """The quantity the order still holds: ordered less cancelled."""
+        return self.quantity - self.cancelled
 
     @property
     def items_total(self) -> int:
-        return self.unit_price * self.quantity
+        return self.unit_price * self.active
+
+    @property
+    def shipping_due(self) -> int:
+        """The line's shipping, unless the whole line was cancelled (then it was refunded)."""
+        return self.shipping_price if self.active > 0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +70,7 @@ class Order:
     dispute_window_ends_at: datetime | None = None
     closed_at: datetime | None = None
     cancelled_at: datetime | None = None
+    ship_by_at: datetime | None = None  # set when paid: paid time + the lines' longest handling days
 
     @property
     def order_id(self) -> str:
@@ -65,11 +78,12 @@ class Order:
 
     @property
     def items_total(self) -> int:
+        """What the lines still held cost: cancelled quantities are left out (their money was refunded)."""
         return sum(line.items_total for line in self.lines)
 
     @property
     def shipping_total(self) -> int:
-        return sum(line.shipping_price for line in self.lines)
+        return sum(line.shipping_due for line in self.lines)
 
     @property
     def total(self) -> Money:
@@ -78,3 +92,7 @@ class Order:
     @property
     def promised_days(self) -> int:
         return max(line.promised_days for line in self.lines)
+
+    @property
+    def handling_days(self) -> int:
+        return max(line.handling_days for line in self.lines)

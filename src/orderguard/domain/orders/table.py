@@ -26,6 +26,7 @@ class OrderDeadline(StrEnum):
     PROTECTION_REMINDER = "protection_reminder"
     PROTECTION_END = "protection_end"
     DISPUTE_WINDOW_END = "dispute_window_end"
+    SHIP_BY = "ship_by"
 
 
 PAY_BY = Timer(
@@ -63,6 +64,15 @@ DISPUTE_WINDOW_END = Timer(
     "to the seller, less the platform commission",
 )
 
+SHIP_BY = Timer(
+    OrderDeadline.SHIP_BY,
+    Due("ship_by_at", "payment plus the offer's handling days"),
+    S,
+    "ship every paid quantity",
+    "the seller loses the order: the unshipped quantities are cancelled, the buyer is refunded them "
+    "in full, shipping included, and the seller is fined a share of their value (10 % by default)",
+)
+
 ORDER = Machine(
     "order",
     (
@@ -73,9 +83,14 @@ ORDER = Machine(
         T(OrderState.PAYMENT_PENDING, "payment_failed", OrderState.AWAITING_PAYMENT, SYS, "R3.5"),
         T(OrderState.PAYMENT_PENDING, "payment_failed_after_pay_by", OrderState.CANCELLED, SYS, "R3.5"),
         T(OrderState.AWAITING_SHIPMENT, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),
+        # cancellations after payment (R4.3, R4.4): decided on the request, entailed on the order
+        T(OrderState.AWAITING_SHIPMENT, "lines_cancelled", OrderState.AWAITING_SHIPMENT, SYS, "R4.3"),
+        T(OrderState.AWAITING_SHIPMENT, "cancelled_after_payment", OrderState.CANCELLED, SYS, "R4.3"),
         T(OrderState.AWAITING_SHIPMENT, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
         T(OrderState.PARTLY_SHIPPED, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),
         T(OrderState.PARTLY_SHIPPED, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
+        T(OrderState.PARTLY_SHIPPED, "lines_cancelled", OrderState.PARTLY_SHIPPED, SYS, "R4.3"),
+        T(OrderState.PARTLY_SHIPPED, "unshipped_cancelled", OrderState.SHIPPED, SYS, "R4.3"),
         T(OrderState.SHIPPED, "all_delivered", OrderState.DELIVERED, SYS, "R6.4"),
         T(OrderState.SHIPPED, "protection_reminder", OrderState.SHIPPED, SYS, "R8.5", PROTECTION_REMINDER),
         T(OrderState.SHIPPED, "receipt_confirmed", OrderState.COMPLETED, B, "R6.4"),
