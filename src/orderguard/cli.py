@@ -151,7 +151,7 @@ def policy_show(file: Annotated[Path | None, typer.Option(help="policy file")] =
 
 @policy_app.command("diagram")
 def policy_diagram(
-    machine: Annotated[str, typer.Argument(help="order | payment | shipment")] = "order",
+    machine: Annotated[str, typer.Argument(help="order | payment | shipment | proof_request")] = "order",
     file: Annotated[Path | None, typer.Option(help="policy file whose numbers label the timed edges")] = None,
 ) -> None:
     """Print a lifecycle as a Mermaid state diagram, drawn from its transition table and its timers."""

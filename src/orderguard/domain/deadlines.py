@@ -10,9 +10,10 @@ from __future__ import annotations
 from orderguard.domain.machine import Machine, Timer
 from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
+from orderguard.domain.proof_requests import PROOF_REQUEST
 from orderguard.domain.shipping import SHIPMENT
 
-MACHINES: dict[str, Machine] = {m.name: m for m in (ORDER, PAYMENT, SHIPMENT)}
+MACHINES: dict[str, Machine] = {m.name: m for m in (ORDER, PAYMENT, SHIPMENT, PROOF_REQUEST)}
 
 
 def timer(subject_type: str, kind: str) -> Timer:

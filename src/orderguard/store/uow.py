@@ -23,12 +23,14 @@ from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
+from orderguard.domain.complaints import Complaint, SellerRecord
 from orderguard.domain.decision import Decision
 from orderguard.domain.fines import Fine
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.proof_requests import ProofRequest
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
 from orderguard.store import (
@@ -46,6 +48,7 @@ from orderguard.store import (
     orders_repo,
     payments_repo,
     policies_repo,
+    proofs_repo,
     shipments_repo,
 )
 from orderguard.store.db import checked_before_commit, reading, unit_of_work
@@ -378,6 +381,22 @@ class SqlMessages(_Repository):
         return messages_repo.messages_page(self._conn, order_id, after, limit)
 
 
+class SqlProofs(_Repository):
+    __slots__ = ()
+
+    def load_proof_request(self, proof_id: str, *, lock: bool = False) -> ProofRequest | None:
+        return proofs_repo.load_proof_request(self._conn, proof_id, lock=lock)
+
+    def proof_requests_of(self, order_id: str) -> list[ProofRequest]:
+        return proofs_repo.proof_requests_of(self._conn, order_id)
+
+    def complaints_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Complaint]:
+        return proofs_repo.complaints_page(self._conn, after, limit)
+
+    def seller_records(self, store_ids: Iterable[str]) -> dict[str, SellerRecord]:
+        return proofs_repo.seller_records(self._conn, store_ids)
+
+
 class SqlUnitOfWork:
     """One transaction's Connection and the repositories over it, each made on its first use."""
 
@@ -395,6 +414,7 @@ class SqlUnitOfWork:
     events: SqlEvents
     policies: SqlPolicies
     messages: SqlMessages
+    proofs: SqlProofs
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
