@@ -80,12 +80,14 @@ def build_context(
     if sandbox:
         for carrier in CARRIER_FORMATS:
             secrets.setdefault(carrier, f"sandbox-{carrier}-secret")
-    # Real payment providers plug in here; until then every mode uses the sandbox provider.
+    # Real payment providers plug in here; until then every mode uses the sandbox provider, which
+    # settles refunds within the windows of the policy in force.
+    provider = SandboxPayments(policies.current.policy.refunds.windows())
     return Context(
         units,
         clock,
         policies,
-        SandboxPayments(),
+        provider,
         sandbox=sandbox,
         carrier_secrets=secrets,
         files=LocalFileStore(settings.files_root()),

@@ -151,7 +151,9 @@ def policy_show(file: Annotated[Path | None, typer.Option(help="policy file")] =
 
 @policy_app.command("diagram")
 def policy_diagram(
-    machine: Annotated[str, typer.Argument(help="order | payment | shipment | proof_request")] = "order",
+    machine: Annotated[
+        str, typer.Argument(help="order | payment | shipment | cancellation_request | refund | proof_request")
+    ] = "order",
     file: Annotated[Path | None, typer.Option(help="policy file whose numbers label the timed edges")] = None,
 ) -> None:
     """Print a lifecycle as a Mermaid state diagram, drawn from its transition table and its timers."""
@@ -166,7 +168,7 @@ def policy_diagram(
 
 @ledger_app.command("check")
 def ledger_check() -> None:
-    """Verify that every transaction balances and no escrow is negative; exit 1 if not."""
+    """Verify that every transaction balances, no escrow is negative, and refunds reconcile; exit 1 if not."""
     from orderguard.store.db import reading
     from orderguard.store.ledger_repo import check
 
@@ -178,7 +180,7 @@ def ledger_check() -> None:
     if problems:
         console.print(f"[red]ledger check failed[/]: {len(problems)} problem(s) in {count} transactions")
         raise typer.Exit(1)
-    console.print(f"ledger ok: {count} transactions balance, no escrow is negative")
+    console.print(f"ledger ok: {count} transactions balance, no escrow is negative, refunds reconcile")
 
 
 ExpiresIn = Annotated[

@@ -40,11 +40,19 @@ from orderguard.domain.orders import LEAVE_CART, Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
 from orderguard.domain.proof_requests import ProofRequest
+from orderguard.domain.refunds import Refund, RefundState
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
 from orderguard.ids import new_id
 from orderguard.providers.clock import FixedClock
-from orderguard.providers.payments import PaymentDeclined, ProviderUnavailable
+from orderguard.providers.payments import (
+    PaymentDeclined,
+    ProviderUnavailable,
+    RefundDeclined,
+    RefundReceipt,
+    RefundStatus,
+    SandboxPayments,
+)
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -77,6 +85,7 @@ class Rows:
     )  # (buyer, item, added)
     orders: dict[str, Order] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
+    refunds: dict[str, Refund] = field(default_factory=dict)
     shipments: dict[str, Shipment] = field(default_factory=dict)
     cancellation_requests: dict[str, CancellationRequest] = field(default_factory=dict)
     fines: dict[str, Fine] = field(default_factory=dict)
@@ -175,6 +184,53 @@ class FakePayments(_Repository):
             }
             for p in mine
         ]
+
+    def captured_payment(self, order_id: str) -> Payment | None:
+        return next(
+            (p for p in self.rows.payments.values() if p.order_id == order_id and p.state == "captured"),
+            None,
+        )
+
+
+class FakeRefunds(_Repository):
+    def load_refund(self, refund_id: str, *, lock: bool = False) -> Refund | None:
+        return self.rows.refunds.get(refund_id)
+
+    def refunds_of(self, order_id: str) -> list[Refund]:
+        mine = [r for r in self.rows.refunds.values() if r.order_id == order_id]
+        return sorted(mine, key=lambda r: (r.created_at, r.id))
+
+    def refunded_total(self, order_id: str) -> int:
+        return sum(r.amount for r in self.refunds_of(order_id))
+
+    def admin_refunds(
+        self,
+        *,
+        status: str | None,
+        overdue_at: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Refund]:
+        found = [
+            r
+            for r in self.rows.refunds.values()
+            if (not status or r.state == status)
+            and (
+                overdue_at is None
+                or (r.state != RefundState.SETTLED and r.settle_by is not None and r.settle_by <= overdue_at)
+            )
+            and (after is None or (r.created_at, r.id) > after)
+        ]
+        return sorted(found, key=lambda r: (r.created_at, r.id))[:limit]
+
+    def refund_deadlines(self, refund_ids: Iterable[str]) -> dict[str, list[tuple[str, datetime]]]:
+        ids = set(refund_ids)
+        out: dict[str, list[tuple[str, datetime]]] = {i: [] for i in ids}
+        armed = sorted((d for d in self.rows.deadlines if d.state == "armed"), key=lambda d: (d.due_at, d.id))
+        for d in armed:
+            if d.subject_type == "refund" and d.subject_id in ids:
+                out[d.subject_id].append((d.kind, d.due_at))
+        return out
 
 
 class FakeShipments(_Repository):
@@ -632,6 +688,7 @@ class FakeUnitOfWork:
         self._held = held
         self.orders = FakeOrders(rows, writable)
         self.payments = FakePayments(rows, writable)
+        self.refunds = FakeRefunds(rows, writable)
         self.shipments = FakeShipments(rows, writable)
         self.cancellations = FakeCancellations(rows, writable)
         self.deadlines = FakeDeadlines(rows, writable)
@@ -651,6 +708,7 @@ class FakeUnitOfWork:
             "order": self.rows.orders,
             "payment": self.rows.payments,
             "cancellation_request": self.rows.cancellation_requests,
+            "refund": self.rows.refunds,
             "proof_request": self.rows.proof_requests,
         }
         table = tables[lifecycle]
@@ -669,6 +727,7 @@ class FakeUnitOfWork:
             "shipment": rows.shipments,
             "cancellation_request": rows.cancellation_requests,
             "fine": rows.fines,
+            "refund": rows.refunds,
             "proof_request": rows.proof_requests,
             "complaint": rows.complaints,
         }
@@ -796,10 +855,15 @@ class ScriptedPayments:
     """A payment provider that answers as told, and remembers who asked what."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []  # (capture | start_transfer, our payment id)
+        self.calls: list[tuple[str, str]] = []  # (capture | start_transfer | refund ..., our reference)
         self.decline: str | None = None
         self.unavailable = False
         self.meanwhile: Callable[[], None] | None = None  # runs once, inside the next call
+        self.sandbox = SandboxPayments()
+        self.refunded: dict[str, tuple[int, RefundReceipt]] = {}  # reference -> (amount moved, receipt)
+        self.refund_decline: str | None = None
+        self.lose_answer = False
+        self.refund_status_override: RefundStatus | None = None
 
     def _answer(self, call: str, reference: str) -> str:
         self.calls.append((call, reference))
@@ -817,6 +881,45 @@ class ScriptedPayments:
 
     def start_transfer(self, amount: int, currency: str, reference: str) -> str:
         return self._answer("start_transfer", reference)
+
+    # --- refunds: settled as the sandbox settles them, unless told otherwise -------------------
+
+    def refund(
+        self,
+        payment_ref: str,
+        method: str,
+        amount: int,
+        currency: str,
+        reference: str,
+        requested_at: datetime,
+    ) -> RefundReceipt:
+        """Idempotent by `reference`: the first call that gets through moves the money, and every
+        call with the same reference gets its receipt. `lose_answer` moves the money, then fails to
+        answer (the provider's answer lost on the way)."""
+        self.calls.append(("refund", reference))
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        if self.unavailable:
+            raise ProviderUnavailable("the provider did not answer")
+        if self.refund_decline is not None and reference not in self.refunded:
+            raise RefundDeclined(self.refund_decline)
+        if reference not in self.refunded:
+            self.refunded[reference] = (amount, self.sandbox.refund(
+                payment_ref, method, amount, currency, reference, requested_at
+            ))  # fmt: skip
+        if self.lose_answer:
+            self.lose_answer = False
+            raise ProviderUnavailable("the answer was lost")
+        return self.refunded[reference][1]
+
+    def refund_status(self, provider_ref: str, now: datetime) -> RefundStatus:
+        self.calls.append(("refund_status", provider_ref))
+        if self.unavailable:
+            raise ProviderUnavailable("the provider did not answer")
+        if self.refund_status_override is not None:
+            return self.refund_status_override
+        return self.sandbox.refund_status(provider_ref, now)
 
 
 @dataclass

@@ -143,7 +143,7 @@ def test_find_returns_none_for_an_unknown_pair() -> None:
 
 
 def test_deadline_changes_leaving_awaiting_payment_cancels_pay_by() -> None:
-    assert ORDER.deadline_changes("awaiting_payment", "awaiting_shipment") == (("pay_by",), ())
+    assert ORDER.deadline_changes("awaiting_payment", "awaiting_shipment") == (("pay_by",), ("ship_by",))
 
 
 def test_deadline_changes_entering_awaiting_payment_arms_pay_by() -> None:
@@ -215,6 +215,8 @@ def test_mermaid_marks_the_initial_state() -> None:
 def test_the_deadlines_alive_in_each_state_come_from_the_timers() -> None:
     assert ORDER.state_deadlines == {
         "awaiting_payment": ("pay_by",),
+        "awaiting_shipment": ("ship_by",),
+        "partly_shipped": ("ship_by",),
         "shipped": ("protection_end", "protection_reminder"),
         "delivered": ("protection_end", "protection_reminder"),
         "completed": ("dispute_window_end",),

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from orderguard.api import (
     models,
     problems,
+    routes_cancellations,
     routes_cart,
     routes_catalogue,
     routes_messages,
@@ -72,6 +73,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         routes_catalogue,
         routes_cart,
         routes_orders,
+        routes_cancellations,
         routes_shipping,
         routes_sandbox,
         routes_messages,

@@ -189,6 +189,9 @@ class OrderLine(Out):
     shipping_price: OrderMinor
     carrier: str
     promised_days: int
+    cancelled_quantity: int = Field(
+        description="of `quantity`, cancelled after payment and refunded (R4.3, R4.8)"
+    )
 
 
 class Address(Out):
@@ -269,6 +272,7 @@ class OrderTimes(Out):
     dispute_window_ends_at: datetime | None
     closed_at: datetime | None
     cancelled_at: datetime | None
+    ship_by_at: datetime | None = Field(description="paid time + handling days: ship by then (R4.8)")
 
 
 class Action(Out):
@@ -336,6 +340,48 @@ class CancellationReasons(Out):
     reasons: list[ReasonPreview]
 
 
+class RequestedLine(Out):
+    line_id: str
+    quantity: int
+
+
+class Rejection(Out):
+    answer: str = Field(description="the seller's words")
+    carrier: str | None = Field(description="set when the seller said the parcel is already on its way")
+    tracking_code: str | None
+    shipment_id: str | None = Field(description="the shipment the rejection created (R4.6)")
+
+
+class CancellationRequest(Out):
+    id: str
+    order_id: str
+    status: Literal["open", "approved", "rejected", "withdrawn", "overtaken"] = Field(
+        description="`overtaken`: the seller missed the ship-by time and the system cancelled the "
+        "unshipped quantities itself (R4.8)"
+    )
+    reason: str
+    fault: Literal["buyer", "seller"]
+    lines: list[RequestedLine]
+    message: str
+    currency: str
+    refund: OrderMinor = Field(
+        description="refunded by the approval; while open, what approving would refund"
+    )
+    fine: OrderMinor = Field(description="the seller's fine on approval; while open, what it would be")
+    refund_id: str | None
+    fine_id: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    rejection: Rejection | None
+    actions: list[Action] = Field(description="what the caller can do now, and why not")
+    deadlines: list[Deadline]
+
+
+class CancellationRequests(Out):
+    order_id: str
+    requests: list[CancellationRequest]
+
+
 # --- shipping, money, notifications ------------------------------------------------------------------
 
 
@@ -390,6 +436,24 @@ class Health(Out):
     ok: bool
     sandbox: bool
     policy: str
+
+
+class StoreFine(Out):
+    id: str
+    order_id: str
+    cause_type: str = Field(description="what it was charged for: `cancellation_request`, `missed_ship_by`")
+    cause_id: str | None = Field(description="the cancellation request, or the order for a missed ship-by")
+    reason: str
+    rule: str
+    amount: int = Field(description="minor units of `currency`; taken from the store's payable balance")
+    currency: Currency
+    created_at: datetime
+
+
+class FinePage(Out):
+    store_id: str
+    fines: list[StoreFine]
+    next_cursor: str | None
 
 
 # --- messages ----------------------------------------------------------------------------------------

@@ -5,29 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator
 
 from orderguard.api import models
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
-from orderguard.api.schemas import LINE_PATTERN, MessageIn, PathId, safe_line
+from orderguard.api.schemas import Cursor, MessageIn, PathId
 from orderguard.app import messages
 from orderguard.app.context import Context, Principal
 from orderguard.domain.messages import Message
 
 router = APIRouter(prefix="/v1", tags=["messages"], route_class=ApiRoute)
-
-Cursor = Annotated[
-    str,
-    Query(
-        max_length=1000,
-        description="`next_cursor` of the previous page",
-        json_schema_extra={"pattern": LINE_PATTERN},
-    ),
-    AfterValidator(safe_line),
-]
-
 
 def _message(m: Message) -> models.Message:
     return models.Message(

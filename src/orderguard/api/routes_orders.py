@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator
 
 from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
-from orderguard.api.schemas import LINE_PATTERN, PathId, PaymentIn, safe_line
+from orderguard.api.schemas import Cursor, PathId, PaymentIn
 from orderguard.app import orders, payments
 from orderguard.app.context import Context, Principal
 from orderguard.domain.orders import ORDER
@@ -25,15 +24,6 @@ StatusFilter = Annotated[
         description="only orders in this state",
         json_schema_extra={"enum": list(ORDER.states)},
     ),
-]
-Cursor = Annotated[
-    str,
-    Query(
-        max_length=1000,
-        description="`next_cursor` of the previous page",
-        json_schema_extra={"pattern": LINE_PATTERN},
-    ),
-    AfterValidator(safe_line),
 ]
 
 

@@ -14,7 +14,15 @@ from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute, is_json, unsupported_media_type
-from orderguard.api.schemas import CarrierPath, CarrierScansIn, PathId, PlaceIn, SandboxScanIn, ShipmentIn
+from orderguard.api.schemas import (
+    CarrierPath,
+    CarrierScansIn,
+    Cursor,
+    PathId,
+    PlaceIn,
+    SandboxScanIn,
+    ShipmentIn,
+)
 from orderguard.app import inbox, orders, shipping
 from orderguard.app.context import Context, Principal
 from orderguard.app.sandbox import virtual_clock
@@ -135,6 +143,26 @@ def sandbox_scan(
     occurred: datetime | None = body.occurred_at
     result = shipping.inject_scan(ctx, shipment_id, body.kind, occurred, _place(body.place))
     return models.ScanResult(accepted=result.accepted, duplicates=result.duplicates)
+
+
+@router.get("/stores/{store_id}/fines", operation_id="listStoreFines", responses=errors(401, 404, 422))
+def store_fines(
+    store_id: PathId,
+    cursor: Cursor = None,  # type: ignore[assignment]
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    who: Principal = Depends(current_principal),
+    ctx: Context = Depends(context),
+) -> models.FinePage:
+    """The store's fines, newest first (R4.3, R4.8): each moved money from its payable balance to the
+    platform. The balance may go negative; it is settled against the next payouts."""
+    page = inbox.store_fines(ctx, who, store_id, cursor, limit)
+    return models.FinePage(
+        store_id=store_id,
+        fines=[
+            models.StoreFine(**{k: getattr(f, k) for k in models.StoreFine.model_fields}) for f in page.fines
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get("/stores/{store_id}/balance", operation_id="getStoreBalance", responses=errors(401, 404, 422))

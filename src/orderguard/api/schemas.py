@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Path
+from fastapi import Header, Path, Query
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -336,6 +336,65 @@ class SandboxScanIn(Body):
     kind: ScanKind
     occurred_at: Timestamp | None = None
     place: PlaceIn | None = None
+
+
+def Paragraphs(max_length: int) -> Any:
+    """Safe text that may span lines; length counts the text as sent."""
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length),
+        AfterValidator(safe_text),
+        Field(json_schema_extra={"pattern": TEXT_PATTERN}, description="may span lines"),
+    ]
+
+
+class CancellationLineIn(Body):
+    line_id: Id
+    # At least 1 and within what can be cancelled: refused by the rule with its own code.
+    quantity: Annotated[
+        int,
+        Field(gt=-BEYOND_64_BITS, lt=BEYOND_64_BITS),
+        JSON_NUMBER,
+        WithJsonSchema({"type": "integer", "minimum": 1, "exclusiveMaximum": BEYOND_64_BITS}),
+    ]
+
+
+class CancellationRequestIn(Body):
+    reason: Annotated[
+        str,
+        StringConstraints(max_length=40),
+        AfterValidator(safe_line),
+        Field(
+            description="one of the policy's reasons (see `GET /v1/orders/{id}/cancellation-reasons`)",
+            json_schema_extra={"pattern": LINE_PATTERN},
+        ),
+    ]
+    lines: Annotated[list[CancellationLineIn], Field(min_length=1, max_length=200)] | None = Field(
+        None, description="lines and quantities to cancel; omit for every paid, unshipped quantity"
+    )
+    message: Paragraphs(2000) = ""  # type: ignore[valid-type]
+
+
+class CancellationRejectionIn(Body):
+    answer: Paragraphs(2000) = Field(  # type: ignore[valid-type]
+        "", description="why, in the seller's words (shown to the buyer)"
+    )
+    carrier: Carrier | None = Field(
+        None, description="with `tracking_code`: the parcel is already on its way (R4.6)"
+    )
+    tracking_code: Line(40, min_length=1) | None = None  # type: ignore[valid-type]
+
+
+# A page's cursor: the `next_cursor` of the previous page, opaque to the caller.
+Cursor = Annotated[
+    str,
+    Query(
+        max_length=1000,
+        description="`next_cursor` of the previous page",
+        json_schema_extra={"pattern": LINE_PATTERN},
+    ),
+    AfterValidator(safe_line),
+]
 
 
 class MessageIn(Body):

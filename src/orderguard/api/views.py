@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from orderguard.api import models as m
+from orderguard.app.cancellations import RequestView
 from orderguard.app.cart import CartView
-from orderguard.app.orders import CancellationReasons, OrderView
+from orderguard.app.orders import CancellationReasons, DeadlineView, OrderView
 from orderguard.domain.catalogue import Offer, RankedOffer
+from orderguard.domain.fines import Fine
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.payments import Payment
 
@@ -112,6 +114,7 @@ def order(v: OrderView) -> m.Order:
                 shipping_price=ln.shipping_price,
                 carrier=ln.carrier,
                 promised_days=ln.promised_days,
+                cancelled_quantity=ln.cancelled,
             )
             for ln in o.lines
         ],
@@ -135,19 +138,10 @@ def order(v: OrderView) -> m.Order:
             dispute_window_ends_at=o.dispute_window_ends_at,
             closed_at=o.closed_at,
             cancelled_at=o.cancelled_at,
+            ship_by_at=o.ship_by_at,
         ),
         actions=[action(a) for a in v.actions],
-        deadlines=[
-            m.Deadline(
-                kind=d.kind,
-                due_at=d.due_at,
-                must_act=d.must_act,
-                action_needed=d.action_needed,
-                on_expiry=d.consequence,
-                rule=d.rule,
-            )
-            for d in v.deadlines
-        ],
+        deadlines=[deadline(d) for d in v.deadlines],
     )
 
 
@@ -162,4 +156,57 @@ def cancellation_reasons(v: CancellationReasons) -> m.CancellationReasons:
             )
             for r in v.reasons
         ],
+    )
+
+
+def deadline(d: DeadlineView) -> m.Deadline:
+    return m.Deadline(
+        kind=d.kind,
+        due_at=d.due_at,
+        must_act=d.must_act,
+        action_needed=d.action_needed,
+        on_expiry=d.consequence,
+        rule=d.rule,
+    )
+
+
+def cancellation_request(v: RequestView) -> m.CancellationRequest:
+    r = v.request
+    rejection = None
+    if r.state == "rejected":
+        rejection = m.Rejection(
+            answer=r.answer or "", carrier=r.carrier, tracking_code=r.tracking_code, shipment_id=r.shipment_id
+        )
+    return m.CancellationRequest(
+        id=r.id,
+        order_id=r.order_id,
+        status=r.state,
+        reason=r.reason,
+        fault=r.fault,
+        lines=[m.RequestedLine(line_id=k, quantity=q) for k, q in r.lines.items()],
+        message=r.message,
+        currency=v.currency,
+        refund=v.refund,
+        fine=v.fine,
+        refund_id=r.refund_id,
+        fine_id=r.fine_id,
+        created_at=r.created_at,
+        decided_at=r.decided_at,
+        rejection=rejection,
+        actions=[action(a) for a in v.actions],
+        deadlines=[deadline(d) for d in v.deadlines],
+    )
+
+
+def store_fine(f: Fine) -> m.StoreFine:
+    return m.StoreFine(
+        id=f.id,
+        order_id=f.order_id,
+        cause_type=f.cause_type,
+        cause_id=f.cause_id,
+        reason=f.reason,
+        rule=f.rule,
+        amount=f.amount,
+        currency=f.currency,
+        created_at=f.created_at,
     )

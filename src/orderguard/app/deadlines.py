@@ -20,9 +20,12 @@ from typing import Any
 from orderguard.app.context import Context
 from orderguard.app.effects import run_after_commit
 from orderguard.app.ports import DueDeadline, UnitOfWork
+from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.decision import AfterCommit, Decision
+from orderguard.domain.ledger import escrow as escrow_account
 from orderguard.domain.orders import Order
+from orderguard.domain.payments import Payment
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class Batch:
             for k, v in uow.load_subjects(lifecycle, ids).items():
                 self._current[(lifecycle, k)] = v
         self._escrow: dict[str, int] | None = None
+        self._escrow_moved: dict[str, int] = {}  # by this batch's decisions, not written yet
 
     def subject(self, d: DueDeadline) -> Any:
         """The deadline's subject, or None while a command holds it (or its order)."""
@@ -62,13 +66,33 @@ class Batch:
         return order
 
     def escrow(self, order_id: str) -> int:
+        """The order's escrow as this batch's decisions leave it (a refund granted earlier in the
+        batch has taken its share)."""
         if self._escrow is None:
             self._escrow = self._uow.ledger.escrow_balances(self._order_ids)
-        return self._escrow.get(order_id, 0)
+        return self._escrow.get(order_id, 0) + self._escrow_moved.get(order_id, 0)
+
+    def shipped(self, order_id: str) -> dict[str, int]:
+        return self._uow.shipments.shipped_quantities(order_id)
+
+    def captured_payment(self, order_id: str) -> Payment | None:
+        return self._uow.payments.captured_payment(order_id)
+
+    def open_requests(self, order_id: str) -> list[CancellationRequest]:
+        """Read under the order's lock (every request command takes it first), as moved in this batch."""
+        found = self._uow.cancellations.open_requests(order_id)
+        current = [self._current.get(("cancellation_request", r.id), r) for r in found]
+        return [r for r in current if r.is_open]
 
     def moved(self, decision: Decision[Any]) -> None:
         for d in decision.flatten():
             self._current[(d.subject.lifecycle, d.subject.id)] = d.subject
+            for txn in d.ledger:
+                if txn.order_id is None:
+                    continue
+                account = escrow_account(txn.order_id)
+                moved = sum(p.amount for p in txn.postings if p.account == account)
+                self._escrow_moved[txn.order_id] = self._escrow_moved.get(txn.order_id, 0) + moved
 
 
 def fire_due(ctx: Context, limit: int = 500) -> FireReport:

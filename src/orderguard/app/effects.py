@@ -10,9 +10,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from orderguard.app import payments
+from orderguard.app import payments, refunds
 from orderguard.app.context import Context
 from orderguard.domain import payments as payment_rules
+from orderguard.domain import refunds as refund_rules
 from orderguard.domain.decision import AfterCommit
 from orderguard.domain.machine import Refused
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 ACTIONS: dict[str, Callable[[Context, str], Any]] = {
     payment_rules.EXECUTE: payments.execute,
+    refund_rules.EXECUTE: refunds.execute,
+    refund_rules.CHECK: refunds.check_settlement,
 }
 
 

@@ -14,7 +14,7 @@ from orderguard.app.context import Context, Principal
 from orderguard.app.ports import OrderMoney, UnitOfWork
 from orderguard.domain import cancellation, orders
 from orderguard.domain.deadlines import MACHINES
-from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.machine import Actor, Machine, Refusal, Refused
 from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
 
@@ -71,11 +71,14 @@ def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
 
 
 def _view(uow: UnitOfWork, order: Order, role: Actor) -> OrderView:
+    actions = orders.actions_for(order, role)
+    if role is Actor.BUYER:
+        actions.append(_request_action(uow, order))
     return OrderView(
         order,
         role,
         uow.ledger.order_money(order.id, order.currency),
-        orders.actions_for(order, role),
+        actions,
         armed_deadlines(uow, order.id),
         uow.payments.payments_of(order.id),
         uow.shipments.shipments_view(order.id),
@@ -83,14 +86,37 @@ def _view(uow: UnitOfWork, order: Order, role: Actor) -> OrderView:
 
 
 def armed_deadlines(uow: UnitOfWork, order_id: str) -> list[DeadlineView]:
+    """The armed deadlines of the order and of its parts (payments, requests, refunds ...)."""
+    return [
+        _deadline_view(MACHINES[subject_type], kind, due)
+        for subject_type, kind, due in uow.deadlines.armed_deadline_dues(order_id)
+    ]
+
+
+def declared_deadlines(machine: Machine, subject: Any, policy: Policy) -> list[DeadlineView]:
+    """The deadlines `subject` has in its state, as its lifecycle's timers declare them (the rows
+    armed for it hold the same times)."""
     out = []
-    for subject_type, kind, due in uow.deadlines.armed_deadline_dues(order_id):
-        machine = MACHINES[subject_type]
-        timer = machine.timers[kind]
-        rule = next(t.rule for t in machine.transitions if t.timer == timer)
-        must_act = str(timer.must_act) if timer.must_act else None
-        out.append(DeadlineView(kind, due, must_act, timer.action_needed, timer.consequence, rule))
-    return out
+    for kind in machine.state_deadlines.get(subject.state, ()):
+        due = machine.timers[kind].due.at(subject, policy)
+        if due is not None:
+            out.append(_deadline_view(machine, kind, due))
+    return sorted(out, key=lambda d: d.due_at)
+
+
+def _deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
+    timer = machine.timers[kind]
+    rule = next(t.rule for t in machine.transitions if t.timer == timer)
+    must_act = str(timer.must_act) if timer.must_act else None
+    return DeadlineView(kind, due, must_act, timer.action_needed, timer.consequence, rule)
+
+
+def _request_action(uow: UnitOfWork, order: Order) -> Action:
+    """R4.1: can the buyer ask to cancel (part of) this paid order now, and if not, why."""
+    if order.state not in cancellation.CANCELLABLE_STATES:
+        return cancellation.request_action(order, {}, [])
+    shipped = uow.shipments.shipped_quantities(order.id)
+    return cancellation.request_action(order, shipped, uow.cancellations.open_requests(order.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +136,7 @@ def list_orders(
             buyer_id=principal.id if principal.role is Actor.BUYER else None,
             store_ids=uow.catalogue.store_ids_of(principal.id) if principal.role is Actor.SELLER else None,
             status=status,
-            after=_decode_cursor(cursor) if cursor else None,
+            after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
         page = rows[:limit]
@@ -118,16 +144,16 @@ def list_orders(
     next_cursor = None
     if len(rows) > limit:
         last_id, last_placed_at = page[-1]
-        next_cursor = _encode_cursor(last_placed_at, last_id)
+        next_cursor = encode_cursor(last_placed_at, last_id)
     return OrderPage([loaded[order_id] for order_id, _ in page], next_cursor)
 
 
-def _encode_cursor(placed_at: datetime, order_id: str) -> str:
+def encode_cursor(placed_at: datetime, order_id: str) -> str:
     raw = json.dumps([placed_at.isoformat(), order_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         placed_at, order_id = json.loads(raw)

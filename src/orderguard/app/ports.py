@@ -30,6 +30,7 @@ from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
 from orderguard.domain.proof_requests import ProofRequest
+from orderguard.domain.refunds import Refund
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
 
@@ -114,6 +115,38 @@ class Payments(Protocol):
 
     def payments_of(self, order_id: str) -> list[dict[str, Any]]:
         """The order's payments, oldest first, as the API shows them."""
+        ...
+
+    def captured_payment(self, order_id: str) -> Payment | None:
+        """The order's captured payment: the one its refunds go back to (R3.6)."""
+        ...
+
+
+class Refunds(Protocol):
+    def load_refund(self, refund_id: str, *, lock: bool = False) -> Refund | None: ...
+
+    def refunds_of(self, order_id: str) -> list[Refund]:
+        """The order's refunds, oldest first."""
+        ...
+
+    def refunded_total(self, order_id: str) -> int:
+        """Everything granted back on the order, settled or in flight."""
+        ...
+
+    def admin_refunds(
+        self,
+        *,
+        status: str | None,
+        overdue_at: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Refund]:
+        """Up to `limit` refunds, oldest first, after the (created_at, id) `after`; only those in
+        `status`, and only those unsettled past their settle-by time at `overdue_at`, when given."""
+        ...
+
+    def refund_deadlines(self, refund_ids: Iterable[str]) -> dict[str, list[tuple[str, datetime]]]:
+        """(kind, due_at) of each refund's armed deadlines, soonest first."""
         ...
 
 
@@ -413,6 +446,8 @@ class UnitOfWork(Protocol):
     def orders(self) -> Orders: ...
     @property
     def payments(self) -> Payments: ...
+    @property
+    def refunds(self) -> Refunds: ...
     @property
     def shipments(self) -> Shipments: ...
     @property

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.ports import UnitOfWork
-from orderguard.domain import orders, shipments, shipping
+from orderguard.domain import cancellation_requests, orders, shipments, shipping
+from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
@@ -39,26 +40,52 @@ def ship(
         order, _ = visible_order(
             uow, seller, uow.orders.load_orders([order_id], lock=True).get(order_id), order_id
         )
-        code = shipping.check_tracking_code(carrier, tracking_code)
-        before = uow.shipments.shipped_quantities(order.id)
-        wanted = (
-            lines
-            if lines is not None
-            else {
-                line.id: line.quantity - before.get(line.id, 0)
-                for line in order.lines
-                if line.quantity > before.get(line.id, 0)
-            }
+        decision = dispatch_locked(
+            uow,
+            ctx,
+            order,
+            seller.id,
+            carrier,
+            tracking_code,
+            lines,
+            now,
+            uow.cancellations.open_requests(order.id),
         )
-        policy = ctx.policies.get(order.policy_key)
-        decision = shipments.dispatch(
-            new_id("shp"), order, seller.id, carrier, code, wanted, before, now, policy
-        )
-        shipper = shipping.CodeHolder(order.store_id, order.buyer_id)
-        owner = uow.shipments.claim_tracking_code(carrier, code, shipper, now)
-        shipping.check_code_reuse(owner, shipper, carrier, code)
         uow.save([decision], now)
     return decision.subject
+
+
+def dispatch_locked(
+    uow: UnitOfWork,
+    ctx: Context,
+    order: orders.Order,
+    seller_id: str,
+    carrier: str,
+    tracking_code: str,
+    lines: dict[str, int] | None,
+    now: datetime,
+    open_requests: list[CancellationRequest],
+) -> shipments.ShipmentDecision:
+    """The parcel of `lines` of the locked `order`, its code claimed; refused for lines that an open
+    cancellation request covers (R4.5). The caller saves the decision."""
+    code = shipping.check_tracking_code(carrier, tracking_code)
+    before = uow.shipments.shipped_quantities(order.id)
+    wanted = (
+        lines
+        if lines is not None
+        else {
+            line.id: line.active - before.get(line.id, 0)
+            for line in order.lines
+            if line.active > before.get(line.id, 0)
+        }
+    )
+    cancellation_requests.shipping_lock(wanted, open_requests)
+    policy = ctx.policies.get(order.policy_key)
+    decision = shipments.dispatch(new_id("shp"), order, seller_id, carrier, code, wanted, before, now, policy)
+    shipper = shipping.CodeHolder(order.store_id, order.buyer_id)
+    owner = uow.shipments.claim_tracking_code(carrier, code, shipper, now)
+    shipping.check_code_reuse(owner, shipper, carrier, code)
+    return decision
 
 
 @dataclass(frozen=True, slots=True)

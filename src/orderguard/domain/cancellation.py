@@ -16,12 +16,20 @@ up, at least the policy minimum (1.00 in the order's currency); a buyer-fault on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from orderguard.domain import fines
-from orderguard.domain.machine import Refusal, Refused
+from orderguard.domain import cancellation_requests, fines, orders, refunds
+from orderguard.domain.cancellation_requests import CANCELLATION_REQUEST, CancellationRequest
+from orderguard.domain.decision import Decision
+from orderguard.domain.fines import Fine
+from orderguard.domain.machine import Facts, Refusal, Refused
 from orderguard.domain.money import Money
-from orderguard.domain.orders import Order, OrderState
+from orderguard.domain.orders import ORDER, Action, Order, OrderDecision, OrderState
+from orderguard.domain.payments import Payment
 from orderguard.domain.policy import Policy
+from orderguard.domain.refunds import Refund, RefundLine
+from orderguard.ids import derived_id
 
 CANCELLABLE_STATES = frozenset({OrderState.AWAITING_SHIPMENT, OrderState.PARTLY_SHIPPED})
 
@@ -109,6 +117,22 @@ def preview(order: Order, shipped: dict[str, int], policy: Policy) -> list[Reaso
     return out
 
 
+def request_action(order: Order, shipped: dict[str, int], open_requests: list[CancellationRequest]) -> Action:
+    """R4.1: whether the buyer can ask to cancel some of the order now, and if not, why."""
+    if order.state not in CANCELLABLE_STATES:
+        refusal = _why_not(order)
+        return Action("request_cancellation", False, refusal.code, refusal.detail)
+    covered = cancellation_requests.covered_lines(open_requests)
+    if all(c.line_id in covered for c in cancellable_lines(order, shipped)):
+        return Action(
+            "request_cancellation",
+            False,
+            "cancellation_already_requested",
+            "Every unshipped line is in an open cancellation request: wait for the seller's answer.",
+        )
+    return Action("request_cancellation", True)
+
+
 def _why_not(order: Order) -> Refusal:
     if order.state in {OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING}:
         return Refusal(
@@ -121,3 +145,165 @@ def _why_not(order: Order) -> Refusal:
         "order_shipped",
         "After shipment neither buyer nor seller can cancel; open a dispute if something is wrong (R6.3).",
     )
+
+
+# --- carrying a cancellation out ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """What cancelling quantities of a paid order decides: the order, the refund, the fine."""
+
+    order: OrderDecision
+    refund: Decision[Refund] | None
+    fine: Decision[Fine] | None
+    refunded: int
+    fined: int
+
+    @property
+    def entailed(self) -> list[Decision[Any]]:
+        return [d for d in (self.order, self.refund, self.fine) if d is not None]
+
+
+def carry_out(
+    order: Order,
+    quantities: dict[str, int],
+    shipped: dict[str, int],
+    payment: Payment | None,
+    refundable: int,
+    cause: tuple[str, str],
+    reason: str,
+    fined: int,
+    rule: str,
+    now: datetime,
+    policy: Policy,
+    *,
+    ship_by_missed: bool = False,
+) -> Carried:
+    """Cancel `quantities` (checked), refund them to the original payment, fine the seller `fined`.
+
+    `cause` is (cause type, cause id): the refund's and the fine's ids follow from it, so one
+    decision can never refund or fine twice.
+    """
+    cause_type, cause_id = cause
+    lines = [
+        RefundLine(line_id, q, line_refund(order, line_id, q, shipped))
+        for line_id, q in sorted(quantities.items())
+    ]
+    amount = sum(line.amount for line in lines)
+    refund = None
+    if amount > 0:
+        if payment is None:
+            raise ValueError(f"order {order.id} is paid but has no captured payment")
+        refund = refunds.grant(
+            derived_id("rfd", cause_type, cause_id), order, payment, lines, amount, reason, cause_type,
+            cause_id, refundable, now, policy,
+        )  # fmt: skip
+    fine = None
+    if fined > 0:
+        fine = fines.charge(
+            order.store_id, order.id, cause_type, cause_id, reason, rule, fined, order.currency, now
+        )
+    data: dict[str, Any] = {
+        "cause": cause_type,
+        "cause_id": cause_id,
+        "refund": amount,
+        "refund_id": refund.subject.id if refund else None,
+        "fine": fined,
+    }
+    cancelled = orders.cancel_lines(
+        order, quantities, shipped, now, policy, data, ship_by_missed=ship_by_missed
+    )
+    return Carried(cancelled, refund, fine, amount, fined)
+
+
+def approve(
+    request: CancellationRequest,
+    order: Order,
+    seller_id: str | None,
+    shipped: dict[str, int],
+    payment: Payment | None,
+    refundable: int,
+    now: datetime,
+    policy: Policy,
+) -> Decision[CancellationRequest]:
+    """R4.3 (the seller, `seller_id`) or R4.4 (silence, None): the request's quantities are
+    cancelled and refunded; a seller-fault reason fines the seller."""
+    check_quantities(order, request.lines, shipped)
+    value = sum(line_refund(order, line_id, q, shipped) for line_id, q in request.lines.items())
+    carried = carry_out(
+        order,
+        request.lines,
+        shipped,
+        payment,
+        refundable,
+        ("cancellation_request", request.id),
+        request.reason,
+        fine(value, request.fault, order.currency, policy),
+        "R4.3",
+        now,
+        policy,
+    )
+    decided = cancellation_requests.approved(
+        request,
+        seller_id,
+        order.currency,
+        (carried.refund.subject.id if carried.refund else None, carried.refunded),
+        (carried.fine.subject.id if carried.fine else None, carried.fined),
+        now,
+        policy,
+    )
+    decided.also.extend(carried.entailed)
+    return decided
+
+
+@CANCELLATION_REQUEST.on_expiry("auto_approved")
+def answer_window_passed(
+    request: CancellationRequest, now: datetime, policy: Policy, facts: Facts
+) -> Decision[CancellationRequest]:
+    """R4.4: the seller did not answer within 72 hours: silence is consent."""
+    order = facts.order(request.order_id)
+    return approve(
+        request,
+        order,
+        None,
+        facts.shipped(order.id),
+        facts.captured_payment(order.id),
+        facts.escrow(order.id),
+        now,
+        policy,
+    )
+
+
+@ORDER.on_expiry("ship_by_missed")
+def ship_by_missed(order: Order, now: datetime, policy: Policy, facts: Facts) -> OrderDecision:
+    """R4.8: paid time + handling days passed with quantities unshipped: the seller loses them.
+
+    Every unshipped quantity is cancelled and refunded in full (a line's shipping too when none of
+    it was shipped, as for any cancellation), the seller is fined the policy rate of that refund,
+    and open cancellation requests of the order are closed as overtaken.
+    """
+    shipped = facts.shipped(order.id)
+    left = {line.id: line.active - shipped.get(line.id, 0) for line in order.lines}
+    quantities = {line_id: q for line_id, q in left.items() if q > 0}
+    value = sum(line_refund(order, line_id, q, shipped) for line_id, q in quantities.items())
+    carried = carry_out(
+        order,
+        quantities,
+        shipped,
+        facts.captured_payment(order.id),
+        facts.escrow(order.id),
+        ("missed_ship_by", order.id),
+        "missed_ship_by",
+        fines.rate(value, policy.cancellation.missed_ship_by_fine_bps, order.currency),
+        "R4.8",
+        now,
+        policy,
+        ship_by_missed=True,
+    )
+    decided = carried.order
+    decided.also.extend(d for d in (carried.refund, carried.fine) if d is not None)
+    decided.also.extend(
+        cancellation_requests.overtaken(r, now, policy) for r in facts.open_requests(order.id)
+    )
+    return decided

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from orderguard.domain.decision import Decision, Event, Notification
 from orderguard.domain.machine import Actor, Due, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.money import Money
+from orderguard.domain.orders.actions import Action
 from orderguard.domain.policy import Policy
 
 B, S, SYS = Actor.BUYER, Actor.SELLER, Actor.SYSTEM
@@ -86,6 +87,8 @@ class CancellationRequest:
     shipment_id: str | None = None
     refund_id: str | None = None
     fine_id: str | None = None
+    refunded: int = 0  # once approved: what was refunded and fined
+    fined: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -244,7 +247,7 @@ def withdraw(request: CancellationRequest, buyer_id: str, now: datetime, policy:
     """The buyer takes the request back; the lines can be shipped again."""
     if request.buyer_id != buyer_id:
         raise Refused(Refusal("forbidden_actor", "only the buyer who asked may withdraw", 403))
-    _must_be_open(request)
+    must_be_open(request)
     return _step(request, "withdrawn", B, buyer_id, now, policy, decided_at=now)
 
 
@@ -257,7 +260,7 @@ def reject(
     shipment: tuple[str, str, str] | None = None,
 ) -> RequestDecision:
     """R4.3: the seller says no; with `shipment` (carrier, code, shipment id): it is on its way (R4.6)."""
-    _must_be_open(request)
+    must_be_open(request)
     if shipment is None:
         return _step(request, "rejected", S, seller_id, now, policy, {"answer": answer}, decided_at=now,
                      answer=answer)  # fmt: skip
@@ -272,19 +275,20 @@ def reject(
 def approved(
     request: CancellationRequest,
     seller_id: str | None,
-    refund: int,
     currency: str,
-    refund_id: str | None,
-    fine_id: str | None,
+    refund: tuple[str | None, int],
+    fine: tuple[str | None, int],
     now: datetime,
     policy: Policy,
 ) -> RequestDecision:
-    """R4.3 (by the seller) or R4.4 (by silence, `seller_id` None): the request is approved."""
-    _must_be_open(request)
+    """R4.3 (by the seller) or R4.4 (by silence, `seller_id` None): the request is approved;
+    `refund` and `fine` are the (id, amount) its approval granted and charged."""
+    must_be_open(request)
     event, by = ("approved", S) if seller_id is not None else ("auto_approved", SYS)
-    data = {"refund": Money(refund, currency).format(), "refund_id": refund_id, "fine_id": fine_id}
+    (refund_id, refunded), (fine_id, fined) = refund, fine
+    data = {"refund": Money(refunded, currency).format(), "refund_id": refund_id, "fine_id": fine_id}
     return _step(request, event, by, seller_id, now, policy, data, decided_at=now, refund_id=refund_id,
-                 fine_id=fine_id)  # fmt: skip
+                 fine_id=fine_id, refunded=refunded, fined=fined)  # fmt: skip
 
 
 def overtaken(request: CancellationRequest, now: datetime, policy: Policy) -> RequestDecision:
@@ -292,7 +296,7 @@ def overtaken(request: CancellationRequest, now: datetime, policy: Policy) -> Re
     return _step(request, "overtaken", SYS, None, now, policy, decided_at=now)
 
 
-def _must_be_open(request: CancellationRequest) -> None:
+def must_be_open(request: CancellationRequest) -> None:
     if not request.is_open:
         raise Refused(
             Refusal(
@@ -317,3 +321,26 @@ def shipping_lock(wanted: dict[str, int], open_requests: list[CancellationReques
                     409,
                 )
             )
+
+
+# action -> (event it takes, who may take it)
+ACTIONS: dict[str, tuple[str, Actor]] = {
+    "withdraw": ("withdrawn", B),
+    "approve": ("approved", S),
+    "reject": ("rejected", S),
+}
+
+
+def actions_for(request: CancellationRequest, role: Actor) -> list[Action]:
+    """What `role` can do with the request now, and why not."""
+    out = []
+    for name, (event, who) in ACTIONS.items():
+        if who is not role:
+            continue
+        if CANCELLATION_REQUEST.find(request.state, event) is not None:
+            out.append(Action(name, True))
+        else:
+            out.append(
+                Action(name, False, "cancellation_request_decided", f"The request is {request.state}.")
+            )
+    return out

@@ -7,13 +7,18 @@ of its lifecycle's table; this module only finds it.
 
 from __future__ import annotations
 
+from orderguard.domain import cancellation  # noqa: F401 (registers the cancellation timers' handlers)
+from orderguard.domain.cancellation_requests import CANCELLATION_REQUEST
 from orderguard.domain.machine import Machine, Timer
 from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
 from orderguard.domain.proof_requests import PROOF_REQUEST
+from orderguard.domain.refunds import REFUND
 from orderguard.domain.shipping import SHIPMENT
 
-MACHINES: dict[str, Machine] = {m.name: m for m in (ORDER, PAYMENT, SHIPMENT, PROOF_REQUEST)}
+MACHINES: dict[str, Machine] = {
+    m.name: m for m in (ORDER, PAYMENT, SHIPMENT, CANCELLATION_REQUEST, REFUND, PROOF_REQUEST)
+}
 
 
 def timer(subject_type: str, kind: str) -> Timer:

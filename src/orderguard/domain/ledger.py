@@ -88,3 +88,13 @@ def release(
 def fine(order_id: str, store_id: str, amount: int, currency: str) -> LedgerTransaction:
     """A fine leaves the seller's payable balance for the platform (R4.3); the balance may go negative."""
     return transfer("fine", order_id, seller_payable(store_id), [(PLATFORM_FINES, amount)], currency)
+
+
+def refund_granted(order_id: str, amount: int, currency: str) -> LedgerTransaction:
+    """A refund leaves the order's escrow; it is in flight until the provider settles it (R5.1)."""
+    return transfer("refund", order_id, escrow(order_id), [(REFUNDS_IN_FLIGHT, amount)], currency)
+
+
+def refund_settled(order_id: str, amount: int, currency: str) -> LedgerTransaction:
+    """A refund reached the buyer's original payment method: it leaves the platform (R5.2)."""
+    return transfer("refund_settled", order_id, REFUNDS_IN_FLIGHT, [(EXTERNAL_PAYMENTS, amount)], currency)

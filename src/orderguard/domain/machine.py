@@ -99,6 +99,18 @@ class Facts(Protocol):
         """The order, as it stands in this batch (locked)."""
         ...
 
+    def shipped(self, order_id: str) -> dict[str, int]:
+        """Quantity shipped so far per line of the order."""
+        ...
+
+    def captured_payment(self, order_id: str) -> Any:
+        """The order's captured payment (None if it has none): where its refunds go (R3.6)."""
+        ...
+
+    def open_requests(self, order_id: str) -> list[Any]:
+        """The order's open cancellation requests, as they stand in this batch."""
+        ...
+
 
 # what the system does when a timer runs out: (subject, now, policy, facts) -> a Decision
 TimerHandler = Callable[[Any, datetime, Policy, Facts], Any]

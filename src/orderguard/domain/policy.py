@@ -10,9 +10,9 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
@@ -47,11 +47,35 @@ class CancellationPolicy(_Section):
     reasons: dict[str, Literal["buyer", "seller"]]
 
 
+Window = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+
+
 class RefundPolicy(_Section):
-    card: tuple[int, int]
-    ewallet: tuple[int, int]
-    bank_transfer: tuple[int, int]
+    card: Window
+    ewallet: Window
+    bank_transfer: Window
     cancellation_settle_days: int = Field(gt=0)
+    # a refund the provider has not accepted is sent again after retry_seconds, doubling with each
+    # attempt, at most retry_max_seconds apart (operations, not a rule; older policies lack them)
+    retry_seconds: int = Field(default=60, gt=0)
+    retry_max_seconds: int = Field(default=86_400, gt=0)
+
+    @model_validator(mode="after")
+    def _windows_run_forward(self) -> RefundPolicy:
+        for method, (low, high) in self.windows().items():
+            if low > high:
+                raise ValueError(f"refunds.{method}: the window [{low}, {high}] runs backwards")
+        return self
+
+    def windows(self) -> dict[str, tuple[int, int]]:
+        """Per payment method, the days (min, max) a refund takes to reach the buyer (R5.2)."""
+        return {"card": self.card, "ewallet": self.ewallet, "bank_transfer": self.bank_transfer}
+
+    def window(self, method: str) -> tuple[int, int]:
+        window = self.windows().get(method)
+        if window is None:
+            raise ValueError(f"no refund window for payment method {method!r}")
+        return window
 
 
 class ShippingPolicy(_Section):

@@ -24,6 +24,8 @@ _MUTABLE = (
     "shipment_id",
     "refund_id",
     "fine_id",
+    "refunded",
+    "fined",
 )
 _insert = Statement(t.cancellation_requests.insert())
 _update = Statement(

@@ -33,6 +33,7 @@ from orderguard.store.proofs_repo import (
     update_complaints,
     update_proof_requests,
 )
+from orderguard.store.refunds_repo import insert_refunds, load_refunds, update_refunds
 from orderguard.store.shipments_repo import insert_shipments, update_shipments
 
 Writer = Callable[[Connection, Sequence[Any]], None]
@@ -44,6 +45,7 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
     "shipment": (insert_shipments, update_shipments),
     "cancellation_request": (insert_requests, update_requests),
     "fine": (insert_fines, update_fines),
+    "refund": (insert_refunds, update_refunds),
     "proof_request": (insert_proof_requests, update_proof_requests),
     "complaint": (insert_complaints, update_complaints),
 }
@@ -57,6 +59,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_payments(conn, ids, skip_locked=True)
     if lifecycle == "cancellation_request":
         return load_requests(conn, ids, skip_locked=True)
+    if lifecycle == "refund":
+        return load_refunds(conn, ids, skip_locked=True)
     if lifecycle == "proof_request":
         return load_proof_requests(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")

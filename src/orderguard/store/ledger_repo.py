@@ -17,12 +17,13 @@ from sqlalchemy import Connection, func, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderguard.app.ports import OrderMoney
-from orderguard.domain.ledger import LedgerTransaction, escrow
+from orderguard.domain.ledger import REFUNDS_IN_FLIGHT, LedgerTransaction, escrow
 from orderguard.domain.orders import ORDER
 from orderguard.ids import new_id
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement
+from orderguard.store.refunds_repo import granted_by_order
 
 ENDED_STATES = sorted(ORDER.terminal)
 _HALF = 32
@@ -95,13 +96,16 @@ def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:
 
 @dataclass(frozen=True, slots=True)
 class LedgerProblem:
-    kind: str  # unbalanced_transaction | negative_escrow | escrow_not_empty
+    # unbalanced_transaction | negative_escrow | escrow_not_empty | refunds_exceed_captured |
+    # refunds_unposted | refunds_in_flight_mismatch
+    kind: str
     subject: str
     detail: str
 
 
 def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
-    """(transactions checked, problems): every transaction balances, no escrow is negative."""
+    """(transactions checked, problems): every transaction balances, no escrow is negative, an
+    ended order's escrow is empty, and the refunds reconcile with the ledger (`refund_problems`)."""
     problems: list[LedgerProblem] = []
     total = _Sum(conn)
     txn_count = conn.execute(select(func.count(func.distinct(t.postings.c.txn_id)))).scalar_one()
@@ -133,7 +137,61 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
         problems.append(
             LedgerProblem("escrow_not_empty", order_id, f"ended with {total.value(parts)} {currency}")
         )
-    return int(txn_count), problems
+    return int(txn_count), problems + refund_problems(conn)
+
+
+def refund_problems(conn: Connection) -> list[LedgerProblem]:
+    """Per order and currency (R5.3, R9.2): the refunds granted never exceed what was captured, each
+    left escrow in the ledger, and `refunds:in_flight` holds exactly the refunds not settled yet."""
+    granted = granted_by_order(conn)
+    captured = _per_order(conn, t.postings.c.kind == "capture", t.postings.c.account.like("escrow:%"))
+    refunded = _per_order(conn, t.postings.c.kind == "refund", t.postings.c.account.like("escrow:%"))
+    in_flight = _per_order(conn, t.postings.c.account == REFUNDS_IN_FLIGHT)
+    problems = []
+    for (order_id, currency), (total, _) in sorted(granted.items()):
+        if total > captured.get((order_id, currency), 0):
+            problems.append(
+                LedgerProblem(
+                    "refunds_exceed_captured",
+                    order_id,
+                    f"{total} {currency} refunded, {captured.get((order_id, currency), 0)} captured",
+                )
+            )
+    for key in sorted(set(granted) | set(refunded), key=str):
+        order_id, currency = key
+        total = granted.get(key, (0, 0))[0]
+        if -refunded.get(key, 0) != total:
+            problems.append(
+                LedgerProblem(
+                    "refunds_unposted",
+                    order_id or REFUNDS_IN_FLIGHT,
+                    f"refunds of {total} {currency} granted, {-refunded.get(key, 0)} left escrow",
+                )
+            )
+    for key in sorted(set(granted) | set(in_flight), key=str):
+        order_id, currency = key
+        unsettled = granted.get(key, (0, 0))[1]
+        if in_flight.get(key, 0) != unsettled:
+            problems.append(
+                LedgerProblem(
+                    "refunds_in_flight_mismatch",
+                    order_id or REFUNDS_IN_FLIGHT,
+                    f"{REFUNDS_IN_FLIGHT} holds {in_flight.get(key, 0)} {currency}, "
+                    f"the unsettled refunds {unsettled}",
+                )
+            )
+    return problems
+
+
+def _per_order(conn: Connection, *where: ColumnElement[bool]) -> dict[tuple[str, str], int]:
+    """SUM(amount) of the postings matching `where`, per (order id, currency)."""
+    total = _Sum(conn)
+    rows = conn.execute(
+        select(t.postings.c.order_id, t.postings.c.currency, *total.columns)
+        .where(*where)
+        .group_by(t.postings.c.order_id, t.postings.c.currency)
+    )
+    return {(order_id, currency): total.value(parts) for order_id, currency, *parts in rows}
 
 
 def escrow_balances(conn: Connection, order_ids: list[str]) -> dict[str, int]:

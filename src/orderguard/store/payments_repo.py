@@ -91,3 +91,13 @@ def payments_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def captured_payment(conn: Connection, order_id: str) -> Payment | None:
+    """The order's captured payment (an order is paid once), the one its refunds go back to."""
+    row = conn.execute(
+        select(*(t.payments.c[f] for f in _PAYMENT_FIELDS)).where(
+            t.payments.c.order_id == order_id, t.payments.c.state == "captured"
+        )
+    ).first()
+    return Payment(*row) if row else None

@@ -362,6 +362,8 @@ cancellation_requests = Table(
     Column("shipment_id", String(ID)),
     Column("refund_id", String(ID)),
     Column("fine_id", String(ID)),
+    Column("refunded", BigInteger, nullable=False, server_default="0"),
+    Column("fined", BigInteger, nullable=False, server_default="0"),
 )
 
 # Fines charged to a store (R4.3, R4.8): also a ledger transaction from its payable to platform:fines.
@@ -379,6 +381,43 @@ fines = Table(
     Column("currency", String(3), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_fines_store_created", "store_id", "created_at", "id"),
+)
+
+# Refunds (R5): each back to the order's captured payment; `lines` as [{line_id, quantity, amount}].
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("payment_id", String(ID), ForeignKey("payments.id"), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("cause_type", String(30), nullable=False),
+    Column("cause_id", String(ID)),
+    Column("lines", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settle_by", UTCDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("requested_at", UTCDateTime),
+    Column("retry_at", UTCDateTime),
+    Column("check_at", UTCDateTime),
+    Column("provider_ref", String(80)),
+    Column("accepted_at", UTCDateTime),
+    Column("expected_at", UTCDateTime),
+    Column("settled_at", UTCDateTime),
+    Column("failure_reason", String(200)),
+    # the administrators' lists: by state, and the unsettled ones by their settle-by time (R5.2)
+    Index("ix_refunds_state_created", "state", "created_at", "id"),
+    Index(
+        "ix_refunds_unsettled_settle_by",
+        "settle_by",
+        sqlite_where=text("state != 'settled'"),
+        postgresql_where=text("state != 'settled'"),
+    ),
 )
 
 # R4.7 what the buyer and the store's seller write to each other on an order; never edited. The id

@@ -31,6 +31,7 @@ from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
 from orderguard.domain.proof_requests import ProofRequest
+from orderguard.domain.refunds import Refund
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
 from orderguard.store import (
@@ -49,6 +50,7 @@ from orderguard.store import (
     payments_repo,
     policies_repo,
     proofs_repo,
+    refunds_repo,
     shipments_repo,
 )
 from orderguard.store.db import checked_before_commit, reading, unit_of_work
@@ -92,6 +94,37 @@ class SqlPayments(_Repository):
 
     def payments_of(self, order_id: str) -> list[dict[str, Any]]:
         return payments_repo.payments_of(self._conn, order_id)
+
+    def captured_payment(self, order_id: str) -> Payment | None:
+        return payments_repo.captured_payment(self._conn, order_id)
+
+
+class SqlRefunds(_Repository):
+    __slots__ = ()
+
+    def load_refund(self, refund_id: str, *, lock: bool = False) -> Refund | None:
+        return refunds_repo.load_refund(self._conn, refund_id, lock=lock)
+
+    def refunds_of(self, order_id: str) -> list[Refund]:
+        return refunds_repo.refunds_of(self._conn, order_id)
+
+    def refunded_total(self, order_id: str) -> int:
+        return refunds_repo.refunded_total(self._conn, order_id)
+
+    def admin_refunds(
+        self,
+        *,
+        status: str | None,
+        overdue_at: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Refund]:
+        return refunds_repo.admin_refunds(
+            self._conn, status=status, overdue_at=overdue_at, after=after, limit=limit
+        )
+
+    def refund_deadlines(self, refund_ids: Iterable[str]) -> dict[str, list[tuple[str, datetime]]]:
+        return refunds_repo.refund_deadlines(self._conn, refund_ids)
 
 
 class SqlShipments(_Repository):
@@ -402,6 +435,7 @@ class SqlUnitOfWork:
 
     orders: SqlOrders
     payments: SqlPayments
+    refunds: SqlRefunds
     shipments: SqlShipments
     cancellations: SqlCancellations
     deadlines: SqlDeadlines

@@ -86,11 +86,13 @@ ORDER = Machine(
         # cancellations after payment (R4.3, R4.4): decided on the request, entailed on the order
         T(OrderState.AWAITING_SHIPMENT, "lines_cancelled", OrderState.AWAITING_SHIPMENT, SYS, "R4.3"),
         T(OrderState.AWAITING_SHIPMENT, "cancelled_after_payment", OrderState.CANCELLED, SYS, "R4.3"),
+        T(OrderState.AWAITING_SHIPMENT, "ship_by_missed", OrderState.CANCELLED, SYS, "R4.8", SHIP_BY),
         T(OrderState.AWAITING_SHIPMENT, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
         T(OrderState.PARTLY_SHIPPED, "shipped_partly", OrderState.PARTLY_SHIPPED, S, "R6.1"),
         T(OrderState.PARTLY_SHIPPED, "shipped_fully", OrderState.SHIPPED, S, "R6.1"),
         T(OrderState.PARTLY_SHIPPED, "lines_cancelled", OrderState.PARTLY_SHIPPED, SYS, "R4.3"),
         T(OrderState.PARTLY_SHIPPED, "unshipped_cancelled", OrderState.SHIPPED, SYS, "R4.3"),
+        T(OrderState.PARTLY_SHIPPED, "ship_by_missed", OrderState.SHIPPED, SYS, "R4.8", SHIP_BY),
         T(OrderState.SHIPPED, "all_delivered", OrderState.DELIVERED, SYS, "R6.4"),
         T(OrderState.SHIPPED, "protection_reminder", OrderState.SHIPPED, SYS, "R8.5", PROTECTION_REMINDER),
         T(OrderState.SHIPPED, "receipt_confirmed", OrderState.COMPLETED, B, "R6.4"),

@@ -68,6 +68,28 @@ TEXTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "receipt_confirmed": (_COMPLETED,),
     "protection_ended": (_COMPLETED,),
+    "ship_by_missed": (
+        (
+            "buyer",
+            "ship_by_missed",
+            "The seller did not ship order {order.id} in time: what was not shipped is cancelled and "
+            "{money[refund]} is refunded to your original payment method.",
+        ),
+        (
+            "seller",
+            "ship_by_missed",
+            "You missed the ship-by time of order {order.id}: what was not shipped is cancelled and "
+            "refunded to the buyer, and your store is fined {money[fine]}.",
+        ),
+    ),
+    "unshipped_cancelled": (
+        (
+            "buyer",
+            "protection_started",
+            "Order {order.id}: everything left in it has been shipped; buyer protection runs until "
+            "{order.protection_ends_at:%Y-%m-%d %H:%M} UTC.",
+        ),
+    ),
     "dispute_window_ended": (
         (
             "seller",

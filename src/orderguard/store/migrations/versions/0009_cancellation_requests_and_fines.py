@@ -1,15 +1,16 @@
 """cancellation requests, fines, and what orders need for them
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 10:00:00.000000
 
 Order lines learn their offer's handling days (a snapshot, like the price) and how much of them was
 cancelled after payment; orders learn their ship-by time (R4.8). Existing lines take their offer's
-current handling days; orders paid and not fully shipped get their ship-by time.
+current handling days; orders paid and not fully shipped get their ship-by time and its deadline,
+so the rule applies to them too.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,7 +18,7 @@ from alembic import op
 import orderguard.store.types
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -49,6 +50,8 @@ def upgrade() -> None:
         sa.Column("shipment_id", sa.String(length=32), nullable=True),
         sa.Column("refund_id", sa.String(length=32), nullable=True),
         sa.Column("fine_id", sa.String(length=32), nullable=True),
+        sa.Column("refunded", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("fined", sa.BigInteger(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["buyer_id"], ["accounts.id"], name=op.f("fk_cancellation_requests_buyer_id_accounts")
         ),
@@ -100,6 +103,7 @@ def _backfill() -> None:
             "GROUP BY o.id, o.paid_at"
         ).columns(sa.column("id"), sa.column("paid_at", UTC_DT), sa.column("days", sa.Integer()))
     ).all()
+    now = datetime.now(UTC)
     for order_id, paid_at, days in rows:
         ship_by = paid_at + timedelta(days=days)
         conn.execute(
@@ -108,9 +112,17 @@ def _backfill() -> None:
             ),
             {"at": ship_by, "id": order_id},
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO deadlines (subject_type, subject_id, order_id, kind, due_at, state, created_at) "
+                "VALUES ('order', :id, :id, 'ship_by', :due, 'armed', :now)"
+            ).bindparams(sa.bindparam("due", type_=UTC_DT), sa.bindparam("now", type_=UTC_DT)),
+            {"id": order_id, "due": ship_by, "now": now},
+        )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM deadlines WHERE kind = 'ship_by'")
     op.drop_index("ix_fines_store_created", table_name="fines")
     op.drop_table("fines")
     op.drop_index(op.f("ix_cancellation_requests_order_id"), table_name="cancellation_requests")
