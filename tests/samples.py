@@ -56,3 +56,12 @@ def mp4() -> bytes:
 def webm() -> bytes:
     doctype = b"\x42\x82\x84webm"
     return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(doctype)]) + doctype + b"\x18\x53\x80\x67" + b"\x00" * 8
+
+
+def jpeg_of_size(size: int) -> bytes:
+    """A well-formed JPEG of exactly `size` bytes (at least 26)."""
+    padding = max(size - 26, 0)
+    while len(data := jpeg(padding)) > size:
+        padding -= len(data) - size
+    assert len(data) == size, (len(data), size)
+    return data

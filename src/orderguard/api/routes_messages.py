@@ -17,6 +17,7 @@ from orderguard.domain.messages import Message
 
 router = APIRouter(prefix="/v1", tags=["messages"], route_class=ApiRoute)
 
+
 def _message(m: Message) -> models.Message:
     return models.Message(
         id=m.id,
