@@ -84,8 +84,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def ctx(db_url: str) -> Iterator[Context]:
-    context = build_context(Settings(database_url=db_url, sandbox=True), migrate=False, start=START)
+def ctx(db_url: str, tmp_path: Path) -> Iterator[Context]:
+    settings = Settings(database_url=db_url, sandbox=True, files_dir=tmp_path / "files")
+    context = build_context(settings, migrate=False, start=START)
     yield context
     context.engine.dispose()
 

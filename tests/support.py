@@ -68,6 +68,20 @@ class Api:
         r = self.client.get(path, headers=who.auth if who else {}, params=params)
         return _expect(r, expect)
 
+    def upload(
+        self,
+        path: str,
+        who: Who | None,
+        data: bytes,
+        filename: str = "proof",
+        content_type: str | None = None,
+        expect: int | None = None,
+    ) -> Response:
+        """POST one file as multipart/form-data, in the part `file`."""
+        part = (filename, data, content_type) if content_type else (filename, data)
+        r = self.client.post(path, files={"file": part}, headers=who.auth if who else {})
+        return _expect(r, expect)
+
     def delete(self, path: str, who: Who | None = None, expect: int | None = 200) -> Response:
         r = self.client.delete(path, headers=who.auth if who else {})
         return _expect(r, expect)

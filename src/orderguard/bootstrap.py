@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from orderguard.app.context import Context, PolicyBook, load_policy_file
 from orderguard.domain.shipping import CARRIER_FORMATS
 from orderguard.providers.clock import Clock, SystemClock, VirtualClock
+from orderguard.providers.files import LocalFileStore
 from orderguard.providers.payments import SandboxPayments
 from orderguard.settings import Settings
 from orderguard.store.db import make_engine, reading, unit_of_work
@@ -82,7 +83,16 @@ def build_context(
     # Real payment providers plug in here; until then every mode uses the sandbox provider, which
     # settles refunds within the windows of the policy in force.
     provider = SandboxPayments(policies.current.policy.refunds.windows())
-    return Context(units, clock, policies, provider, sandbox=sandbox, carrier_secrets=secrets, engine=engine)
+    return Context(
+        units,
+        clock,
+        policies,
+        provider,
+        sandbox=sandbox,
+        carrier_secrets=secrets,
+        files=LocalFileStore(settings.files_root()),
+        engine=engine,
+    )
 
 
 def claim_mode(engine: Engine, sandbox: bool, *, follow: bool = False) -> str:

@@ -22,3 +22,14 @@ class Settings(BaseSettings):
     request_read_timeout_seconds: float = Field(default=10.0, gt=0)
     # Seconds an Idempotency-Key stays reserved for a request that stops renewing it (a dead process).
     idempotency_lease_seconds: float = Field(default=30.0, gt=0)
+    # Where uploaded files (proof of dispatch, evidence) are kept, by content. Default: `files`
+    # beside a SQLite database file, else var/files.
+    files_dir: Path | None = None
+
+    def files_root(self) -> Path:
+        if self.files_dir is not None:
+            return self.files_dir
+        url = self.database_url
+        if url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:"):
+            return Path(url.removeprefix("sqlite:///")).parent / "files"
+        return Path("var/files")

@@ -15,6 +15,7 @@ import pytest
 from httpx import Response
 
 from orderguard.api.app_factory import create_app
+from tests import samples
 from tests.api.helpers import assert_problem, writes_nothing
 from tests.refund_support import grant
 from tests.support import ADDRESS, Api, Listing, Who, s10
@@ -40,6 +41,7 @@ class World:
     spare_product_id: str  # a product the seller's store does not offer yet
     request_id: str = ""  # buyer's cancellation request on order_id, once `_request` made it
     refund_id: str = "rfd_none_yet"  # a refund on `order_id`, once `_refund` has granted one
+    proof_request_id: str = "prf_none"  # set by the preparations that ask for proof of dispatch
 
     def who(self, role: str) -> Who:
         """The caller of this role who is a party to `order_id` and owns `cart_item_id`."""
@@ -84,6 +86,7 @@ class Endpoint:
     body: Callable[[World], Any] | None = None
     prepare: Callable[[Api, World], None] | None = None  # brings `order_id` to where the call succeeds
     denied: tuple[int, str] = (403, "forbidden_role")  # what the other roles get
+    files: Callable[[World], Any] | None = None  # a multipart body instead of JSON
 
     @property
     def on_order(self) -> bool:
@@ -100,11 +103,15 @@ class Endpoint:
             store_id=w.listing.store_id,
             request_id=w.request_id or "can_not_made_yet",
             refund_id=w.refund_id,
+            proof_request_id=w.proof_request_id,
         )
 
     def call(self, api: Api, w: World, headers: dict[str, str], order_id: str | None = None) -> Response:
         body = self.body(w) if self.body else None
-        return api.client.request(self.method, self.path(w, order_id), json=body, headers=headers)
+        files = self.files(w) if self.files else None
+        return api.client.request(
+            self.method, self.path(w, order_id), json=body, files=files, headers=headers
+        )
 
 
 def _pay(api: Api, w: World) -> None:
@@ -132,6 +139,36 @@ def _refund(api: Api, w: World) -> None:
     _pay(api, w)
     w.refund_id = grant(api.ctx, w.order_id, 1_00).id
     grant(api.ctx, w.other_order_id, 1_00)
+
+
+def _rejected_as_shipped(api: Api, w: World) -> None:
+    """Both orders paid, and a cancellation request on each rejected as already on its way (R4.6)."""
+    _pay(api, w)
+    for buyer, seller, order_id, serial in (
+        (w.buyer, w.seller, w.order_id, "33333333"),
+        (w.other_buyer, w.other_seller, w.other_order_id, "44444444"),
+    ):
+        request = api.post(
+            f"/v1/orders/{order_id}/cancellation-requests", buyer, {"reason": "no_longer_needed"}, expect=201
+        ).json()
+        api.post(f"/v1/cancellation-requests/{request['id']}/reject", seller, _shipment(serial), expect=200)
+
+
+def _proof_asked(api: Api, w: World) -> None:
+    _rejected_as_shipped(api, w)
+    w.proof_request_id = api.post(f"/v1/orders/{w.order_id}/proof-requests", w.buyer, expect=201).json()["id"]
+
+
+def _proof_provided(api: Api, w: World) -> None:
+    _proof_asked(api, w)
+    api.upload(
+        f"/v1/proof-requests/{w.proof_request_id}/proof", w.seller, samples.pdf(), "receipt.pdf", expect=200
+    )
+
+
+def _proof_missed(api: Api, w: World) -> None:
+    _proof_asked(api, w)
+    api.advance(hours=49)
 
 
 def _shipment(serial: str = "12345678") -> dict[str, Any]:
@@ -224,6 +261,33 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/orders/{order_id}/refunds", ALL, 200, prepare=_refund),
     Endpoint("GET", "/v1/refunds/{refund_id}", ALL, 200, prepare=_refund),
     Endpoint("GET", "/v1/admin/refunds", frozenset({ADMIN}), 200),
+    Endpoint("GET", "/v1/orders/{order_id}/messages", ALL, 200),
+    Endpoint(
+        "POST", "/v1/orders/{order_id}/messages", frozenset({BUYER, SELLER}), 201, lambda w: {"body": "Hi"}
+    ),
+    Endpoint(
+        "POST", "/v1/orders/{order_id}/proof-requests", frozenset({BUYER}), 201, prepare=_rejected_as_shipped
+    ),
+    Endpoint("GET", "/v1/orders/{order_id}/proof-requests", ALL, 200),
+    Endpoint("GET", "/v1/proof-requests/{proof_request_id}", ALL, 200, prepare=_proof_asked),
+    Endpoint(
+        "POST",
+        "/v1/proof-requests/{proof_request_id}/proof",
+        frozenset({SELLER}),
+        200,
+        prepare=_proof_asked,
+        files=lambda w: {"file": ("receipt.png", samples.png(), "image/png")},
+    ),
+    Endpoint("GET", "/v1/proof-requests/{proof_request_id}/proof", ALL, 200, prepare=_proof_provided),
+    Endpoint(
+        "POST",
+        "/v1/complaints",
+        frozenset({BUYER}),
+        201,
+        lambda w: {"proof_request_id": w.proof_request_id, "message": "No proof came."},
+        prepare=_proof_missed,
+    ),
+    Endpoint("GET", "/v1/admin/complaints", frozenset({ADMIN}), 200),
 ]
 # Authenticated by a webhook signature, not a bearer token: see test_unsigned_carrier_scans_are_refused.
 WEBHOOKS = {("POST", "/v1/carriers/{carrier}/scans")}

@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.helpers import document_app
 from tests.refund_support import grant
-from tests.support import Api, Who, s10
+from tests.support import Api, Listing, Who, s10
 
 FUZZ = os.environ.get("ORDERGUARD_FUZZ_EXAMPLES")
 EXAMPLES = int(FUZZ) if FUZZ else 20
@@ -76,6 +76,15 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
     },
     "listStoreFines": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
+    "listOrderMessages": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "postOrderMessage": {"message_empty": "a message of white space only (a pattern would hide the rule)"},
+    "fileComplaint": {"complaint_empty": "a complaint of white space only (a pattern would hide the rule)"},
+    "listComplaints": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "uploadProof": {
+        "unsupported_file_type": "a file's type is recognised from its content, which no schema describes",
+        "file_type_mismatch": "the content must be what the part's type and name say",
+        "file_empty": "a file with no bytes (a binary string's minLength is not checked on files)",
+    },
 }
 
 
@@ -95,11 +104,32 @@ class World:
         return next(turn)
 
 
+def _proof_requested(api: Api, buyer: Who, seller: Who, listing: Listing, serial: str) -> tuple[str, str]:
+    """(proof request, cancellation request) of a paid order whose cancellation was rejected as shipped."""
+    order = api.place(buyer, listing)
+    api.pay(buyer, order["id"])
+    request = api.post(
+        f"/v1/orders/{order['id']}/cancellation-requests", buyer, {"reason": "no_longer_needed"}, expect=201
+    ).json()
+    api.post(
+        f"/v1/cancellation-requests/{request['id']}/reject",
+        seller,
+        {"carrier": "postal", "tracking_code": s10(serial)},
+        expect=200,
+    )
+    proof = api.post(f"/v1/orders/{order['id']}/proof-requests", buyer, expect=201).json()
+    return proof["id"], request["id"]
+
+
 def _marketplace(api: Api, role: str) -> World:
     seller = api.account("seller", "Sam")
     buyer = api.buyer()
     admin = api.account("admin", "Ada")
     listing = api.listing(seller=seller, stock=1000)
+    # proof of dispatch: one missed (a complaint can be filed), then one still waiting for its proof
+    missed, missed_rejection = _proof_requested(api, buyer, seller, listing, "77777771")
+    api.advance(hours=49)
+    waiting, waiting_rejection = _proof_requested(api, buyer, seller, listing, "77777772")
     unpaid = api.place(buyer, listing)
     paid = api.place(buyer, listing, 2)
     api.pay(buyer, paid["id"])
@@ -136,6 +166,8 @@ def _marketplace(api: Api, role: str) -> World:
             "shipment_id": [shipment["id"]],
             "request_id": [request["id"]],
             "refund_id": [refund.id],
+            "proof_request_id": [missed, waiting],
+            "cancellation_request_id": [missed_rejection, waiting_rejection],
         },
     )
 

@@ -31,12 +31,15 @@ from orderguard.app.ports import (
 from orderguard.domain.cancellation_requests import CancellationRequest, RequestState
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
+from orderguard.domain.complaints import Complaint, SellerRecord, cancellation_outcome, proof_outcome, timing
 from orderguard.domain.decision import Decision
 from orderguard.domain.fines import Fine
 from orderguard.domain.ledger import escrow
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import LEAVE_CART, Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.proof_requests import ProofRequest
 from orderguard.domain.refunds import Refund, RefundState
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
@@ -95,6 +98,9 @@ class Rows:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     keys: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, Any] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+    proof_requests: dict[str, ProofRequest] = field(default_factory=dict)
+    complaints: dict[str, Complaint] = field(default_factory=dict)
     last_id: int = 0  # of events, deadlines and notifications, as their SERIAL columns count
 
     def next_id(self) -> int:
@@ -589,6 +595,36 @@ class FakeNotifications(_Repository):
             for n in sorted(mine, key=lambda n: n["id"], reverse=True)[:limit]
         ]
 
+    def notify(self, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+        written = self._write()
+        for order_id, recipient, kind, text in rows:
+            order = written.orders[order_id]
+            parties = {"buyer": order.buyer_id, "seller": written.stores[order.store_id]["seller_id"]}
+            written.notifications.append(
+                {
+                    "id": written.next_id(),
+                    "account_id": parties[recipient],
+                    "order_id": order_id,
+                    "kind": kind,
+                    "text": text,
+                    "created_at": now,
+                }
+            )
+
+
+class FakeMessages(_Repository):
+    def insert_message(
+        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+    ) -> Message:
+        rows = self._write()
+        message = Message(rows.next_id(), order_id, author_id, author_role, body, created_at)
+        rows.messages.append(message)
+        return message
+
+    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
+        mine = [m for m in self.rows.messages if m.order_id == order_id and (after is None or m.id > after)]
+        return sorted(mine, key=lambda m: m.id)[:limit]
+
 
 class FakeEvents(_Repository):
     def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
@@ -610,6 +646,41 @@ class FakePolicies(_Repository):
         return self.rows.policies.get(key)
 
 
+class FakeProofs(_Repository):
+    def load_proof_request(self, proof_id: str, *, lock: bool = False) -> ProofRequest | None:
+        return self.rows.proof_requests.get(proof_id)
+
+    def proof_requests_of(self, order_id: str) -> list[ProofRequest]:
+        mine = [p for p in self.rows.proof_requests.values() if p.order_id == order_id]
+        return sorted(mine, key=lambda p: (p.created_at, p.id))
+
+    def complaints_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Complaint]:
+        found = [c for c in self.rows.complaints.values() if after is None or (c.created_at, c.id) < after]
+        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)[:limit]
+
+    def seller_records(self, store_ids: Iterable[str]) -> dict[str, SellerRecord]:
+        endings = {"approved", "rejected", "rejected_as_shipped", "auto_approved", "withdrawn", "overtaken"}
+        ended: dict[str, tuple[str | None, datetime | None]] = {
+            e["subject_id"]: (e["kind"], e["at"])
+            for e in self.rows.events
+            if e["subject_type"] == "cancellation_request" and e["kind"] in endings
+        }
+        out = {}
+        for store_id in sorted(set(store_ids)):
+            requests = []
+            for r in self.rows.cancellation_requests.values():
+                if r.store_id == store_id and r.created_at is not None:
+                    kind, at = ended.get(r.id, (None, None))
+                    requests.append((r.created_at, at, cancellation_outcome(r.state, kind)))
+            proofs = [
+                (p.created_at, p.uploaded_at, proof_outcome(p.state))
+                for p in self.rows.proof_requests.values()
+                if p.store_id == store_id
+            ]
+            out[store_id] = SellerRecord(store_id, timing(requests), timing(proofs))
+        return out
+
+
 class FakeUnitOfWork:
     def __init__(self, rows: Rows, writable: bool, held: set[str]) -> None:
         self.rows = rows
@@ -629,6 +700,8 @@ class FakeUnitOfWork:
         self.notifications = FakeNotifications(rows, writable)
         self.events = FakeEvents(rows, writable)
         self.policies = FakePolicies(rows, writable)
+        self.messages = FakeMessages(rows, writable)
+        self.proofs = FakeProofs(rows, writable)
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -636,6 +709,7 @@ class FakeUnitOfWork:
             "payment": self.rows.payments,
             "cancellation_request": self.rows.cancellation_requests,
             "refund": self.rows.refunds,
+            "proof_request": self.rows.proof_requests,
         }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
@@ -654,6 +728,8 @@ class FakeUnitOfWork:
             "cancellation_request": rows.cancellation_requests,
             "fine": rows.fines,
             "refund": rows.refunds,
+            "proof_request": rows.proof_requests,
+            "complaint": rows.complaints,
         }
         for d in changed:
             table = tables.get(d.subject.lifecycle)

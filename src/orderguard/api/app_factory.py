@@ -19,12 +19,14 @@ from orderguard.api import (
     routes_cancellations,
     routes_cart,
     routes_catalogue,
+    routes_messages,
     routes_orders,
+    routes_proofs,
     routes_refunds,
     routes_sandbox,
     routes_shipping,
 )
-from orderguard.api.guard import RequestGuard, SecurityHeaders
+from orderguard.api.guard import BodyLimit, RequestGuard, SecurityHeaders
 from orderguard.api.problems import RequestIds, errors
 from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
@@ -67,7 +69,12 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     keys = IdempotencyKeys(ctx.units, timedelta(seconds=settings.idempotency_lease_seconds))
-    app.add_middleware(RequestGuard, keys=keys, read_timeout=settings.request_read_timeout_seconds)
+    app.add_middleware(
+        RequestGuard,
+        keys=keys,
+        read_timeout=settings.request_read_timeout_seconds,
+        limits=_upload_limits(ctx),
+    )
     app.add_middleware(RequestIds)  # outside the guard: every response, the guard's included, carries the id
     for module in (
         routes_catalogue,
@@ -76,6 +83,8 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         routes_cancellations,
         routes_shipping,
         routes_sandbox,
+        routes_messages,
+        routes_proofs,
     ):
         app.include_router(module.router)
     app.include_router(routes_refunds.router)
@@ -88,6 +97,17 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     _docs(app)
     _contract(app)
     return app
+
+
+def _upload_limits(ctx: Context) -> list[BodyLimit]:
+    """Routes that take files, with their body limit: the file limit of the policy in force, plus
+    room for the multipart envelope. (The file's own limit is the order's policy, checked by the
+    use case; the body limit only stops what could never pass it from being read.)"""
+
+    def proof() -> int:
+        return ctx.policies.current.policy.cancellation.proof_max_bytes + routes_proofs.MULTIPART_ALLOWANCE
+
+    return [BodyLimit("POST", routes_proofs.UPLOAD_PATH, proof)]
 
 
 def _docs(app: FastAPI) -> None:

@@ -1,8 +1,10 @@
 """Request guard, as plain ASGI: bounded request bodies, Idempotency-Key handling, security headers.
 
-Bodies. A body is read as it streams, never past `MAX_BODY_BYTES`: the moment a chunked body
+Bodies. A body is read as it streams, never past its limit: the moment a chunked body
 without Content-Length passes the limit, reading stops and the answer is 413 `payload_too_large`
-(a declared Content-Length over the limit is refused before any byte is read). A body must
+(a declared Content-Length over the limit is refused before any byte is read). The limit is
+`MAX_BODY_BYTES` (64 KB) for every request but those a `BodyLimit` names by method and path (file
+uploads), whose limit is asked for each request, so that it follows the policy in force. A body must
 arrive within the read timeout (10 s unless configured), counted from the end of the headers;
 a client that declares more bytes than it sends, or stalls, gets 408 `request_timeout`. Both
 answers close the connection. A JSON body nested deeper than `MAX_JSON_DEPTH` is refused with
@@ -35,7 +37,8 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 import anyio
@@ -66,6 +69,18 @@ class _Cut(Enum):
     DISCONNECTED = "disconnected"
 
 
+@dataclass(frozen=True, slots=True)
+class BodyLimit:
+    """A larger body limit for the requests of `method` whose path matches `path` (a whole match)."""
+
+    method: str
+    path: re.Pattern[str]
+    limit: Callable[[], int]  # bytes, asked for each request
+
+    def applies(self, method: str, path: str) -> bool:
+        return method == self.method and self.path.fullmatch(path) is not None
+
+
 class RequestGuard:
     def __init__(
         self,
@@ -73,11 +88,20 @@ class RequestGuard:
         keys: IdempotencyKeys,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         max_body: int = MAX_BODY_BYTES,
+        limits: Sequence[BodyLimit] = (),
     ) -> None:
         self.app = app
         self.keys = keys
         self.read_timeout = read_timeout
         self.max_body = max_body
+        self.limits = tuple(limits)
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The most bytes a request body may have on this route."""
+        for route in self.limits:
+            if route.applies(method, path):
+                return route.limit()
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,19 +115,20 @@ class RequestGuard:
                 content_type = value
             elif name == b"idempotency-key" and key is None:  # the first, as Starlette's headers.get
                 key = value
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _closing(self._too_large())(scope, receive, send)
-            return
         method = scope["method"]
+        max_body = self.body_limit(method, scope["path"])
+        if length is not None and length.isdigit() and int(length) > max_body:
+            await _closing(_too_large(max_body))(scope, receive, send)
+            return
         if method not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
 
-        body = await self._read_body(receive)
+        body = await self._read_body(receive, max_body)
         if body is _Cut.DISCONNECTED:
             return
         if body is _Cut.TOO_LARGE:
-            await _closing(self._too_large())(scope, receive, send)
+            await _closing(_too_large(max_body))(scope, receive, send)
             return
         if body is _Cut.TIMED_OUT:
             detail = f"the request body did not arrive within {self.read_timeout:g} s"
@@ -129,10 +154,7 @@ class RequestGuard:
             return
         await self._idempotent(scope, receive_body, send, key.decode("latin-1"), body)
 
-    def _too_large(self) -> Response:
-        return problem(413, "payload_too_large", f"request bodies are limited to {self.max_body} bytes")
-
-    async def _read_body(self, receive: Receive) -> bytes | _Cut:
+    async def _read_body(self, receive: Receive, max_body: int) -> bytes | _Cut:
         chunks: list[bytes] = []
         size = 0
         try:
@@ -143,7 +165,7 @@ class RequestGuard:
                         return _Cut.DISCONNECTED
                     chunk: bytes = message.get("body", b"")
                     size += len(chunk)
-                    if size > self.max_body:
+                    if size > max_body:
                         return _Cut.TOO_LARGE
                     chunks.append(chunk)
                     if not message.get("more_body", False):
@@ -311,6 +333,10 @@ def _is_json(content_type: bytes | None) -> bool:
         return True
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
+def _too_large(max_body: int) -> Response:
+    return problem(413, "payload_too_large", f"request bodies here are limited to {max_body} bytes")
 
 
 def _refused(refusal: Refusal) -> Response:

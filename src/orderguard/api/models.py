@@ -521,3 +521,110 @@ class FinePage(Out):
     store_id: str
     fines: list[StoreFine]
     next_cursor: str | None
+
+
+# --- messages ----------------------------------------------------------------------------------------
+
+
+class Message(Out):
+    id: int = Field(description="messages of an order are numbered in the order they were written")
+    order_id: str
+    author_id: str
+    author_role: Literal["buyer", "seller"]
+    body: str = Field(description="as written, less outer white space")
+    created_at: datetime
+
+
+class MessagePage(Out):
+    order_id: str
+    messages: list[Message] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+# --- proof of dispatch and complaints ----------------------------------------------------------------
+
+
+class ProofFile(Out):
+    sha256: str = Field(description="SHA-256 of the file, hex; the file is kept under this name")
+    media_type: Literal["image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf"] = Field(
+        description="recognised from the content, not from the name or the declared type"
+    )
+    size: int = Field(description="bytes")
+    uploaded_at: datetime
+    href: str = Field(description="where the buyer, the seller and administrators download it")
+
+
+class ProofRequest(Out):
+    id: str
+    order_id: str
+    cancellation_request_id: str = Field(description="the rejection that said the parcel is on its way")
+    shipment_id: str
+    carrier: str
+    tracking_code: str
+    status: Literal["requested", "provided", "missed", "complained"] = Field(
+        description="`missed`: the seller's time ran out with no proof, so the buyer may complain"
+    )
+    created_at: datetime
+    due_at: datetime = Field(description="the seller's time to upload the proof ends here")
+    missed_at: datetime | None
+    proof: ProofFile | None = Field(description="the uploaded proof; null until the seller uploads it")
+    your_role: Role
+    actions: list[Action] = Field(description="what the caller can do now, and why not")
+    deadlines: list[Deadline]
+
+
+class ProofRequests(Out):
+    order_id: str
+    proof_requests: list[ProofRequest] = Field(description="oldest first")
+
+
+class ComplaintProof(Out):
+    id: str
+    status: Literal["requested", "provided", "missed", "complained"]
+    cancellation_request_id: str
+    carrier: str
+    tracking_code: str
+    created_at: datetime
+    due_at: datetime
+    missed_at: datetime | None
+
+
+class ResponseTimes(Out):
+    """How a store answered one kind of request that its seller must answer."""
+
+    count: int = Field(description="how many the store received")
+    answered: int = Field(description="cancellation requests the seller decided; proofs uploaded in time")
+    missed: int = Field(description="cancellation requests approved by silence; proof requests missed")
+    waiting: int = Field(description="still waiting for the seller")
+    median_hours: float | None = Field(description="median time to answer, in hours; null with no answer")
+    slowest_hours: float | None = Field(description="slowest answer, in hours; null with no answer")
+
+
+class SellerRecord(Out):
+    store_id: str
+    cancellation_requests: ResponseTimes
+    proof_requests: ResponseTimes
+
+
+class ComplaintStore(Out):
+    id: str
+    name: str
+    seller_id: str
+
+
+class Complaint(Out):
+    id: str
+    kind: Literal["no_proof_of_dispatch"]
+    status: Literal["open"]
+    message: str
+    buyer_id: str
+    created_at: datetime
+    order: OrderSummary
+    store: ComplaintStore
+    proof_request: ComplaintProof | None
+    seller_record: SellerRecord = Field(description="the store's response times and misses, as of now")
+
+
+class ComplaintPage(Out):
+    complaints: list[Complaint] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")

@@ -49,7 +49,8 @@ TITLES = {
 
 # What each status means in this API, for the OpenAPI document.
 MEANINGS = {
-    400: "The body is not JSON (`malformed_json`).",
+    400: "The body is not JSON (`malformed_json`), or an upload's multipart body does not parse "
+    "(`malformed_multipart`).",
     401: "No valid bearer token (`unauthenticated`).",
     402: "The payment provider declined (`payment_declined`).",
     403: "The caller's role may not do this (`forbidden_role`, `forbidden_actor`).",
@@ -59,7 +60,8 @@ MEANINGS = {
     409: "The request conflicts with the current state (a rule's code), or the first request with this "
     "`Idempotency-Key` is still running (`idempotency_request_in_progress`).",
     413: "The body is over the size limit (`payload_too_large`).",
-    415: "The body is not sent as `application/json` (`unsupported_media_type`).",
+    415: "The body is not sent as `application/json`, or an upload as `multipart/form-data` "
+    "(`unsupported_media_type`).",
     422: "Invalid input: `validation_error` with `errors` for the fields, a rule's code (e.g. "
     "`unknown_currency`, `invalid_quantity`), JSON nested too deep (`body_too_deep`), or "
     "`idempotency_key_reused` / `invalid_idempotency_key`.",

@@ -7,6 +7,10 @@
 - A JSON body must be sent as `application/json` (or a `+json` type): another
   content type, or none, gets 415 `unsupported_media_type` before the body is
   parsed or the caller authenticated. An empty body is left to validation.
+- A file upload (a body of `File` parameters) must be sent as `multipart/form-data`, else 415
+  `unsupported_media_type`; a multipart body that does not parse, or carries more files or
+  fields than the route takes, is 400 `malformed_multipart`. Its size is the request guard's
+  (a larger limit on upload routes, see `guard.BodyLimit`).
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ import email.message
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, params
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.domain.machine import Refusal, Refused
 
 
-def unsupported_media_type() -> Refused:
-    return Refused(
-        Refusal("unsupported_media_type", "send the body as 'Content-Type: application/json'", 415)
-    )
+def unsupported_media_type(media: str = "application/json") -> Refused:
+    return Refused(Refusal("unsupported_media_type", f"send the body as 'Content-Type: {media}'", 415))
+
+
+MULTIPART = "multipart/form-data"
+MAX_FORM_FILES = 1  # an upload route takes one file
+MAX_FORM_FIELDS = 8
+MAX_FORM_FIELD_BYTES = 8 * 1024  # a field that is not a file
 
 
 class ApiRoute(APIRoute):
@@ -45,17 +54,37 @@ class ApiRoute(APIRoute):
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
+        if isinstance(self.body_field.field_info, params.Form):
+
+            async def multipart_only(request: Request) -> Response:
+                if media_type(request.headers.get("content-type")) != MULTIPART:
+                    raise unsupported_media_type(MULTIPART)
+                try:  # parsed once here, with our limits; the route's handler reuses the parsed form
+                    await request.form(
+                        max_files=MAX_FORM_FILES,
+                        max_fields=MAX_FORM_FIELDS,
+                        max_part_size=MAX_FORM_FIELD_BYTES,
+                    )
+                except HTTPException as e:
+                    raise Refused(
+                        Refusal("malformed_multipart", f"the multipart body: {e.detail}", 400)
+                    ) from e
+                return await handler(request)
+
+            return multipart_only
 
         async def json_only(request: Request) -> Response:
             if await request.body() and not is_json(request.headers.get("content-type")):
-                raise Refused(
-                    Refusal(
-                        "unsupported_media_type", "send the body as 'Content-Type: application/json'", 415
-                    )
-                )
+                raise unsupported_media_type()
             return await handler(request)
 
         return json_only
+
+
+def media_type(content_type: str | None) -> str:
+    message = email.message.Message()
+    message["content-type"] = content_type or ""
+    return message.get_content_type() if content_type else ""
 
 
 def is_json(content_type: str | None) -> bool:

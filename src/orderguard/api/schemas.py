@@ -34,7 +34,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orderguard.domain.complaints import MAX_COMPLAINT_CHARS
 from orderguard.domain.countries import COUNTRIES, is_country
+from orderguard.domain.messages import MAX_MESSAGE_CHARS
 from orderguard.domain.money import CURRENCY_EXPONENTS, MAX_MINOR
 from orderguard.domain.shipping import CARRIER_FORMATS, SCAN_KINDS
 
@@ -398,3 +400,50 @@ Cursor = Annotated[
     ),
     AfterValidator(safe_line),
 ]
+
+
+class MessageIn(Body):
+    # The bounds of R4.7 are published here and refused by the rule with its own codes
+    # (`message_empty`, `message_too_long`); the schema cannot say "not only white space".
+    body: Annotated[
+        str,
+        AfterValidator(safe_text),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_MESSAGE_CHARS,
+                "pattern": TEXT_PATTERN,
+                "description": f"at most {MAX_MESSAGE_CHARS} characters, not only white space "
+                "(stored without the outer white space); may span lines",
+            }
+        ),
+    ]
+
+
+class ProofRequestIn(Body):
+    cancellation_request_id: Id | None = Field(
+        None,
+        description="the rejection (as already on its way) whose parcel to prove; omit for the order's "
+        "latest one that has no proof request yet",
+    )
+
+
+class ComplaintIn(Body):
+    proof_request_id: Id = Field(description="the proof request whose deadline the seller missed")
+    order_id: Id | None = Field(None, description="optional; when given, the proof request's order")
+    # Bounds published, refused by the rule with its own codes (`complaint_empty`, `complaint_too_long`).
+    message: Annotated[
+        str,
+        AfterValidator(safe_text),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_COMPLAINT_CHARS,
+                "pattern": TEXT_PATTERN,
+                "description": f"what is wrong: at most {MAX_COMPLAINT_CHARS} characters, not only white "
+                "space; may span lines",
+            }
+        ),
+    ]

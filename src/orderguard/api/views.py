@@ -8,8 +8,10 @@ from orderguard.api import models as m
 from orderguard.app.cancellations import RequestView
 from orderguard.app.cart import CartView
 from orderguard.app.orders import CancellationReasons, DeadlineView, OrderView
+from orderguard.app.proofs import ComplaintView, ProofView
 from orderguard.app.refund_views import RefundView
 from orderguard.domain.catalogue import Offer, RankedOffer
+from orderguard.domain.complaints import Timing
 from orderguard.domain.fines import Fine
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.payments import Payment
@@ -237,4 +239,79 @@ def store_fine(f: Fine) -> m.StoreFine:
         amount=f.amount,
         currency=f.currency,
         created_at=f.created_at,
+    )
+
+
+def proof_href(proof_id: str) -> str:
+    return f"/v1/proof-requests/{proof_id}/proof"
+
+
+def proof_request(v: ProofView) -> m.ProofRequest:
+    p = v.proof
+    proof = None
+    if p.file_sha256 and p.file_type and p.file_size is not None and p.uploaded_at:
+        proof = m.ProofFile(
+            sha256=p.file_sha256,
+            media_type=p.file_type,
+            size=p.file_size,
+            uploaded_at=p.uploaded_at,
+            href=proof_href(p.id),
+        )
+    return m.ProofRequest(
+        id=p.id,
+        order_id=p.order_id,
+        cancellation_request_id=p.cancellation_request_id,
+        shipment_id=p.shipment_id,
+        carrier=p.carrier,
+        tracking_code=p.tracking_code,
+        status=p.state,
+        created_at=p.created_at,
+        due_at=p.due_at,
+        missed_at=p.missed_at,
+        proof=proof,
+        your_role=str(v.role),
+        actions=[action(a) for a in v.actions],
+        deadlines=[deadline(d) for d in v.deadlines],
+    )
+
+
+def _times(t: Timing) -> m.ResponseTimes:
+    return m.ResponseTimes(
+        count=t.total,
+        answered=t.answered,
+        missed=t.missed,
+        waiting=t.waiting,
+        median_hours=t.median_hours,
+        slowest_hours=t.slowest_hours,
+    )
+
+
+def complaint(v: ComplaintView) -> m.Complaint:
+    c, p = v.complaint, v.proof
+    return m.Complaint(
+        id=c.id,
+        kind=c.kind,
+        status=c.state,
+        message=c.message,
+        buyer_id=c.buyer_id,
+        created_at=c.created_at,
+        order=order_summary(v.order),
+        store=m.ComplaintStore(id=c.store_id, name=v.store_name, seller_id=v.seller_id),
+        proof_request=m.ComplaintProof(
+            id=p.id,
+            status=p.state,
+            cancellation_request_id=p.cancellation_request_id,
+            carrier=p.carrier,
+            tracking_code=p.tracking_code,
+            created_at=p.created_at,
+            due_at=p.due_at,
+            missed_at=p.missed_at,
+        )
+        if p
+        else None,
+        seller_record=m.SellerRecord(
+            store_id=v.record.store_id,
+            cancellation_requests=_times(v.record.cancellation_requests),
+            proof_requests=_times(v.record.proof_requests),
+        ),
     )

@@ -11,6 +11,7 @@ from orderguard.app.ports import UnitOfWork, UnitsOfWork
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.policy import Policy, PolicyVersion, parse_policy, version_of
 from orderguard.providers.clock import Clock
+from orderguard.providers.files import FileStore, MemoryFileStore
 from orderguard.providers.payments import PaymentProvider
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
@@ -69,6 +70,8 @@ class Context:
     payments: PaymentProvider
     sandbox: bool = False
     carrier_secrets: dict[str, str] = field(default_factory=dict)  # carrier -> webhook HMAC secret
+    # uploaded files by content (bootstrap: on local disk; in memory unless given)
+    files: FileStore = field(default_factory=MemoryFileStore)
     # The database handle the units of work run on, for the shell (bootstrap, cli, the scheduler,
     # tests) to inspect or dispose of; use cases never touch it.
     engine: Any = None

@@ -22,11 +22,14 @@ from typing import Any, Protocol
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
+from orderguard.domain.complaints import Complaint, SellerRecord
 from orderguard.domain.decision import Decision
 from orderguard.domain.fines import Fine
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.proof_requests import ProofRequest
 from orderguard.domain.refunds import Refund
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
@@ -380,6 +383,40 @@ class Notifications(Protocol):
         """The account's latest notifications, newest first."""
         ...
 
+    def notify(self, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+        """rows: (order id, 'buyer' | 'seller', kind, text): tell the order's party, outside any decision."""
+        ...
+
+
+class Proofs(Protocol):
+    """Proof-of-dispatch requests and complaints (R4.6); their changes are written by `save`."""
+
+    def load_proof_request(self, proof_id: str, *, lock: bool = False) -> ProofRequest | None: ...
+
+    def proof_requests_of(self, order_id: str) -> list[ProofRequest]:
+        """The order's proof requests, oldest first."""
+        ...
+
+    def complaints_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Complaint]:
+        """Up to `limit` complaints, newest first, after the (created_at, id) `after`."""
+        ...
+
+    def seller_records(self, store_ids: Iterable[str]) -> dict[str, SellerRecord]:
+        """Each store's response record to cancellation and proof requests (domain/complaints.py)."""
+        ...
+
+
+class Messages(Protocol):
+    def insert_message(
+        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+    ) -> Message:
+        """Write a message; its id follows those of the order's earlier messages (hold the order's lock)."""
+        ...
+
+    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
+        """Up to `limit` of the order's messages, oldest first, after the message with id `after`."""
+        ...
+
 
 class Events(Protocol):
     def timeline_events(self, order_id: str) -> list[dict[str, Any]]:
@@ -433,6 +470,10 @@ class UnitOfWork(Protocol):
     def events(self) -> Events: ...
     @property
     def policies(self) -> Policies: ...
+    @property
+    def messages(self) -> Messages: ...
+    @property
+    def proofs(self) -> Proofs: ...
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         """A lifecycle's subjects by id, locked; those another transaction holds are left out."""

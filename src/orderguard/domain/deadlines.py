@@ -12,10 +12,13 @@ from orderguard.domain.cancellation_requests import CANCELLATION_REQUEST
 from orderguard.domain.machine import Machine, Timer
 from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
+from orderguard.domain.proof_requests import PROOF_REQUEST
 from orderguard.domain.refunds import REFUND
 from orderguard.domain.shipping import SHIPMENT
 
-MACHINES: dict[str, Machine] = {m.name: m for m in (ORDER, PAYMENT, SHIPMENT, CANCELLATION_REQUEST, REFUND)}
+MACHINES: dict[str, Machine] = {
+    m.name: m for m in (ORDER, PAYMENT, SHIPMENT, CANCELLATION_REQUEST, REFUND, PROOF_REQUEST)
+}
 
 
 def timer(subject_type: str, kind: str) -> Timer:

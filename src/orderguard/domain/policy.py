@@ -41,6 +41,8 @@ class CancellationPolicy(_Section):
     seller_fault_fine_bps: int = Field(ge=0)
     seller_fault_fine_min_minor: int = Field(ge=0)
     proof_of_dispatch_hours: int = Field(gt=0)
+    # R4.6 the largest proof of dispatch taken; a default, so that policies stored before it parse
+    proof_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     missed_ship_by_fine_bps: int = Field(ge=0)
     reasons: dict[str, Literal["buyer", "seller"]]
     # R8.5: the seller is reminded this long after the request, while it is still open (older

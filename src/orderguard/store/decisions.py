@@ -26,6 +26,13 @@ from orderguard.store.notifications_repo import notify
 from orderguard.store.offers_repo import restock
 from orderguard.store.orders_repo import insert_orders, load_orders, update_line_quantities, update_orders
 from orderguard.store.payments_repo import insert_payments, load_payments, update_payments
+from orderguard.store.proofs_repo import (
+    insert_complaints,
+    insert_proof_requests,
+    load_proof_requests,
+    update_complaints,
+    update_proof_requests,
+)
 from orderguard.store.refunds_repo import insert_refunds, load_refunds, update_refunds
 from orderguard.store.shipments_repo import insert_shipments, update_shipments
 
@@ -39,6 +46,8 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
     "cancellation_request": (insert_requests, update_requests),
     "fine": (insert_fines, update_fines),
     "refund": (insert_refunds, update_refunds),
+    "proof_request": (insert_proof_requests, update_proof_requests),
+    "complaint": (insert_complaints, update_complaints),
 }
 
 
@@ -52,6 +61,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_requests(conn, ids, skip_locked=True)
     if lifecycle == "refund":
         return load_refunds(conn, ids, skip_locked=True)
+    if lifecycle == "proof_request":
+        return load_proof_requests(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 

@@ -419,3 +419,62 @@ refunds = Table(
         postgresql_where=text("state != 'settled'"),
     ),
 )
+
+# R4.7 what the buyer and the store's seller write to each other on an order; never edited. The id
+# counts in the order messages were written: a message is written under its order's lock.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
+    Column("author_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("author_role", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_messages_order", "order_id", "id"),
+)
+
+# R4.6 the buyer's request for proof of dispatch of a parcel a rejected cancellation request named:
+# one per rejection; the file is kept by content (providers/files.py) under `file_sha256`.
+proof_requests = Table(
+    "proof_requests",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column(
+        "cancellation_request_id",
+        String(ID),
+        ForeignKey("cancellation_requests.id"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("shipment_id", String(ID), ForeignKey("shipments.id"), nullable=False),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False, index=True),
+    Column("state", String(20), nullable=False),
+    Column("carrier", String(40), nullable=False),
+    Column("tracking_code", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("file_sha256", String(64)),
+    Column("file_type", String(40)),
+    Column("file_size", BigInteger),
+    Column("uploaded_at", UTCDateTime),
+    Column("missed_at", UTCDateTime),
+)
+
+# Complaints to the administration (R4.6, R8.2); one per missed proof request.
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("proof_request_id", String(ID), ForeignKey("proof_requests.id"), unique=True),
+    Index("ix_complaints_created", "created_at", "id"),
+)

@@ -23,11 +23,14 @@ from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
+from orderguard.domain.complaints import Complaint, SellerRecord
 from orderguard.domain.decision import Decision
 from orderguard.domain.fines import Fine
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
+from orderguard.domain.proof_requests import ProofRequest
 from orderguard.domain.refunds import Refund
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Scan
@@ -39,12 +42,14 @@ from orderguard.store import (
     decisions,
     idempotency_repo,
     ledger_repo,
+    messages_repo,
     notifications_repo,
     offers_repo,
     order_queries,
     orders_repo,
     payments_repo,
     policies_repo,
+    proofs_repo,
     refunds_repo,
     shipments_repo,
 )
@@ -373,6 +378,9 @@ class SqlNotifications(_Repository):
     def notifications_of(self, account_id: str, limit: int) -> list[dict[str, Any]]:
         return notifications_repo.notifications_of(self._conn, account_id, limit)
 
+    def notify(self, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+        notifications_repo.notify(self._conn, rows, now)
+
 
 class SqlEvents(_Repository):
     __slots__ = ()
@@ -394,6 +402,34 @@ class SqlPolicies(_Repository):
         return policies_repo.policy_body(self._conn, key)
 
 
+class SqlMessages(_Repository):
+    __slots__ = ()
+
+    def insert_message(
+        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+    ) -> Message:
+        return messages_repo.insert_message(self._conn, order_id, author_id, author_role, body, created_at)
+
+    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
+        return messages_repo.messages_page(self._conn, order_id, after, limit)
+
+
+class SqlProofs(_Repository):
+    __slots__ = ()
+
+    def load_proof_request(self, proof_id: str, *, lock: bool = False) -> ProofRequest | None:
+        return proofs_repo.load_proof_request(self._conn, proof_id, lock=lock)
+
+    def proof_requests_of(self, order_id: str) -> list[ProofRequest]:
+        return proofs_repo.proof_requests_of(self._conn, order_id)
+
+    def complaints_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Complaint]:
+        return proofs_repo.complaints_page(self._conn, after, limit)
+
+    def seller_records(self, store_ids: Iterable[str]) -> dict[str, SellerRecord]:
+        return proofs_repo.seller_records(self._conn, store_ids)
+
+
 class SqlUnitOfWork:
     """One transaction's Connection and the repositories over it, each made on its first use."""
 
@@ -411,6 +447,8 @@ class SqlUnitOfWork:
     notifications: SqlNotifications
     events: SqlEvents
     policies: SqlPolicies
+    messages: SqlMessages
+    proofs: SqlProofs
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
