@@ -28,6 +28,7 @@ from tests.support import Api, s10
 
 PACKAGE = "orderguard_client"
 
+FILE_MEDIA_TYPES = ("application/pdf", "image/gif", "image/jpeg", "image/png", "image/webp")
 # The event payloads of the timeline differ by kind: their model is the one bag of properties, by design.
 FREE_FORM = {"TimelineEventData"}
 
@@ -38,7 +39,11 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleT
     served = TestClient(document_app()).get("/openapi.json")
     assert served.status_code == 200
     (work / "openapi.json").write_text(served.text)
-    (work / "config.yaml").write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n")
+    # A file download (a proof of dispatch) is bytes to a client, whatever its media type.
+    overrides = "".join(f"  {media}: application/octet-stream\n" for media in FILE_MEDIA_TYPES)
+    (work / "config.yaml").write_text(
+        f"package_name_override: {PACKAGE}\npost_hooks: []\ncontent_type_overrides:\n{overrides}"
+    )
     generator = Path(sys.executable).with_name("openapi-python-client")
     done = subprocess.run(
         [
@@ -86,7 +91,7 @@ def _namespace(cls: type) -> dict[str, Any]:
 
 def test_models_have_plain_names_and_fields(client_package: ModuleType) -> None:
     models = _models(client_package)
-    assert 30 <= len(models) <= 80, sorted(models)
+    assert 30 <= len(models) <= 150, sorted(models)  # grows with the API, not with monsters
     for name, cls in models.items():
         assert re.fullmatch(r"[A-Z][A-Za-z0-9]{1,24}", name), f"monster name: {name}"
         assert not re.search(r"V1|Get|Post|Response", name), name

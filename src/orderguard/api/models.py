@@ -589,7 +589,7 @@ class ComplaintProof(Out):
     missed_at: datetime | None
 
 
-class ResponseTimes(Out):
+class AnswerTimes(Out):
     """How a store answered one kind of request that its seller must answer."""
 
     count: int = Field(description="how many the store received")
@@ -602,8 +602,8 @@ class ResponseTimes(Out):
 
 class SellerRecord(Out):
     store_id: str
-    cancellation_requests: ResponseTimes
-    proof_requests: ResponseTimes
+    cancellation_requests: AnswerTimes
+    proof_requests: AnswerTimes
 
 
 class ComplaintStore(Out):

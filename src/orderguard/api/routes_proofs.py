@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +13,7 @@ from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
-from orderguard.api.schemas import ComplaintIn, Cursor, PathId, ProofRequestIn
+from orderguard.api.schemas import ComplaintIn, Cursor, PathId, ProofRequestIn, ProofUploadIn
 from orderguard.app import proofs
 from orderguard.app.context import Context, Principal
 from orderguard.domain import proof_requests
@@ -81,13 +81,7 @@ def get_proof_request(
 )
 async def upload_proof(
     proof_request_id: PathId,
-    file: Annotated[
-        UploadFile,
-        File(
-            description="an image (JPEG, PNG, WebP, GIF) or PDF of the carrier's receipt; at most "
-            "the policy's `cancellation.proof_max_bytes` (10 MiB by default)"
-        ),
-    ],
+    body: Annotated[ProofUploadIn, File()],
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
 ) -> models.ProofRequest:
@@ -97,7 +91,8 @@ async def upload_proof(
     says is refused (422 `file_type_mismatch`), as are an empty one (`file_empty`), a larger one
     (`file_too_large`) and anything but an image or PDF (`unsupported_file_type`). After the
     deadline: 409 `proof_deadline_passed`.
-    """  # fmt: skip
+    """
+    file = body.file
     data = await file.read()
     view = await run_in_threadpool(
         proofs.upload_proof, ctx, who, proof_request_id, data, file.content_type, file.filename

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Path, Query
+from fastapi import Header, Path, Query, UploadFile
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -447,3 +447,13 @@ class ComplaintIn(Body):
             }
         ),
     ]
+
+
+class ProofUploadIn(Body):
+    """A proof of dispatch, sent as `multipart/form-data`."""
+
+    file: UploadFile = Field(
+        description="an image (JPEG, PNG, WebP, GIF) or PDF of the carrier's receipt, at most the "
+        "policy's `cancellation.proof_max_bytes` (10 MiB by default); its type is recognised from "
+        "its content"
+    )

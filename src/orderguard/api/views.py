@@ -275,8 +275,8 @@ def proof_request(v: ProofView) -> m.ProofRequest:
     )
 
 
-def _times(t: Timing) -> m.ResponseTimes:
-    return m.ResponseTimes(
+def _times(t: Timing) -> m.AnswerTimes:
+    return m.AnswerTimes(
         count=t.total,
         answered=t.answered,
         missed=t.missed,
