@@ -331,7 +331,11 @@ def cpu_model() -> str:
 
 
 def main(
-    orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL, approvals: int = 10000
+    orders: int = 5000,
+    firings: int = 20000,
+    pg_url: str = DEFAULT_PG_URL,
+    approvals: int = 10000,
+    seller_approvals: int = 2000,
 ) -> list[Result]:
     print(
         f"OrderGuard benchmarks: {orders} orders placed+paid ({STORES_PER_CART} orders per checkout,"
@@ -365,7 +369,7 @@ def main(
         from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
 
         for suffix, bench, n in (
-            ("approvals", bench_seller_approvals, approvals),
+            ("approvals", bench_seller_approvals, seller_approvals),
             ("silence", bench_silent_approvals, approvals),
         ):
             with sqlite_url() as url:
@@ -383,10 +387,11 @@ def _cli() -> None:
     parser.add_argument("--firings", type=int, default=20000, help="due deadlines to fire")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server for the PostgreSQL run")
     parser.add_argument(
-        "--approvals", type=int, default=10000, help="cancellation requests approved (0: skip)"
+        "--approvals", type=int, default=10000, help="requests approved by silence, a due storm (0: skip)"
     )
+    parser.add_argument("--seller-approvals", type=int, default=2000, help="requests approved by sellers")
     args = parser.parse_args()
-    main(orders=args.orders, firings=args.firings, pg_url=args.pg_url, approvals=args.approvals)
+    main(args.orders, args.firings, args.pg_url, args.approvals, args.seller_approvals)
 
 
 if __name__ == "__main__":
