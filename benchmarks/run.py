@@ -101,7 +101,7 @@ def principal(ctx: Context, role: str, name: str) -> Principal:
     return Principal(accounts.create_account(ctx, role, name).id, accounts.ROLES[role])
 
 
-def make_offers(ctx: Context) -> list[str]:
+def make_offers(ctx: Context, handling_days: int = 2) -> list[str]:
     """One offer of one product in each of STORES_PER_CART stores, each store its own seller."""
     offer_ids = []
     for i in range(STORES_PER_CART):
@@ -109,7 +109,9 @@ def make_offers(ctx: Context) -> list[str]:
         store_id = catalogue.create_store(ctx, seller, f"Bench store {i}")["id"]
         product_id = catalogue.create_product(ctx, seller, f"Bench product {i}", "benchmark")["id"]
         options = [OptionInput("postal", 100 + i, 15), OptionInput("cainiao", 250 + i, 9)]
-        offer = catalogue.create_offer(ctx, seller, store_id, product_id, 999 + i, "USD", STOCK, 2, options)
+        offer = catalogue.create_offer(
+            ctx, seller, store_id, product_id, 999 + i, "USD", STOCK, handling_days, options
+        )
         offer_ids.append(offer.id)
     return offer_ids
 
@@ -328,7 +330,9 @@ def cpu_model() -> str:
     return "unknown CPU"
 
 
-def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL) -> list[Result]:
+def main(
+    orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL, approvals: int = 10000
+) -> list[Result]:
     print(
         f"OrderGuard benchmarks: {orders} orders placed+paid ({STORES_PER_CART} orders per checkout,"
         f" one pay call each), {firings} pay-by deadlines fired"
@@ -357,6 +361,18 @@ def main(orders: int = 5000, firings: int = 20000, pg_url: str = DEFAULT_PG_URL)
     with postgres_url(pg_url, "firings_workers") as url:
         results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
         print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+    if approvals:
+        from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
+
+        for suffix, bench, n in (
+            ("approvals", bench_seller_approvals, approvals),
+            ("silence", bench_silent_approvals, approvals),
+        ):
+            with sqlite_url() as url:
+                results.append(bench(url, "SQLite", n))
+            with postgres_url(pg_url, suffix) as url:
+                results.append(bench(url, "PostgreSQL", n))
+            print(f"  done: {results[-1].metric}", flush=True)
     print_table(results)
     return results
 
@@ -366,8 +382,11 @@ def _cli() -> None:
     parser.add_argument("--orders", type=int, default=5000, help="orders to place and pay")
     parser.add_argument("--firings", type=int, default=20000, help="due deadlines to fire")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server for the PostgreSQL run")
+    parser.add_argument(
+        "--approvals", type=int, default=10000, help="cancellation requests approved (0: skip)"
+    )
     args = parser.parse_args()
-    main(orders=args.orders, firings=args.firings, pg_url=args.pg_url)
+    main(orders=args.orders, firings=args.firings, pg_url=args.pg_url, approvals=args.approvals)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from httpx import Response
 from orderguard.api.app_factory import create_app
 from tests import samples
 from tests.api.helpers import assert_problem, writes_nothing
+from tests.refund_support import grant
 from tests.support import ADDRESS, Api, Listing, Who, s10
 
 BUYER, SELLER, ADMIN = "buyer", "seller", "admin"
@@ -38,6 +39,8 @@ class World:
     other_order_id: str  # other_buyer's order at other_seller's store
     cart_item_id: str  # a free item in buyer's cart
     spare_product_id: str  # a product the seller's store does not offer yet
+    request_id: str = ""  # buyer's cancellation request on order_id, once `_request` made it
+    refund_id: str = "rfd_none_yet"  # a refund on `order_id`, once `_refund` has granted one
     proof_request_id: str = "prf_none"  # set by the preparations that ask for proof of dispatch
 
     def who(self, role: str) -> Who:
@@ -98,6 +101,8 @@ class Endpoint:
             product_id=w.listing.product_id,
             item_id=w.cart_item_id,
             store_id=w.listing.store_id,
+            request_id=w.request_id or "can_not_made_yet",
+            refund_id=w.refund_id,
             proof_request_id=w.proof_request_id,
         )
 
@@ -121,6 +126,19 @@ def _pay_and_ship(api: Api, w: World) -> None:
         (w.other_seller, w.other_order_id, "22222222"),
     ):
         api.post(f"/v1/orders/{order_id}/shipments", seller, _shipment(serial), expect=201)
+
+
+def _request(api: Api, w: World) -> None:
+    _pay(api, w)
+    path = f"/v1/orders/{w.order_id}/cancellation-requests"
+    w.request_id = api.post(path, w.buyer, {"reason": "other"}, expect=201).json()["id"]
+
+
+def _refund(api: Api, w: World) -> None:
+    """Both orders paid, and a refund granted on each (as a cancellation approval would)."""
+    _pay(api, w)
+    w.refund_id = grant(api.ctx, w.order_id, 1_00).id
+    grant(api.ctx, w.other_order_id, 1_00)
 
 
 def _rejected_as_shipped(api: Api, w: World) -> None:
@@ -194,6 +212,37 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/orders/{order_id}/cancellation-reasons", ALL, 200, prepare=_pay),
     Endpoint(
         "POST",
+        "/v1/orders/{order_id}/cancellation-requests",
+        frozenset({BUYER}),
+        201,
+        lambda w: {"reason": "other"},
+        prepare=_pay,
+    ),
+    Endpoint("GET", "/v1/orders/{order_id}/cancellation-requests", ALL, 200, prepare=_request),
+    Endpoint("GET", "/v1/cancellation-requests/{request_id}", ALL, 200, prepare=_request),
+    Endpoint(
+        "POST", "/v1/cancellation-requests/{request_id}/withdraw", frozenset({BUYER}), 200, prepare=_request
+    ),
+    Endpoint(
+        "POST", "/v1/cancellation-requests/{request_id}/approve", frozenset({SELLER}), 200, prepare=_request
+    ),
+    Endpoint(
+        "POST",
+        "/v1/cancellation-requests/{request_id}/reject",
+        frozenset({SELLER}),
+        200,
+        lambda w: {"answer": "Already packed"},
+        prepare=_request,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/stores/{store_id}/fines",
+        frozenset({SELLER, ADMIN}),
+        200,
+        denied=(404, "store_not_found"),
+    ),
+    Endpoint(
+        "POST",
         "/v1/orders/{order_id}/shipments",
         frozenset({SELLER}),
         201,
@@ -209,6 +258,9 @@ ENDPOINTS = [
         denied=(404, "store_not_found"),
     ),
     Endpoint("GET", "/v1/notifications", ALL, 200),
+    Endpoint("GET", "/v1/orders/{order_id}/refunds", ALL, 200, prepare=_refund),
+    Endpoint("GET", "/v1/refunds/{refund_id}", ALL, 200, prepare=_refund),
+    Endpoint("GET", "/v1/admin/refunds", frozenset({ADMIN}), 200),
     Endpoint("GET", "/v1/orders/{order_id}/messages", ALL, 200),
     Endpoint(
         "POST", "/v1/orders/{order_id}/messages", frozenset({BUYER, SELLER}), 201, lambda w: {"body": "Hi"}
@@ -452,6 +504,22 @@ def test_admin_sees_every_order(api: Api, world: World) -> None:
         detail = api.order(order_id, world.admin)
         assert detail["your_role"] == "admin"
         assert [e["kind"] for e in api.timeline(order_id, world.admin)] == ["placed"]
+
+
+def test_a_refund_is_not_found_by_anyone_not_a_party_to_its_order(api: Api, world: World) -> None:
+    _refund(api, world)
+    for who in (world.other_buyer, world.other_seller):
+        theirs = api.get(f"/v1/refunds/{world.refund_id}", who, expect=None)
+        missing = api.get("/v1/refunds/rfd_does_not_exist", who, expect=None)
+        assert_problem(theirs, 404, "refund_not_found")
+        assert_problem(missing, 404, "refund_not_found")
+        assert theirs.json()["detail"].replace(world.refund_id, "?") == missing.json()["detail"].replace(
+            "rfd_does_not_exist", "?"
+        )
+    for who in (world.buyer, world.seller, world.admin):
+        assert api.get(f"/v1/refunds/{world.refund_id}", who).json()["order_id"] == world.order_id
+    listed = api.get("/v1/admin/refunds", world.admin).json()["refunds"]
+    assert len(listed) == 2  # an administrator sees every refund
 
 
 def test_unsigned_carrier_scans_are_refused_and_change_nothing(api: Api, world: World) -> None:

@@ -2,7 +2,7 @@
 
 It runs as a buyer, a seller and an administrator, on SQLite and on PostgreSQL,
 each in a fresh database seeded with a small marketplace (a listing, an unpaid
-order, a paid one, a shipped one, a pending bank transfer, a cart item). Every
+order, a paid one with a refund, a shipped one, a pending bank transfer, a cart item). Every
 generated request is sent as drawn, and, for operations on a resource, once
 more with the path ids replaced by ids of that marketplace, so the fuzzed
 bodies reach the rules instead of stopping at 404.
@@ -40,6 +40,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.helpers import document_app
+from tests.refund_support import grant
 from tests.support import Api, Listing, Who, s10
 
 FUZZ = os.environ.get("ORDERGUARD_FUZZ_EXAMPLES")
@@ -49,6 +50,7 @@ EXAMPLES = int(FUZZ) if FUZZ else 20
 # operationId -> {problem code: why the schema cannot say it}
 RULE_REFUSALS: dict[str, dict[str, str]] = {
     "listOrders": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listAdminRefunds": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "addCartItem": {
         "invalid_quantity": "the quantity added plus the line already in the cart must fit the policy",
         "unknown_shipping_option": "the option must belong to the offer named in the same body",
@@ -61,6 +63,18 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "no_lines": "with `lines` left out, something must be left to ship",
     },
     "payOrder": {"unknown_payment_method": "the methods are the policy's, which orders pin by version"},
+    "requestCancellation": {
+        "unknown_reason": "the reasons are the policy's, which orders pin by version",
+        "unknown_line": "line ids must be lines of the order in the path",
+        "duplicate_line": "a line may appear once (uniqueItems cannot compare one field)",
+        "quantity_exceeds_cancellable": "a quantity must fit in what is paid and not shipped of its line",
+    },
+    "rejectCancellation": {
+        "invalid_tracking_code": "each carrier's code format, and the S10 check digit",
+        "incomplete_shipment": "carrier and tracking_code go together (a schema can say it, but "
+        "schemathesis draws each optional field alone)",
+    },
+    "listStoreFines": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
     "listOrderMessages": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "postOrderMessage": {"message_empty": "a message of white space only (a pattern would hide the rule)"},
@@ -119,6 +133,7 @@ def _marketplace(api: Api, role: str) -> World:
     unpaid = api.place(buyer, listing)
     paid = api.place(buyer, listing, 2)
     api.pay(buyer, paid["id"])
+    refund = grant(api.ctx, paid["id"], 5_00)  # as a cancellation approval would
     shipped = api.place(buyer, listing)
     api.pay(buyer, shipped["id"])
     shipment = api.post(
@@ -126,6 +141,11 @@ def _marketplace(api: Api, role: str) -> World:
         seller,
         {"carrier": "postal", "tracking_code": s10("12345678")},
         expect=201,
+    ).json()
+    requested = api.place(buyer, listing, 2)
+    api.pay(buyer, requested["id"])
+    request = api.post(
+        f"/v1/orders/{requested['id']}/cancellation-requests", buyer, {"reason": "other"}, expect=201
     ).json()
     transfer = api.place(buyer, listing)
     payment = api.pay(buyer, transfer["id"], method="bank_transfer").json()
@@ -135,7 +155,7 @@ def _marketplace(api: Api, role: str) -> World:
     return World(
         caller,
         {
-            "order_id": [unpaid["id"], paid["id"], shipped["id"], transfer["id"]],
+            "order_id": [unpaid["id"], paid["id"], shipped["id"], transfer["id"], requested["id"]],
             "product_id": [listing.product_id, other_product],
             "store_id": [listing.store_id],
             "offer_id": [listing.offer_id],
@@ -144,6 +164,8 @@ def _marketplace(api: Api, role: str) -> World:
             "item_id": [item["id"]],
             "payment_id": [payment["id"]],
             "shipment_id": [shipment["id"]],
+            "request_id": [request["id"]],
+            "refund_id": [refund.id],
             "proof_request_id": [missed, waiting],
             "cancellation_request_id": [missed_rejection, waiting_rejection],
         },

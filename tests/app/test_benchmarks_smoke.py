@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
 from benchmarks.ideal_schema import bench_ideal_schema
 from benchmarks.run import bench_firings, bench_orders, sqlite_url
 from benchmarks.sql_floor import bench_orders_sql_floor
@@ -29,3 +30,10 @@ def test_firings_benchmark_fires_every_deadline_once() -> None:
 
 def test_ideal_schema_journey_pays_every_order() -> None:
     assert bench_ideal_schema(8).count == 8  # raises unless all 8 orders end awaiting shipment
+
+
+def test_approval_benchmarks_approve_each_request_once_with_its_refund() -> None:
+    with sqlite_url() as url:
+        assert bench_seller_approvals(url, "SQLite", 6).count == 6  # raises unless each once, ledger clean
+    with sqlite_url() as url:
+        assert bench_silent_approvals(url, "SQLite", 6).count == 6

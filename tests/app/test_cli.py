@@ -130,3 +130,11 @@ def test_accounts_token_commands_refuse_what_does_not_exist(env: str, ctx: Conte
     assert neither.exit_code == 2 and "name one token" in neither.output
     too_long = runner.invoke(app, ["accounts", "token", "acc_x", "--expires-in", "5000"])
     assert too_long.exit_code == 2  # Typer's own range check
+
+
+def test_policy_diagram_draws_the_refund_lifecycle() -> None:
+    refund = runner.invoke(app, ["policy", "diagram", "refund"]).output
+    assert refund.startswith("stateDiagram-v2")
+    assert "pending --> processing: accepted (system, R5.1)" in refund
+    assert "processing --> processing: settlement_checked: the expected arrival date, then daily" in refund
+    assert "failed --> pending: retried: the last call to the payment provider, after 60 seconds" in refund

@@ -266,3 +266,29 @@ def test_refunds_timers_show_among_the_orders_deadlines(w: FakeWorld) -> None:
     deadlines = orders.get_order(w.ctx, buyer, order.id).deadlines
     assert [d.kind for d in deadlines] == ["settlement_check"]
     assert deadlines[0].rule == "R5.2" and deadlines[0].must_act is None
+
+
+def test_a_firing_batch_sees_the_escrow_its_own_decisions_took(w: FakeWorld) -> None:
+    """A refund granted by a timer (a missed ship-by time) takes its share of the escrow before the
+    batch is written, so a second grant in the same batch cannot take it again."""
+    from orderguard.app.deadlines import Batch
+    from orderguard.app.ports import DueDeadline
+    from orderguard.domain import refunds as rules
+
+    _, _, order = _paid(w)
+    now = w.clock.now()
+    with w.ctx.uow() as uow:
+        batch = Batch(uow, [DueDeadline(0, "order", order.id, order.id, "pay_by", now)])
+        payment = batch.captured_payment(order.id)
+        assert payment is not None and batch.escrow(order.id) == TOTAL
+        policy = w.ctx.policies.get(order.policy_key)
+        first = rules.grant(
+            "r1", order, payment, (), 5_00, "missed_ship_by", "missed_ship_by", None,
+            batch.escrow(order.id), now, policy,
+        )  # fmt: skip
+        batch.moved(first)
+        assert batch.escrow(order.id) == TOTAL - 5_00
+        with pytest.raises(Refused) as e:
+            rules.grant("r2", order, payment, (), TOTAL, "x", "missed_ship_by", None,
+                        batch.escrow(order.id), now, policy)  # fmt: skip
+        assert e.value.refusal.code == "refund_exceeds_refundable"

@@ -43,9 +43,9 @@ ESCROW = "escrow:order:o1"
 def make_order(state: str = "awaiting_payment", **changes: object) -> Order:
     lines = (
         Line("l1", "of1", "p1", "Kettle", unit_price=1_250, quantity=2, shipping_price=300,
-             carrier="post", promised_days=12),
+             carrier="post", promised_days=12, handling_days=4),
         Line("l2", "of2", "p2", "Mug", unit_price=499, quantity=1, shipping_price=0,
-             carrier="post", promised_days=20),
+             carrier="post", promised_days=20, handling_days=2),
     )  # fmt: skip
     order = Order(
         id="o1",
@@ -126,7 +126,9 @@ def test_payment_captured_moves_to_awaiting_shipment(policy: Policy) -> None:
     assert d.subject.state == "awaiting_shipment"
     assert d.subject.paid_at == NOW
     assert d.events[0].kind == "payment_captured"
-    assert d.cancel == [] and d.arm == []
+    # R4.8: the ship-by time is the payment plus the longest handling days of the lines
+    assert d.subject.ship_by_at == NOW + timedelta(days=4)
+    assert d.cancel == [] and [(a.kind, a.due_at) for a in d.arm] == [("ship_by", NOW + timedelta(days=4))]
 
 
 def test_payment_captured_posts_a_balanced_capture_of_the_total_into_escrow(policy: Policy) -> None:
@@ -384,7 +386,7 @@ def test_then_on_real_decisions_place_then_pay(policy: Policy) -> None:
     placed = place(make_order(), NOW, policy)
     started = payment_started(placed.subject, "b1", "card", NOW, policy)
     both = placed.then(started).then(payment_captured(started.subject, NOW, policy))
-    assert both.arm == []
+    assert [a.kind for a in both.arm] == ["ship_by"]  # pay-by was armed, then cancelled by paying
     assert both.subject.state == "awaiting_shipment"
     assert [e.kind for e in both.events] == ["placed", "payment_started", "payment_captured"]
 

@@ -81,7 +81,8 @@ def test_r4_1_buyer_asks_to_cancel_chosen_quantities_and_sees_the_answer_deadlin
     assert request["fault"] == "seller"
     assert request["lines"] == [{"line_id": line["id"], "quantity": 2}]
     assert (request["refund"], request["fine"]) == (20_00, 1_00)  # items only; 5 % of 20.00 is 1.00
-    [due] = request["deadlines"]
+    reminder, due = request["deadlines"]  # soonest first
+    assert (reminder["kind"], reminder["rule"]) == ("answer_reminder", "R8.5")
     assert (due["kind"], due["must_act"], due["rule"]) == ("answer_by", "seller", "R4.4")
     assert "approved" in due["on_expiry"]
     assert {a["action"]: a["available"] for a in request["actions"]} == {"withdraw": True}
@@ -254,7 +255,10 @@ def test_r4_3_only_the_stores_seller_decides_and_only_once(api: Api) -> None:
 def test_r4_4_a_request_unanswered_for_72_hours_is_approved_by_the_scheduler(api: Api) -> None:
     buyer, listing, order = paid_order(api, quantity=2, handling_days=10)
     request = _request(api, buyer, order["id"], "seller_unresponsive")
-    api.advance(hours=71, minutes=59)
+    api.advance(hours=48)  # R8.5: the seller is reminded a day ahead
+    notes = api.get("/v1/notifications", listing.seller).json()["notifications"]
+    assert any(n["kind"] == "cancellation_reminder" and request["id"] in n["text"] for n in notes)
+    api.advance(hours=23, minutes=59)
     assert api.get(f"/v1/cancellation-requests/{request['id']}", buyer).json()["status"] == "open"
     api.advance(minutes=1)
     decided = api.get(f"/v1/cancellation-requests/{request['id']}", buyer).json()
@@ -267,6 +271,7 @@ def test_r4_4_a_request_unanswered_for_72_hours_is_approved_by_the_scheduler(api
     assert refund["amount"] == 22_00
     notes = api.get("/v1/notifications", listing.seller).json()["notifications"]
     assert any(n["kind"] == "cancellation_auto_approved" for n in notes)
+    assert any(n["kind"] == "store_fined" and "1.10 USD" in n["text"] for n in notes)
 
 
 # --- R4.5 shipping lock -----------------------------------------------------------------------
@@ -379,3 +384,18 @@ def test_r4_8_the_buyer_and_seller_are_told_what_the_missed_ship_by_did(api: Api
         if n["kind"] == "ship_by_missed"
     ]
     assert "fined 1.20 USD" in to_seller["text"]
+
+
+def test_r9_2_after_a_partial_cancellation_the_payout_is_what_remains_less_commission(api: Api) -> None:
+    buyer, listing, order = paid_order(api, quantity=3, handling_days=10)  # 30.00 + 2.00 shipping
+    [line] = order["lines"]
+    request = _request(api, buyer, order["id"], "out_of_stock", [{"line_id": line["id"], "quantity": 1}])
+    _act(api, listing.seller, request["id"], "approve")  # refunds 10.00, fines 1.00
+    ship(api, listing, order["id"], s10("92929292"))
+    api.post(f"/v1/orders/{order['id']}/confirm-receipt", buyer, expect=200)
+    api.advance(days=16)
+    assert api.status(order["id"], buyer) == "closed"
+    # 22.00 remained in escrow: 5 % commission is 1.10, the store gets 20.90, less its 1.00 fine
+    assert _payable(api, listing) == 20_90 - 1_00
+    released = [e for e in api.timeline(order["id"], buyer) if e["kind"] == "dispute_window_ended"]
+    assert [(e["data"]["released"], e["data"]["commission"]) for e in released] == [(20_90, 1_10)]

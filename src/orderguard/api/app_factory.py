@@ -22,6 +22,7 @@ from orderguard.api import (
     routes_messages,
     routes_orders,
     routes_proofs,
+    routes_refunds,
     routes_sandbox,
     routes_shipping,
 )
@@ -86,6 +87,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         routes_proofs,
     ):
         app.include_router(module.router)
+    app.include_router(routes_refunds.router)
 
     @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())
     def healthz() -> models.Health:

@@ -21,6 +21,7 @@ from pydantic.json_schema import SkipJsonSchema
 from orderguard.domain.machine import Machine
 from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
+from orderguard.domain.refunds import CAUSES, REFUND
 from orderguard.domain.shipping import SHIPMENT
 
 
@@ -35,10 +36,12 @@ if TYPE_CHECKING:  # built at run time from the tables; to the type checker, any
     OrderStatus: TypeAlias = StrEnum
     PaymentState: TypeAlias = StrEnum
     ShipmentStatus: TypeAlias = StrEnum
+    RefundStatus: TypeAlias = StrEnum
 else:
     OrderStatus = _states("OrderStatus", ORDER)
     PaymentState = _states("PaymentState", PAYMENT)
     ShipmentStatus = _states("ShipmentStatus", SHIPMENT)
+    RefundStatus = _states("RefundStatus", REFUND)
 
 Minor = Annotated[int, Field(description="amount in minor units (e.g. cents) of this object's `currency`")]
 OrderMinor = Annotated[int, Field(description="amount in minor units (e.g. cents) of the order's `currency`")]
@@ -380,6 +383,70 @@ class CancellationRequest(Out):
 class CancellationRequests(Out):
     order_id: str
     requests: list[CancellationRequest]
+
+
+# --- refunds -----------------------------------------------------------------------------------------
+
+
+class RefundLine(Out):
+    line_id: str
+    quantity: int = Field(description="units refunded (0: an amount that is no unit's, e.g. shipping)")
+    amount: OrderMinor = Field(
+        description="what this line gives back, in minor units (e.g. cents) of the order's `currency`"
+    )
+
+
+class RefundCause(Out):
+    type: str = Field(description="what caused the refund", json_schema_extra={"enum": list(CAUSES)})
+    id: str | None = Field(description="the cancellation request, dispute... that caused it; null if none")
+
+
+class Refund(Out):
+    """A refund to the order's original payment method (R5.1, R3.6)."""
+
+    id: str
+    order_id: str
+    payment_id: str = Field(description="the payment it goes back to")
+    method: str = Field(description="the original payment's method: the only place the money goes")
+    status: RefundStatus
+    amount: Minor
+    currency: Currency
+    lines: list[RefundLine]
+    reason: str = Field(description="why it was granted, as a code (e.g. `out_of_stock`)")
+    cause: RefundCause
+    provider_ref: str | None = Field(description="the payment provider's reference; null until accepted")
+    created_at: datetime
+    accepted_at: datetime | None = Field(description="when the provider accepted it")
+    expected_at: datetime = Field(
+        description="the expected arrival: the provider's date once accepted, before that the "
+        "latest of the method's settlement window"
+    )
+    settle_by: datetime | None = Field(
+        description="cancellation refunds: settled by then, or flagged to administrators (R5.2)"
+    )
+    settled_at: datetime | None
+    overdue: bool = Field(description="unsettled past `settle_by`")
+    attempts: int = Field(description="times it was sent to the payment provider")
+    failure_reason: str | None = Field(description="why the provider last declined or failed it")
+    deadlines: list[Deadline]
+
+
+class OrderRefunds(Out):
+    order_id: str
+    refunds: list[Refund] = Field(description="oldest first")
+
+
+class RefundPage(Out):
+    refunds: list[Refund] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class RefundReport(Out):
+    """A refund after the provider's report."""
+
+    id: str
+    order_id: str
+    status: RefundStatus
 
 
 # --- shipping, money, notifications ------------------------------------------------------------------

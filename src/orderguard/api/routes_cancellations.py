@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["cancellations"], route_class=ApiRoute)
     "/orders/{order_id}/cancellation-requests",
     status_code=201,
     operation_id="requestCancellation",
-    responses=errors(401, 403, 404, 409, 413, 415, 422),
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422),
 )
 def request_cancellation(
     order_id: PathId,
@@ -97,7 +97,7 @@ def approve(
 @router.post(
     "/cancellation-requests/{request_id}/reject",
     operation_id="rejectCancellation",
-    responses=errors(401, 403, 404, 409, 413, 415, 422),
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422),
 )
 def reject(
     request_id: PathId,

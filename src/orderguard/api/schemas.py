@@ -293,6 +293,10 @@ class TransferFailIn(Body):
     reason: Line(200) = "the bank rejected the transfer"  # type: ignore[valid-type]
 
 
+class RefundFailIn(Body):
+    reason: Line(200) = "the payment provider could not pay the refund"  # type: ignore[valid-type]
+
+
 class ClockAdvanceIn(Body):
     days: Annotated[float, Field(ge=0, le=3650), JSON_NUMBER] = 0
     hours: Annotated[float, Field(ge=0, le=87600), JSON_NUMBER] = 0

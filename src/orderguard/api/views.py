@@ -9,6 +9,7 @@ from orderguard.app.cancellations import RequestView
 from orderguard.app.cart import CartView
 from orderguard.app.orders import CancellationReasons, DeadlineView, OrderView
 from orderguard.app.proofs import ComplaintView, ProofView
+from orderguard.app.refund_views import RefundView
 from orderguard.domain.catalogue import Offer, RankedOffer
 from orderguard.domain.complaints import Timing
 from orderguard.domain.fines import Fine
@@ -158,6 +159,33 @@ def cancellation_reasons(v: CancellationReasons) -> m.CancellationReasons:
             )
             for r in v.reasons
         ],
+    )
+
+
+def refund(v: RefundView) -> m.Refund:
+    r = v.refund
+    assert r.expected_at is not None
+    return m.Refund(
+        id=r.id,
+        order_id=r.order_id,
+        payment_id=r.payment_id,
+        method=r.method,
+        status=r.state,
+        amount=r.amount,
+        currency=r.currency,
+        lines=[m.RefundLine(line_id=x.line_id, quantity=x.quantity, amount=x.amount) for x in r.lines],
+        reason=r.reason,
+        cause=m.RefundCause(type=r.cause_type, id=r.cause_id),
+        provider_ref=r.provider_ref,
+        created_at=r.created_at,
+        accepted_at=r.accepted_at,
+        expected_at=r.expected_at,
+        settle_by=r.settle_by,
+        settled_at=r.settled_at,
+        overdue=v.overdue,
+        attempts=r.attempts,
+        failure_reason=r.failure_reason,
+        deadlines=[deadline(d) for d in v.deadlines],
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from orderguard.app.access import not_found
 from orderguard.app.context import Context, Principal
-from orderguard.app.orders import decode_cursor, encode_cursor
+from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.domain.fines import Fine
 from orderguard.domain.ledger import seller_payable
 from orderguard.domain.machine import Actor

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +9,7 @@ from typing import Any
 
 from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
+from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.ports import OrderMoney, UnitOfWork
 from orderguard.domain import cancellation, orders
 from orderguard.domain.deadlines import MACHINES
@@ -88,7 +87,7 @@ def _view(uow: UnitOfWork, order: Order, role: Actor) -> OrderView:
 def armed_deadlines(uow: UnitOfWork, order_id: str) -> list[DeadlineView]:
     """The armed deadlines of the order and of its parts (payments, requests, refunds ...)."""
     return [
-        _deadline_view(MACHINES[subject_type], kind, due)
+        deadline_view(MACHINES[subject_type], kind, due)
         for subject_type, kind, due in uow.deadlines.armed_deadline_dues(order_id)
     ]
 
@@ -100,11 +99,11 @@ def declared_deadlines(machine: Machine, subject: Any, policy: Policy) -> list[D
     for kind in machine.state_deadlines.get(subject.state, ()):
         due = machine.timers[kind].due.at(subject, policy)
         if due is not None:
-            out.append(_deadline_view(machine, kind, due))
+            out.append(deadline_view(machine, kind, due))
     return sorted(out, key=lambda d: d.due_at)
 
 
-def _deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
+def deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
     timer = machine.timers[kind]
     rule = next(t.rule for t in machine.transitions if t.timer == timer)
     must_act = str(timer.must_act) if timer.must_act else None
@@ -146,23 +145,6 @@ def list_orders(
         last_id, last_placed_at = page[-1]
         next_cursor = encode_cursor(last_placed_at, last_id)
     return OrderPage([loaded[order_id] for order_id, _ in page], next_cursor)
-
-
-def encode_cursor(placed_at: datetime, order_id: str) -> str:
-    raw = json.dumps([placed_at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        placed_at, order_id = json.loads(raw)
-        at = datetime.fromisoformat(placed_at)
-        if at.tzinfo is None:  # every cursor this API gives out is UTC; a naive one cannot be compared
-            raise ValueError("cursor time has no time zone")
-        return at, str(order_id)
-    except (ValueError, TypeError) as e:
-        raise Refused(Refusal("invalid_cursor", "the cursor is not one this API gave out", 422)) from e
 
 
 def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str, Any]]:

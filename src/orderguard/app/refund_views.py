@@ -13,7 +13,7 @@ from datetime import datetime
 from orderguard.app.access import not_found, require_role, role_on_order, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
-from orderguard.app.orders import DeadlineView
+from orderguard.app.orders import DeadlineView, deadline_view
 from orderguard.app.ports import UnitOfWork
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.refunds import REFUND, Refund
@@ -76,12 +76,6 @@ def admin_refunds(
 def _views(uow: UnitOfWork, refunds: list[Refund], now: datetime) -> list[RefundView]:
     armed = uow.refunds.refund_deadlines(r.id for r in refunds)
     return [
-        RefundView(r, r.overdue(now), [_deadline(k, due) for k, due in armed.get(r.id, [])]) for r in refunds
+        RefundView(r, r.overdue(now), [deadline_view(REFUND, k, due) for k, due in armed.get(r.id, [])])
+        for r in refunds
     ]
-
-
-def _deadline(kind: str, due: datetime) -> DeadlineView:
-    timer = REFUND.timers[kind]
-    rule = next(t.rule for t in REFUND.transitions if t.timer == timer)
-    must_act = str(timer.must_act) if timer.must_act else None
-    return DeadlineView(kind, due, must_act, timer.action_needed, timer.consequence, rule)

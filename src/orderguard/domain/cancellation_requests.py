@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from orderguard.domain.decision import Decision, Event, Notification
-from orderguard.domain.machine import Actor, Due, Machine, Refusal, Refused, T, Timer
+from orderguard.domain.machine import Actor, Due, Facts, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.money import Money
 from orderguard.domain.orders.actions import Action
 from orderguard.domain.policy import Policy
@@ -39,6 +39,7 @@ class RequestState(StrEnum):
 
 class RequestDeadline(StrEnum):
     ANSWER_BY = "answer_by"
+    ANSWER_REMINDER = "answer_reminder"
 
 
 ANSWER_BY = Timer(
@@ -50,6 +51,15 @@ ANSWER_BY = Timer(
     "seller-fault reason fines the seller",
 )
 
+ANSWER_REMINDER = Timer(
+    RequestDeadline.ANSWER_REMINDER,
+    Due("created_at", "the buyer asked", "cancellation.seller_reminder_after_hours", "hours"),
+    S,
+    "approve or reject the cancellation request",
+    "the seller is reminded that silence will approve the request",
+    only_ahead=True,
+)
+
 CANCELLATION_REQUEST = Machine(
     "cancellation_request",
     (
@@ -57,6 +67,7 @@ CANCELLATION_REQUEST = Machine(
         T(RequestState.OPEN, "rejected", RequestState.REJECTED, S, "R4.3"),
         T(RequestState.OPEN, "rejected_as_shipped", RequestState.REJECTED, S, "R4.6"),
         T(RequestState.OPEN, "withdrawn", RequestState.WITHDRAWN, B, "R4.1"),
+        T(RequestState.OPEN, "answer_reminder", RequestState.OPEN, SYS, "R8.5", ANSWER_REMINDER),
         T(RequestState.OPEN, "auto_approved", RequestState.APPROVED, SYS, "R4.4", ANSWER_BY),
         T(RequestState.OPEN, "overtaken", RequestState.OVERTAKEN, SYS, "R4.8"),
     ),
@@ -105,6 +116,14 @@ TEXTS: dict[str, tuple[tuple[str, str, str], ...]] = {
             "cancellation_requested",
             "The buyer asks to cancel {lines} of order {r.order_id} ({r.reason}). Approve or reject "
             "by {data[answer_by]} UTC; silence approves it. Do not ship these lines until you decide.",
+        ),
+    ),
+    "answer_reminder": (
+        (
+            "seller",
+            "cancellation_reminder",
+            "Cancellation request {r.id} on order {r.order_id} still waits for your answer: approve or "
+            "reject it by {data[answer_by]} UTC, or it is approved without you.",
         ),
     ),
     "withdrawn": (
@@ -289,6 +308,17 @@ def approved(
     data = {"refund": Money(refunded, currency).format(), "refund_id": refund_id, "fine_id": fine_id}
     return _step(request, event, by, seller_id, now, policy, data, decided_at=now, refund_id=refund_id,
                  fine_id=fine_id, refunded=refunded, fined=fined)  # fmt: skip
+
+
+@CANCELLATION_REQUEST.on_expiry("answer_reminder")
+def answer_reminder(
+    request: CancellationRequest, now: datetime, policy: Policy, facts: Facts
+) -> RequestDecision:
+    """R8.5: the seller is reminded before silence approves the request."""
+    answer_by = ANSWER_BY.due.at(request, policy)
+    return _step(
+        request, "answer_reminder", SYS, None, now, policy, {"answer_by": f"{answer_by:%Y-%m-%d %H:%M}"}
+    )
 
 
 def overtaken(request: CancellationRequest, now: datetime, policy: Policy) -> RequestDecision:

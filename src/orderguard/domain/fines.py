@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from orderguard.domain import ledger
-from orderguard.domain.decision import Decision
+from orderguard.domain.decision import Decision, Notification
 from orderguard.domain.money import Money
 from orderguard.ids import derived_id
 
@@ -65,4 +65,13 @@ def charge(
         currency,
         now,
     )
-    return Decision(fine, ledger=[ledger.fine(order_id, store_id, amount, currency)], new=True)
+    text = (
+        f"Your store is fined {Money(amount, currency).format()} for order {order_id} ({reason}, {rule}); "
+        "it is taken from your payable balance."
+    )
+    return Decision(
+        fine,
+        ledger=[ledger.fine(order_id, store_id, amount, currency)],
+        notifications=[Notification("seller", "store_fined", text)],
+        new=True,
+    )

@@ -45,6 +45,9 @@ class CancellationPolicy(_Section):
     proof_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     missed_ship_by_fine_bps: int = Field(ge=0)
     reasons: dict[str, Literal["buyer", "seller"]]
+    # R8.5: the seller is reminded this long after the request, while it is still open (older
+    # policies lack it)
+    seller_reminder_after_hours: int = Field(default=48, gt=0)
 
 
 Window = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]

@@ -1,7 +1,7 @@
 """messages on orders, proof-of-dispatch requests and complaints
 
-Revision ID: 0008
-Revises: 0009 (chained after the lead's 0009 in this branch; re-chained at merge)
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 10:00:00.000000
 
 R4.7: `messages`, what the buyer and the store's seller write on an order.
@@ -15,8 +15,8 @@ from alembic import op
 
 import orderguard.store.types
 
-revision = "0008"
-down_revision = "0009"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

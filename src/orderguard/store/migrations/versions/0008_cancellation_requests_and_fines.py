@@ -1,6 +1,6 @@
 """cancellation requests, fines, and what orders need for them
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 10:00:00.000000
 
@@ -17,7 +17,7 @@ from alembic import op
 
 import orderguard.store.types
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
