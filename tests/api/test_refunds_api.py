@@ -26,7 +26,7 @@ class SlowProvider(SandboxPayments):
 
 def _paid(api: Api, method: str = "card") -> tuple[Who, Who, str]:
     buyer = api.buyer()
-    listing = api.listing(price=10_00)  # 10.00 + 2.00 shipping
+    listing = api.listing(price=10_00, handling_days=30)  # 10.00 + 2.00; no ship-by in the test
     order = api.place(buyer, listing, 2)
     if method == "bank_transfer":
         payment = api.pay(buyer, order["id"], method).json()

@@ -263,8 +263,8 @@ def test_refunds_timers_show_among_the_orders_deadlines(w: FakeWorld) -> None:
 
     buyer, _, order = _paid(w)
     grant(w.ctx, order.id, 1_00)
-    deadlines = orders.get_order(w.ctx, buyer, order.id).deadlines
-    assert [d.kind for d in deadlines] == ["settlement_check"]
+    deadlines = orders.get_order(w.ctx, buyer, order.id).deadlines  # soonest first
+    assert [d.kind for d in deadlines] == ["settlement_check", "ship_by"]
     assert deadlines[0].rule == "R5.2" and deadlines[0].must_act is None
 
 

@@ -34,6 +34,10 @@ def _principal(w: FakeWorld, role: str, name: str) -> Principal:
     return Principal(accounts.create_account(w.ctx, role, name).id, accounts.ROLES[role])
 
 
+# long enough that no ship-by time (R4.8) falls inside a test's clock moves unless it means to
+HANDLING_DAYS = 30
+
+
 def _offer(w: FakeWorld, stock: int = 10) -> tuple[Principal, str]:
     seller = _principal(w, "seller", "Sam")
     store_id = catalogue.create_store(w.ctx, seller, "Sam's store")["id"]
@@ -46,7 +50,7 @@ def _offer(w: FakeWorld, stock: int = 10) -> tuple[Principal, str]:
         PRICE,
         "USD",
         stock,
-        2,
+        HANDLING_DAYS,
         [OptionInput("postal", SHIPPING, PROMISED_DAYS)],
     )
     return seller, offer.id
@@ -121,7 +125,8 @@ def test_a_card_payment_is_recorded_then_captured_after_commit(w: FakeWorld) -> 
     assert w.provider.calls == [("capture", payment.id)]  # our payment id is the idempotency key
     assert payment.state == "captured" and payment.provider_ref == f"fake_capture_{payment.id}"
     assert _order(w, order.id).state == "awaiting_shipment"
-    assert _armed(w, order.id) == [] and _armed(w, payment.id) == []  # pay-by and the retry cancelled
+    # pay-by and the retry cancelled; the ship-by time (R4.8) armed
+    assert _armed(w, order.id) == ["ship_by"] and _armed(w, payment.id) == []
     assert _balance(w, escrow(order.id)) == PRICE + SHIPPING
     assert w.db.rows.cart_items == {}  # the paid goods left the cart
     assert _notified(w, seller) == ["order_paid"]
@@ -344,10 +349,11 @@ def test_the_dispute_window_closes_the_order_and_pays_the_seller_less_commission
 
 def test_a_deadline_whose_order_moved_on_is_cancelled_not_fired(w: FakeWorld) -> None:
     _, _, order = _paid(w)
+    stale_due = w.clock.now() + timedelta(hours=1)  # before the order's own ship-by deadline
     w.db.rows.deadlines.append(  # left armed, as by a crash of an older version
-        Deadline(w.db.rows.next_id(), "order", order.id, order.id, "pay_by", order.pay_by_at)
+        Deadline(w.db.rows.next_id(), "order", order.id, order.id, "pay_by", stale_due)
     )
-    w.clock.set(order.pay_by_at)
+    w.clock.set(stale_due)
     report = fire_due(w.ctx)
     assert (report.claimed, report.fired) == (1, 0)
     assert w.db.rows.deadlines[-1].state == "cancelled"

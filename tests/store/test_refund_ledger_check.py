@@ -28,7 +28,7 @@ def _problems(api: Api) -> list[LedgerProblem]:
 
 def _paid_order(api: Api) -> str:
     buyer = api.buyer()
-    order = api.place(buyer, api.listing(price=10_00))  # 10.00 + 2.00 shipping
+    order = api.place(buyer, api.listing(price=10_00, handling_days=30))  # 10.00 + 2.00 shipping
     api.pay(buyer, order["id"])
     return str(order["id"])
 

@@ -183,13 +183,17 @@ def carry_out(
     """Cancel `quantities` (checked), refund them to the original payment, fine the seller `fined`.
 
     `cause` is (cause type, cause id): the refund's and the fine's ids follow from it, so one
-    decision can never refund or fine twice.
+    decision can never refund or fine twice. The refund is never more than the escrow still holds
+    (money refunded outside a cancellation has already left it): the last lines give way first.
     """
     cause_type, cause_id = cause
-    lines = [
-        RefundLine(line_id, q, line_refund(order, line_id, q, shipped))
-        for line_id, q in sorted(quantities.items())
-    ]
+    lines = _within(
+        [
+            RefundLine(line_id, q, line_refund(order, line_id, q, shipped))
+            for line_id, q in sorted(quantities.items())
+        ],
+        refundable,
+    )
     amount = sum(line.amount for line in lines)
     refund = None
     if amount > 0:
@@ -215,6 +219,17 @@ def carry_out(
         order, quantities, shipped, now, policy, data, ship_by_missed=ship_by_missed
     )
     return Carried(cancelled, refund, fine, amount, fined)
+
+
+def _within(lines: list[RefundLine], refundable: int) -> list[RefundLine]:
+    """The lines' amounts cut, from the last line back, so that they add up to at most `refundable`."""
+    excess = sum(line.amount for line in lines) - max(refundable, 0)
+    out = []
+    for line in reversed(lines):
+        cut = min(max(excess, 0), line.amount)
+        excess -= cut
+        out.append(RefundLine(line.line_id, line.quantity, line.amount - cut))
+    return out[::-1]
 
 
 def approve(
