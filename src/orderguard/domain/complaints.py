@@ -6,11 +6,12 @@ domain/proof_requests.py). It stays `open`; the trust-and-safety work (R8.2) wil
 
 With each complaint the administration sees the store's response record (`SellerRecord`), kept
 simple and computed from what is stored:
-- cancellation requests: how many the store received, how many its seller answered (approved or
-  rejected), how many were approved by silence (`unanswered`), how many are still open, and the
-  median and slowest time the seller took to answer, in hours;
-- proof requests: how many, how many were provided, how many missed (a missed request stays
-  missed once complained about), how many still wait, and the median and slowest time to upload.
+- cancellation requests: how many the store received, how many its seller `answered` (approved or
+  rejected), how many it `missed` (approved by silence after 72 hours), how many are `waiting`, and
+  the median and slowest time the seller took to answer, in hours;
+- proof requests: how many, how many were provided (`answered`), how many `missed` (a missed
+  request stays missed once complained about), how many are `waiting`, and the median and slowest
+  time to upload.
 Requests the buyer withdrew, or that a missed ship-by time overtook, count in the totals only.
 """
 
