@@ -15,12 +15,12 @@ What an approval does to the order, the money and the seller is `domain.cancella
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from orderguard.domain.decision import Decision, Event, Notification
+from orderguard.domain.decision import Decision, Event, Notification, take
 from orderguard.domain.machine import Actor, Due, Facts, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.money import Money
 from orderguard.domain.orders.actions import Action
@@ -193,11 +193,7 @@ def _step(
     data: dict[str, Any] | None = None,
     **changes: Any,
 ) -> RequestDecision:
-    t = CANCELLATION_REQUEST.step(request.state, event, by)
-    after = replace(request, state=t.target, **changes)
-    happened = Event(event, by, actor_id, t.rule, now, data or {})
-    cancel, arm = CANCELLATION_REQUEST.rearm(request.state, after, now, policy, t)
-    return Decision(after, [happened], cancel, arm, notifications=notices(after, happened))
+    return take(CANCELLATION_REQUEST, request, event, by, actor_id, now, policy, data, notices, **changes)
 
 
 def notices(request: CancellationRequest, event: Event) -> list[Notification]:

@@ -12,12 +12,14 @@ committed. Every decision, of any lifecycle, is written through one `save_decisi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from orderguard.domain.ledger import LedgerTransaction
-from orderguard.domain.machine import Actor, ArmDeadline
+from orderguard.domain.machine import Actor, ArmDeadline, Machine
+from orderguard.domain.policy import Policy
 
 
 class Subject(Protocol):
@@ -102,3 +104,25 @@ class Decision(Generic[S]):
             also=self.also + later.also,
             after_commit=self.after_commit + later.after_commit,
         )
+
+
+def take(
+    machine: Machine,
+    subject: S,
+    event: str,
+    by: Actor,
+    actor_id: str | None,
+    now: datetime,
+    policy: Policy,
+    data: dict[str, Any] | None = None,
+    notices: Callable[[S, Event], list[Notification]] | None = None,
+    **changes: Any,
+) -> Decision[S]:
+    """`by` takes `event` through `machine`'s table: the subject moved (with field `changes`), the event
+    recorded, its deadlines re-armed as the timers declare, and the `notices` it sends."""
+    t = machine.step(subject.state, event, by)
+    after: S = replace(subject, state=t.target, **changes)  # type: ignore[type-var]
+    happened = Event(event, by, actor_id, t.rule, now, data or {})
+    cancel, arm = machine.rearm(subject.state, after, now, policy, t)
+    told = notices(after, happened) if notices else []
+    return Decision(after, [happened], cancel, arm, notifications=told)

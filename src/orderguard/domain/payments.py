@@ -11,13 +11,13 @@ timer; the same idempotency key means the buyer is never charged twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from orderguard.domain import orders
-from orderguard.domain.decision import AfterCommit, Decision, Event
+from orderguard.domain.decision import AfterCommit, Decision, take
 from orderguard.domain.machine import Actor, Due, Facts, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.orders import Order
 from orderguard.domain.policy import Policy
@@ -117,10 +117,7 @@ def captured_at_once(method: str, policy: Policy) -> bool:
 def _step(
     payment: Payment, event: str, now: datetime, policy: Policy, data: dict[str, Any], **changes: Any
 ) -> PaymentDecision:
-    t = PAYMENT.step(payment.state, event, SYS)
-    after = replace(payment, state=t.target, **changes)
-    cancel, arm = PAYMENT.rearm(payment.state, after, now, policy, t)
-    return Decision(after, [Event(event, SYS, None, t.rule, now, data)], cancel, arm)
+    return take(PAYMENT, payment, event, SYS, None, now, policy, data, **changes)
 
 
 def initiate(

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from orderguard.domain.cancellation_requests import CancellationRequest, RequestState
 from orderguard.domain.complaints import NO_PROOF_OF_DISPATCH, Complaint
-from orderguard.domain.decision import Decision, Event, Notification
+from orderguard.domain.decision import Decision, Event, Notification, take
 from orderguard.domain.files import DOCUMENTS, IMAGES, SHORT_NAMES, FileFacts
 from orderguard.domain.machine import Actor, Due, Facts, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.orders.actions import Action
@@ -169,11 +169,10 @@ def _step(
     data: dict[str, Any] | None = None,
     **changes: Any,
 ) -> ProofDecision:
-    t = PROOF_REQUEST.step(proof.state, event, by)
-    after = replace(proof, state=t.target, **changes)
-    cancel, arm = PROOF_REQUEST.rearm(proof.state, after, now, policy, t)
-    happened = Event(event, by, actor_id, t.rule, now, data or {})
-    return Decision(after, [happened], cancel, arm, notifications=notices(after, event))
+    return take(
+        PROOF_REQUEST, proof, event, by, actor_id, now, policy, data,
+        lambda after, happened: notices(after, happened.kind), **changes,
+    )  # fmt: skip
 
 
 def rejected_as_shipped(request: CancellationRequest) -> bool:

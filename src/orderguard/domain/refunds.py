@@ -29,13 +29,13 @@ flagged to the administration (R5.2).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from orderguard.domain import ledger
-from orderguard.domain.decision import AfterCommit, Decision, Event
+from orderguard.domain.decision import AfterCommit, Decision, Event, take
 from orderguard.domain.machine import Actor, Due, Facts, Machine, Refusal, Refused, T, Timer
 from orderguard.domain.money import Money, MoneyError
 from orderguard.domain.orders import Order
@@ -304,11 +304,7 @@ def _check_amount(order: Order, lines: Sequence[RefundLine], amount: int, refund
 def _step(
     refund: Refund, event: str, now: datetime, policy: Policy, data: dict[str, Any], **changes: Any
 ) -> RefundDecision:
-    t = REFUND.step(refund.state, event, SYS)
-    after = replace(refund, state=t.target, **changes)
-    cancel, arm = REFUND.rearm(refund.state, after, now, policy, t)
-    happened = Event(event, SYS, None, t.rule, now, data)
-    return Decision(after, [happened], cancel, arm, notifications=notices(after, happened))
+    return take(REFUND, refund, event, SYS, None, now, policy, data, notices, **changes)
 
 
 def accepted(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orderguard.domain import ledger, shipping
-from orderguard.domain.decision import Decision, Event
+from orderguard.domain.decision import Decision, Event, take
 from orderguard.domain.machine import Actor, Facts, Refusal, Refused
 from orderguard.domain.money import Money
 from orderguard.domain.orders.actions import why_not
@@ -38,11 +38,7 @@ def transition(
     **changes: Any,
 ) -> OrderDecision:
     """Take `event` through the table, apply field `changes`, re-arm deadlines and notify."""
-    t = ORDER.step(order.state, event, by)
-    after = replace(order, state=t.target, **changes)
-    happened = Event(event, by, actor_id, t.rule, now, data or {})
-    cancel, arm = ORDER.rearm(order.state, after, now, policy, t)
-    return Decision(after, [happened], cancel, arm, notifications=notices(after, happened))
+    return take(ORDER, order, event, by, actor_id, now, policy, data, notices, **changes)
 
 
 def place(order: Order, now: datetime, policy: Policy) -> OrderDecision:
