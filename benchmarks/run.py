@@ -306,8 +306,10 @@ def print_table(results: list[Result]) -> None:
             notes = "raw sqlite3 on a minimal schema: a bound for any design"
         elif r.metric.startswith("orders"):
             notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
-        else:
+        elif "rounds" in r.detail:
             notes = f"{int(r.detail['rounds'])} fire_due calls of up to {FIRE_LIMIT}"
+        else:
+            notes = "approve + refund sent to the provider after commit: 3 transactions each"
         per_cpu = r.count / r.cpu_seconds if r.cpu_seconds else float("inf")
         print(
             f"{r.backend:<11} {r.metric:<21} {r.count:>7} {r.seconds:>8.2f} {r.per_second:>11,.0f}"
@@ -376,7 +378,8 @@ def main(
                 results.append(bench(url, "SQLite", n))
             with postgres_url(pg_url, suffix) as url:
                 results.append(bench(url, "PostgreSQL", n))
-            print(f"  done: {results[-1].metric}", flush=True)
+            done = ", ".join(f"{r.backend} {r.per_second:,.0f}/s" for r in results[-2:])
+            print(f"  done: {results[-1].metric} ({done})", flush=True)
     print_table(results)
     return results
 

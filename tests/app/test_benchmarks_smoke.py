@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
 from benchmarks.ideal_schema import bench_ideal_schema
-from benchmarks.run import bench_firings, bench_orders, sqlite_url
+from benchmarks.run import bench_firings, bench_orders, print_table, sqlite_url
 from benchmarks.sql_floor import bench_orders_sql_floor
 
 
@@ -34,6 +34,8 @@ def test_ideal_schema_journey_pays_every_order() -> None:
 
 def test_approval_benchmarks_approve_each_request_once_with_its_refund() -> None:
     with sqlite_url() as url:
-        assert bench_seller_approvals(url, "SQLite", 6).count == 6  # raises unless each once, ledger clean
+        by_seller = bench_seller_approvals(url, "SQLite", 6)  # raises unless each once, ledger clean
     with sqlite_url() as url:
-        assert bench_silent_approvals(url, "SQLite", 6).count == 6
+        by_silence = bench_silent_approvals(url, "SQLite", 6)
+    assert by_seller.count == by_silence.count == 6
+    print_table([by_seller, by_silence])  # every kind of result has its notes

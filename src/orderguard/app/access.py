@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from orderguard.app.context import Principal
 from orderguard.app.ports import UnitOfWork
+from orderguard.domain.decision import Subject
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.orders import Order
 
@@ -39,3 +42,19 @@ def visible_order(
     if role is None:
         raise not_found("order", order_id)
     return order, role
+
+
+Part = TypeVar("Part", bound=Subject)
+
+
+def visible_part(
+    uow: UnitOfWork, who: Principal, part: Part | None, what: str, ident: str, *, lock_order: bool = False
+) -> tuple[Part, Order, Actor]:
+    """A part of an order (a cancellation request, a proof request ...), its order (locked with
+    `lock_order`) and the caller's role on it; 404 `<what>_not_found` for those it is none of the
+    business of, as for a part that does not exist."""
+    order = uow.orders.load_order(part.order_id, lock=lock_order) if part else None
+    role = role_on_order(uow, who, order) if order else None
+    if part is None or order is None or role is None:
+        raise not_found(what, ident)
+    return part, order, role

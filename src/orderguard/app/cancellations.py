@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from orderguard.app.access import not_found, require_role, role_on_order, visible_order
+from orderguard.app.access import require_role, visible_order, visible_part
 from orderguard.app.context import Context, Principal
 from orderguard.app.effects import run_after_commit
 from orderguard.app.orders import DeadlineView, declared_deadlines
@@ -156,13 +156,8 @@ def _decide(
     now = ctx.clock.now()
     with ctx.uow() as uow:
         found = uow.cancellations.load_request(request_id)
-        if found is None:
-            raise not_found("cancellation_request", request_id)
         # the order first, then the request: the one lock order of every command on an order
-        order = uow.orders.load_order(found.order_id, lock=True)
-        role = role_on_order(uow, who, order) if order else None
-        if order is None or role is None:
-            raise not_found("cancellation_request", request_id)
+        _, order, role = visible_part(uow, who, found, "cancellation_request", request_id, lock_order=True)
         request = uow.cancellations.load_request(request_id, lock=True)
         assert request is not None
         policy = ctx.policies.get(order.policy_key)
@@ -175,12 +170,8 @@ def _decide(
 
 
 def _visible(uow: UnitOfWork, who: Principal, request_id: str) -> tuple[CancellationRequest, Order, Actor]:
-    request = uow.cancellations.load_request(request_id)
-    order = uow.orders.load_order(request.order_id) if request else None
-    role = role_on_order(uow, who, order) if order else None
-    if request is None or order is None or role is None:
-        raise not_found("cancellation_request", request_id)
-    return request, order, role
+    found = uow.cancellations.load_request(request_id)
+    return visible_part(uow, who, found, "cancellation_request", request_id)
 
 
 def _view(

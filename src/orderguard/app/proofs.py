@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orderguard.app.access import not_found, require_role, role_on_order, visible_order
+from orderguard.app.access import not_found, require_role, role_on_order, visible_order, visible_part
 from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.orders import DeadlineView, declared_deadlines
@@ -146,12 +146,7 @@ def proof_file(ctx: Context, who: Principal, proof_id: str) -> ProofFile:
 
 def _visible(uow: UnitOfWork, who: Principal, proof_id: str) -> tuple[ProofRequest, Order, Actor]:
     """The proof request, its order and the caller's role; 404 for those it is none of the business of."""
-    proof = uow.proofs.load_proof_request(proof_id)
-    order = uow.orders.load_order(proof.order_id) if proof else None
-    role = role_on_order(uow, who, order) if order else None
-    if proof is None or order is None or role is None:
-        raise not_found("proof_request", proof_id)
-    return proof, order, role
+    return visible_part(uow, who, uow.proofs.load_proof_request(proof_id), "proof_request", proof_id)
 
 
 def _view(proof: ProofRequest, role: Actor, policy: Policy) -> ProofView:
