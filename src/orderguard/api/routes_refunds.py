@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator
 
 from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
-from orderguard.api.schemas import LINE_PATTERN, PathId, RefundFailIn, safe_line
+from orderguard.api.schemas import Cursor, PathId, RefundFailIn
 from orderguard.app import refund_views, refunds
 from orderguard.app.context import Context, Principal
 from orderguard.app.sandbox import virtual_clock
@@ -23,15 +22,6 @@ router = APIRouter(prefix="/v1", tags=["refunds"], route_class=ApiRoute)
 StatusFilter = Annotated[
     str,
     Query(description="only refunds in this state", json_schema_extra={"enum": list(REFUND.states)}),
-]
-Cursor = Annotated[
-    str,
-    Query(
-        max_length=1000,
-        description="`next_cursor` of the previous page",
-        json_schema_extra={"pattern": LINE_PATTERN},
-    ),
-    AfterValidator(safe_line),
 ]
 
 
