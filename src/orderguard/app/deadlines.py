@@ -23,6 +23,7 @@ from orderguard.app.ports import DueDeadline, UnitOfWork
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.decision import AfterCommit, Decision
+from orderguard.domain.disputes import Dispute, Proposal, ProposalState
 from orderguard.domain.ledger import escrow as escrow_account
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
@@ -83,6 +84,17 @@ class Batch:
         found = self._uow.cancellations.open_requests(order_id)
         current = [self._current.get(("cancellation_request", r.id), r) for r in found]
         return [r for r in current if r.is_open]
+
+    def open_disputes(self, order_id: str) -> list[Dispute]:
+        """Read under the order's lock (every dispute command takes it first), as moved in this batch."""
+        found = self._uow.disputes.open_disputes(order_id)
+        current = [self._current.get(("dispute", d.id), d) for d in found]
+        return [d for d in current if d.is_open]
+
+    def open_proposals(self, dispute_id: str) -> list[Proposal]:
+        found = self._uow.disputes.open_proposals(dispute_id)
+        current = [self._current.get(("dispute_proposal", p.id), p) for p in found]
+        return [p for p in current if p.state == ProposalState.OPEN]
 
     def moved(self, decision: Decision[Any]) -> None:
         for d in decision.flatten():

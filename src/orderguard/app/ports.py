@@ -24,6 +24,7 @@ from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.complaints import Complaint, SellerRecord
 from orderguard.domain.decision import Decision
+from orderguard.domain.disputes import Dispute, Evidence, Proposal, ReturnScan
 from orderguard.domain.fines import Fine
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
@@ -408,14 +409,76 @@ class Proofs(Protocol):
 
 class Messages(Protocol):
     def insert_message(
-        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+        self,
+        order_id: str,
+        author_id: str,
+        author_role: str,
+        body: str,
+        created_at: datetime,
+        dispute_id: str | None = None,
     ) -> Message:
-        """Write a message; its id follows those of the order's earlier messages (hold the order's lock)."""
+        """Write a message (in a dispute of the order, with `dispute_id`); its id follows those of
+        the order's earlier messages (hold the order's lock)."""
         ...
 
-    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
-        """Up to `limit` of the order's messages, oldest first, after the message with id `after`."""
+    def messages_page(
+        self, order_id: str, after: int | None, limit: int, dispute_id: str | None = None
+    ) -> list[Message]:
+        """Up to `limit` of the order's messages (of one of its disputes, with `dispute_id`), oldest
+        first, after the message with id `after`."""
         ...
+
+
+class Disputes(Protocol):
+    def load_dispute(self, dispute_id: str, *, lock: bool = False) -> Dispute | None: ...
+
+    def disputes_of(self, order_id: str) -> list[Dispute]:
+        """The order's disputes, oldest first."""
+        ...
+
+    def open_disputes(self, order_id: str) -> list[Dispute]: ...
+
+    def disputes_page(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Dispute]:
+        """Newest first, after the (opened_at, id) `after`."""
+        ...
+
+    def escalated_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Dispute]:
+        """Escalated disputes, oldest escalation first, after the (escalated_at, id) `after`."""
+        ...
+
+    def by_return_code(self, carrier: str, code: str) -> list[Dispute]: ...
+
+    def party_records(self, *, buyer_id: str, store_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        """How the buyer's and the store's disputes stand or ended: key -> count."""
+        ...
+
+    def proposals_of(self, dispute_ids: Iterable[str]) -> list[Proposal]:
+        """Oldest first."""
+        ...
+
+    def load_proposal(self, proposal_id: str) -> Proposal | None: ...
+
+    def open_proposals(self, dispute_id: str) -> list[Proposal]: ...
+
+    def insert_evidence(self, evidence: Evidence) -> None: ...
+
+    def evidence_of(self, dispute_ids: Iterable[str]) -> list[Evidence]:
+        """Oldest first."""
+        ...
+
+    def insert_return_scans(self, rows: Sequence[tuple[str, ReturnScan]], source: str, now: datetime) -> int:
+        """Scans not seen before; how many were new."""
+        ...
+
+    def return_scans_of(self, dispute_id: str) -> list[ReturnScan]: ...
 
 
 class Events(Protocol):
@@ -474,6 +537,9 @@ class UnitOfWork(Protocol):
     def messages(self) -> Messages: ...
     @property
     def proofs(self) -> Proofs: ...
+
+    @property
+    def disputes(self) -> Disputes: ...
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         """A lifecycle's subjects by id, locked; those another transaction holds are left out."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from orderguard.domain import cancellation  # noqa: F401 (registers the cancellation timers' handlers)
 from orderguard.domain.cancellation_requests import CANCELLATION_REQUEST
+from orderguard.domain.disputes import DISPUTE
 from orderguard.domain.machine import Machine, Timer
 from orderguard.domain.orders import ORDER
 from orderguard.domain.payments import PAYMENT
@@ -17,7 +18,7 @@ from orderguard.domain.refunds import REFUND
 from orderguard.domain.shipping import SHIPMENT
 
 MACHINES: dict[str, Machine] = {
-    m.name: m for m in (ORDER, PAYMENT, SHIPMENT, CANCELLATION_REQUEST, REFUND, PROOF_REQUEST)
+    m.name: m for m in (ORDER, PAYMENT, SHIPMENT, CANCELLATION_REQUEST, REFUND, PROOF_REQUEST, DISPUTE)
 }
 
 

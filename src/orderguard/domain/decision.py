@@ -123,6 +123,6 @@ def take(
     t = machine.step(subject.state, event, by)
     after: S = replace(subject, state=t.target, **changes)  # type: ignore[type-var]
     happened = Event(event, by, actor_id, t.rule, now, data or {})
-    cancel, arm = machine.rearm(subject.state, after, now, policy, t)
+    cancel, arm = machine.rearm(subject.state, after, now, policy, t, previous=subject)
     told = notices(after, happened) if notices else []
     return Decision(after, [happened], cancel, arm, notifications=told)

@@ -111,6 +111,14 @@ class Facts(Protocol):
         """The order's open cancellation requests, as they stand in this batch."""
         ...
 
+    def open_disputes(self, order_id: str) -> list[Any]:
+        """The order's open disputes, as they stand in this batch."""
+        ...
+
+    def open_proposals(self, dispute_id: str) -> list[Any]:
+        """The dispute's open proposals, oldest first, as they stand in this batch."""
+        ...
+
 
 # what the system does when a timer runs out: (subject, now, policy, facts) -> a Decision
 TimerHandler = Callable[[Any, datetime, Policy, Facts], Any]
@@ -244,16 +252,33 @@ class Machine:
         return self.state_deadlines.get(before, ()), self.state_deadlines.get(after, ())
 
     def rearm(
-        self, before: str, subject: Any, now: datetime, policy: Policy, taken: T | None = None
+        self,
+        before: str,
+        subject: Any,
+        now: datetime,
+        policy: Policy,
+        taken: T | None = None,
+        previous: Any = None,
     ) -> tuple[list[str], list[ArmDeadline]]:
         """The deadlines to cancel and to arm as `subject` (already moved) leaves `before`.
 
         A timed self-loop (`taken`) whose timer `repeats` (a retry) arms it again, due from the
-        subject's new field values; the deadline that fired it is settled already.
+        subject's new field values; the deadline that fired it is settled already. On any other
+        self-loop, a timer follows its field (`previous` is the subject before the step): one
+        whose due time changed is cancelled and armed again, one whose field was cleared (a
+        seller's first answer) is cancelled, one whose field was set (a return delivered) is armed.
         """
         cancel, kinds = self.deadline_changes(before, subject.state)
         if taken is not None and taken.timer is not None and taken.timer.repeats:
             cancel, kinds = (), (taken.timer.kind,)
+        elif before == subject.state and previous is not None:
+            moved = [
+                kind
+                for kind in self.state_deadlines.get(before, ())
+                if self.timers[kind].due.at(previous, policy) != self.timers[kind].due.at(subject, policy)
+                and not (taken is not None and taken.timer is not None and taken.timer.kind == kind)
+            ]
+            cancel, kinds = tuple(moved), tuple(moved)
         arm = []
         for kind in kinds:
             timer = self.timers[kind]

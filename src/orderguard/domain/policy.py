@@ -99,6 +99,18 @@ class DisputePolicy(_Section):
     return_ship_days: int = Field(gt=0)
     return_receipt_silence_days: int = Field(gt=0)
     seller_loss_fine_bps: int = Field(ge=0)
+    # R7.4: either party may escalate once this many days have passed (older policies lack it)
+    early_escalation_days: int = Field(default=3, gt=0)
+    # R7.2: the largest photo or video of evidence taken
+    evidence_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # R7.5: the reasons whose loss in arbitration fines the seller ("damaged" is the carrier's doing)
+    seller_fault_reasons: tuple[str, ...] = (
+        "not_received",
+        "not_as_described",
+        "wrong_item",
+        "missing_parts",
+        "counterfeit",
+    )
 
 
 class MoneyPolicy(_Section):

@@ -134,10 +134,12 @@ def check_tracking_code(carrier: str, code: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CodeHolder:
-    """The store shipping a parcel and the buyer it goes to."""
+    """The store shipping a parcel and the buyer it goes to; `return` for the buyer's return of a
+    dispute (R7.6), so a return's code never moves a store's parcel, nor the reverse."""
 
     store_id: str
     buyer_id: str
+    direction: str = "outbound"
 
 
 def check_code_reuse(owner: CodeHolder, shipper: CodeHolder, carrier: str, code: str) -> None:
@@ -147,6 +149,16 @@ def check_code_reuse(owner: CodeHolder, shipper: CodeHolder, carrier: str, code:
     anyone else is refused, or their shipment would move with the owner's scans (a delivered
     scan would start their protection clock).
     """
+    if shipper.direction != owner.direction:  # the same parcel cannot go both ways
+        mine = "a return" if owner.direction == "return" else "a parcel shipped to the buyer"
+        raise Refused(
+            Refusal(
+                "tracking_code_in_use",
+                f"{carrier} tracking code {code} is already on {mine}: a parcel going the other way "
+                "needs its own code",
+                409,
+            )
+        )
     if shipper != owner:
         raise Refused(
             Refusal(

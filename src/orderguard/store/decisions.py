@@ -20,6 +20,13 @@ from orderguard.store.cancellations_repo import (
 )
 from orderguard.store.carts_repo import leave_cart
 from orderguard.store.deadlines_repo import arm_deadlines, cancel_deadlines
+from orderguard.store.disputes_repo import (
+    insert_disputes,
+    insert_proposals,
+    load_disputes,
+    update_disputes,
+    update_proposals,
+)
 from orderguard.store.events_repo import write_events
 from orderguard.store.ledger_repo import write_ledger
 from orderguard.store.notifications_repo import notify
@@ -45,6 +52,8 @@ WRITERS: dict[str, tuple[Writer, Writer]] = {
     "shipment": (insert_shipments, update_shipments),
     "cancellation_request": (insert_requests, update_requests),
     "fine": (insert_fines, update_fines),
+    "dispute": (insert_disputes, update_disputes),
+    "dispute_proposal": (insert_proposals, update_proposals),
     "refund": (insert_refunds, update_refunds),
     "proof_request": (insert_proof_requests, update_proof_requests),
     "complaint": (insert_complaints, update_complaints),
@@ -63,6 +72,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_refunds(conn, ids, skip_locked=True)
     if lifecycle == "proof_request":
         return load_proof_requests(conn, ids, skip_locked=True)
+    if lifecycle == "dispute":
+        return load_disputes(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 

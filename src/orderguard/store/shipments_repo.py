@@ -101,6 +101,7 @@ def claim_tracking_code(
             "store_id": shipper.store_id,
             "buyer_id": shipper.buyer_id,
             "claimed_at": now,
+            "direction": shipper.direction,
         },
         ("carrier", "tracking_code"),
     )
@@ -112,9 +113,9 @@ def claim_tracking_code(
 def code_owner(conn: Connection, carrier: str, code: str) -> CodeHolder | None:
     tc = t.tracking_codes.c
     r = conn.execute(
-        select(tc.store_id, tc.buyer_id).where(tc.carrier == carrier, tc.tracking_code == code)
+        select(tc.store_id, tc.buyer_id, tc.direction).where(tc.carrier == carrier, tc.tracking_code == code)
     ).first()
-    return CodeHolder(r.store_id, r.buyer_id) if r else None
+    return CodeHolder(r.store_id, r.buyer_id, r.direction) if r else None
 
 
 def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[tuple[Shipment, CodeHolder]]:

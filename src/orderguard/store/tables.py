@@ -339,6 +339,8 @@ tracking_codes = Table(
     Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False),
     Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False),
     Column("claimed_at", UTCDateTime, nullable=False),
+    # outbound: the store's parcel to the buyer; return: the buyer's return of a dispute (R7.6)
+    Column("direction", String(10), nullable=False, server_default="outbound"),
 )
 
 # A buyer's request to cancel paid, unshipped quantities (R4.1), answered by the seller or by silence.
@@ -431,7 +433,10 @@ messages = Table(
     Column("author_role", String(16), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # written in a dispute (R7.2); no foreign key: SQLite cannot add one to an existing table
+    Column("dispute_id", String(ID)),
     Index("ix_messages_order", "order_id", "id"),
+    Index("ix_messages_dispute", "dispute_id", "id"),
 )
 
 # R4.6 the buyer's request for proof of dispatch of a parcel a rejected cancellation request named:
@@ -477,4 +482,107 @@ complaints = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("proof_request_id", String(ID), ForeignKey("proof_requests.id"), unique=True),
     Index("ix_complaints_created", "created_at", "id"),
+)
+
+# R7.1 a buyer's dispute on shipped lines of an order; a line is in at most one dispute, ever.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("buyer_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("store_id", String(ID), ForeignKey("stores.id"), nullable=False, index=True),
+    Column("state", String(20), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("fault", String(10), nullable=False),
+    Column("lines", JSON, nullable=False),  # {line id: quantity}
+    Column("wanted", String(24), nullable=False),
+    Column("wanted_amount", BigInteger, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("seller_answer_from", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
+    Column("escalated_by", String(10)),
+    Column("buyer_info_requested_at", UTCDateTime),
+    Column("buyer_info_question", Text),
+    Column("seller_info_requested_at", UTCDateTime),
+    Column("seller_info_question", Text),
+    Column("outcome", String(24)),
+    Column("outcome_amount", BigInteger, nullable=False, server_default="0"),
+    Column("return_shipping_paid_by", String(10)),
+    Column("decided_by", String(24)),
+    Column("rationale", Text),
+    Column("return_requested_at", UTCDateTime),
+    Column("return_carrier", String(40)),
+    Column("return_tracking_code", String(40)),
+    Column("return_shipped_at", UTCDateTime),
+    Column("return_delivered_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("refund_id", String(ID)),
+    Column("refunded", BigInteger, nullable=False, server_default="0"),
+    Column("fine_id", String(ID)),
+    Column("fined", BigInteger, nullable=False, server_default="0"),
+    Index("ix_disputes_state_escalated", "state", "escalated_at", "id"),
+    Index("ix_disputes_return_code", "return_carrier", "return_tracking_code"),
+)
+
+# A line is disputed once (R7.1, R7.7): the primary key settles two disputes opened at once.
+disputed_lines = Table(
+    "disputed_lines",
+    metadata,
+    Column("line_id", String(ID), ForeignKey("order_lines.id"), primary_key=True),
+    Column("dispute_id", String(ID), ForeignKey("disputes.id"), nullable=False, index=True),
+)
+
+# R7.2 offers to settle a dispute, answered by the other party.
+dispute_proposals = Table(
+    "dispute_proposals",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("dispute_id", String(ID), ForeignKey("disputes.id"), nullable=False, index=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
+    Column("author_role", String(10), nullable=False),
+    Column("author_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("return_shipping_paid_by", String(10)),
+    Column("note", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime),
+)
+
+# R7.2 photos and videos of a dispute; the files are kept by content (providers/files.py).
+dispute_evidence = Table(
+    "dispute_evidence",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("dispute_id", String(ID), ForeignKey("disputes.id"), nullable=False, index=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
+    Column("author_id", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("author_role", String(10), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+)
+
+# R7.6 carrier scans of a dispute's return parcel.
+return_scans = Table(
+    "return_scans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dispute_id", String(ID), ForeignKey("disputes.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("city", String(100), nullable=False, server_default=""),
+    Column("postal_code", String(20), nullable=False, server_default=""),
+    Column("source", String(16), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "dispute_id", "kind", "occurred_at", "country", "city", "postal_code", name="uq_return_scans_identity"
+    ),
 )

@@ -25,6 +25,7 @@ from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.complaints import Complaint, SellerRecord
 from orderguard.domain.decision import Decision
+from orderguard.domain.disputes import Dispute, Evidence, Proposal, ReturnScan
 from orderguard.domain.fines import Fine
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Order
@@ -40,6 +41,7 @@ from orderguard.store import (
     carts_repo,
     deadlines_repo,
     decisions,
+    disputes_repo,
     idempotency_repo,
     ledger_repo,
     messages_repo,
@@ -406,12 +408,78 @@ class SqlMessages(_Repository):
     __slots__ = ()
 
     def insert_message(
-        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+        self,
+        order_id: str,
+        author_id: str,
+        author_role: str,
+        body: str,
+        created_at: datetime,
+        dispute_id: str | None = None,
     ) -> Message:
-        return messages_repo.insert_message(self._conn, order_id, author_id, author_role, body, created_at)
+        return messages_repo.insert_message(
+            self._conn, order_id, author_id, author_role, body, created_at, dispute_id
+        )
 
-    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
-        return messages_repo.messages_page(self._conn, order_id, after, limit)
+    def messages_page(
+        self, order_id: str, after: int | None, limit: int, dispute_id: str | None = None
+    ) -> list[Message]:
+        return messages_repo.messages_page(self._conn, order_id, after, limit, dispute_id)
+
+
+class SqlDisputes(_Repository):
+    __slots__ = ()
+
+    def load_dispute(self, dispute_id: str, *, lock: bool = False) -> Dispute | None:
+        return disputes_repo.load_dispute(self._conn, dispute_id, lock=lock)
+
+    def disputes_of(self, order_id: str) -> list[Dispute]:
+        return disputes_repo.disputes_of(self._conn, order_id)
+
+    def open_disputes(self, order_id: str) -> list[Dispute]:
+        return disputes_repo.open_disputes(self._conn, order_id)
+
+    def disputes_page(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Dispute]:
+        return disputes_repo.disputes_page(
+            self._conn, buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit
+        )
+
+    def escalated_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Dispute]:
+        return disputes_repo.escalated_page(self._conn, after, limit)
+
+    def by_return_code(self, carrier: str, code: str) -> list[Dispute]:
+        return disputes_repo.by_return_code(self._conn, carrier, code)
+
+    def party_records(self, *, buyer_id: str, store_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        return disputes_repo.party_records(self._conn, buyer_id=buyer_id, store_id=store_id)
+
+    def proposals_of(self, dispute_ids: Iterable[str]) -> list[Proposal]:
+        return disputes_repo.proposals_of(self._conn, dispute_ids)
+
+    def load_proposal(self, proposal_id: str) -> Proposal | None:
+        return disputes_repo.load_proposal(self._conn, proposal_id)
+
+    def open_proposals(self, dispute_id: str) -> list[Proposal]:
+        return disputes_repo.open_proposals(self._conn, dispute_id)
+
+    def insert_evidence(self, evidence: Evidence) -> None:
+        disputes_repo.insert_evidence(self._conn, evidence)
+
+    def evidence_of(self, dispute_ids: Iterable[str]) -> list[Evidence]:
+        return disputes_repo.evidence_of(self._conn, dispute_ids)
+
+    def insert_return_scans(self, rows: Sequence[tuple[str, ReturnScan]], source: str, now: datetime) -> int:
+        return disputes_repo.insert_return_scans(self._conn, rows, source, now)
+
+    def return_scans_of(self, dispute_id: str) -> list[ReturnScan]:
+        return disputes_repo.return_scans_of(self._conn, dispute_id)
 
 
 class SqlProofs(_Repository):
@@ -449,6 +517,7 @@ class SqlUnitOfWork:
     policies: SqlPolicies
     messages: SqlMessages
     proofs: SqlProofs
+    disputes: SqlDisputes
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

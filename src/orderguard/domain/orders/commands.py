@@ -267,6 +267,29 @@ def cancel_lines(
     return d
 
 
+# --- disputes ---------------------------------------------------------------------------------
+
+
+def dispute_opened(
+    order: Order, buyer_id: str, dispute_id: str, now: datetime, policy: Policy
+) -> OrderDecision:
+    """R7.1, R7.8: the order is disputed; protection and the post-completion window wait for it."""
+    return transition(order, "dispute_opened", B, buyer_id, now, policy, {"dispute_id": dispute_id})
+
+
+def disputes_ended(order: Order, now: datetime, policy: Policy) -> OrderDecision:
+    """R7.8: the order's last open dispute ended: it goes back to where it stood, and its timers
+    (protection, the post-completion window) run again from their own times; one that passed
+    meanwhile fires at once, so the order completes or closes, paying out what remains."""
+    if order.completed_at is not None:
+        event = "disputes_ended_completed"
+    elif order.delivered_at is not None:
+        event = "disputes_ended_delivered"
+    else:
+        event = "disputes_ended_in_transit"
+    return transition(order, event, SYS, None, now, policy)
+
+
 def all_delivered(order: Order, delivered_at: datetime, now: datetime, policy: Policy) -> OrderDecision:
     """R6.4: every parcel is delivered; protection ends 5 days after delivery if that is sooner.
 

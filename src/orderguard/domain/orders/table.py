@@ -17,6 +17,7 @@ class OrderState(StrEnum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     COMPLETED = "completed"
+    DISPUTED = "disputed"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
@@ -108,6 +109,16 @@ ORDER = Machine(
         T(OrderState.DELIVERED, "receipt_confirmed", OrderState.COMPLETED, B, "R6.4"),
         T(OrderState.DELIVERED, "protection_ended", OrderState.COMPLETED, SYS, "R6.4", PROTECTION_END),
         T(OrderState.COMPLETED, "dispute_window_ended", OrderState.CLOSED, SYS, "R6.5", DISPUTE_WINDOW_END),
+        # disputes (R7.1, R7.8): while one is open the order neither completes nor closes, so the
+        # disputed money stays in escrow; when the last one ends it goes back to where it stood
+        *(
+            T(s, "dispute_opened", OrderState.DISPUTED, B, "R7.1")
+            for s in (OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED, OrderState.DISPUTED)
+        ),
+        T(OrderState.DISPUTED, "all_delivered", OrderState.DISPUTED, SYS, "R6.4"),
+        T(OrderState.DISPUTED, "disputes_ended_in_transit", OrderState.SHIPPED, SYS, "R7.8"),
+        T(OrderState.DISPUTED, "disputes_ended_delivered", OrderState.DELIVERED, SYS, "R7.8"),
+        T(OrderState.DISPUTED, "disputes_ended_completed", OrderState.COMPLETED, SYS, "R7.8"),
     ),
     terminal=frozenset({OrderState.CANCELLED, OrderState.CLOSED}),
 )
