@@ -42,6 +42,9 @@ class World:
     request_id: str = ""  # buyer's cancellation request on order_id, once `_request` made it
     refund_id: str = "rfd_none_yet"  # a refund on `order_id`, once `_refund` has granted one
     proof_request_id: str = "prf_none"  # set by the preparations that ask for proof of dispatch
+    dispute_id: str = "dsp_none"  # set by the preparations that open a dispute on `order_id`
+    proposal_id: str = "prp_none"
+    evidence_id: str = "evd_none"
 
     def who(self, role: str) -> Who:
         """The caller of this role who is a party to `order_id` and owns `cart_item_id`."""
@@ -86,6 +89,7 @@ class Endpoint:
     body: Callable[[World], Any] | None = None
     prepare: Callable[[Api, World], None] | None = None  # brings `order_id` to where the call succeeds
     denied: tuple[int, str] = (403, "forbidden_role")  # what the other roles get
+    denied_to: tuple[tuple[str, tuple[int, str]], ...] = ()  # ... unless a role gets something else
     files: Callable[[World], Any] | None = None  # a multipart body instead of JSON
 
     @property
@@ -104,6 +108,9 @@ class Endpoint:
             request_id=w.request_id or "can_not_made_yet",
             refund_id=w.refund_id,
             proof_request_id=w.proof_request_id,
+            dispute_id=w.dispute_id,
+            proposal_id=w.proposal_id,
+            evidence_id=w.evidence_id,
         )
 
     def call(self, api: Api, w: World, headers: dict[str, str], order_id: str | None = None) -> Response:
@@ -169,6 +176,50 @@ def _proof_provided(api: Api, w: World) -> None:
 def _proof_missed(api: Api, w: World) -> None:
     _proof_asked(api, w)
     api.advance(hours=49)
+
+
+def _disputed(api: Api, w: World, wanted: str = "full_refund") -> None:
+    """Both orders shipped and disputed by their buyers; `proposal_id` is the buyer's request."""
+    _pay_and_ship(api, w)
+    body = {"reason": "damaged", "wanted": wanted, "description": "Broken on arrival."}
+    for buyer, order_id in ((w.buyer, w.order_id), (w.other_buyer, w.other_order_id)):
+        dispute = api.post(f"/v1/orders/{order_id}/disputes", buyer, body, expect=201).json()
+        if buyer is w.buyer:
+            w.dispute_id, w.proposal_id = dispute["id"], dispute["proposals"][0]["id"]
+
+
+def _seller_proposed(api: Api, w: World) -> None:
+    _disputed(api, w)
+    body = {"kind": "partial_refund", "amount": 1_00}
+    dispute = api.post(f"/v1/disputes/{w.dispute_id}/proposals", w.seller, body, expect=201).json()
+    w.proposal_id = next(p["id"] for p in dispute["proposals"] if p["author_role"] == "seller")
+
+
+def _escalatable(api: Api, w: World) -> None:
+    _disputed(api, w)
+    api.advance(days=3)
+
+
+def _escalated(api: Api, w: World) -> None:
+    _escalatable(api, w)
+    api.post(f"/v1/disputes/{w.dispute_id}/escalate", w.buyer, expect=200)
+
+
+def _evidence(api: Api, w: World) -> None:
+    _disputed(api, w)
+    path = f"/v1/disputes/{w.dispute_id}/evidence"
+    w.evidence_id = api.upload(path, w.buyer, samples.png(), "broken.png", expect=201).json()["id"]
+
+
+def _return_agreed(api: Api, w: World) -> None:
+    _disputed(api, w, "return_and_refund")
+    api.post(f"/v1/proposals/{w.proposal_id}/accept", w.seller, expect=200)
+
+
+def _return_shipped(api: Api, w: World) -> None:
+    _return_agreed(api, w)
+    body = {"carrier": "postal", "tracking_code": s10("55555555")}
+    api.post(f"/v1/disputes/{w.dispute_id}/return-shipment", w.buyer, body, expect=200)
 
 
 def _shipment(serial: str = "12345678") -> dict[str, Any]:
@@ -288,6 +339,91 @@ ENDPOINTS = [
         prepare=_proof_missed,
     ),
     Endpoint("GET", "/v1/admin/complaints", frozenset({ADMIN}), 200),
+    Endpoint(
+        "POST",
+        "/v1/orders/{order_id}/disputes",
+        frozenset({BUYER}),
+        201,
+        lambda w: {"reason": "wrong_item", "wanted": "full_refund", "description": "Not what I ordered."},
+        prepare=_pay_and_ship,
+    ),
+    Endpoint("GET", "/v1/orders/{order_id}/disputes", ALL, 200, prepare=_disputed),
+    Endpoint("GET", "/v1/disputes", ALL, 200),
+    Endpoint("GET", "/v1/disputes/{dispute_id}", ALL, 200, prepare=_disputed),
+    Endpoint("GET", "/v1/disputes/{dispute_id}/messages", ALL, 200, prepare=_disputed),
+    Endpoint(
+        "POST",
+        "/v1/disputes/{dispute_id}/messages",
+        frozenset({BUYER, SELLER}),
+        201,
+        lambda w: {"body": "Here is what happened."},
+        prepare=_disputed,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/disputes/{dispute_id}/evidence",
+        frozenset({BUYER, SELLER}),
+        201,
+        prepare=_disputed,
+        files=lambda w: {"file": ("photo.png", samples.png(), "image/png")},
+    ),
+    Endpoint("GET", "/v1/disputes/{dispute_id}/evidence/{evidence_id}", ALL, 200, prepare=_evidence),
+    Endpoint(
+        "POST",
+        "/v1/disputes/{dispute_id}/proposals",
+        frozenset({BUYER, SELLER}),
+        201,
+        lambda w: {"kind": "partial_refund", "amount": 2_00},
+        prepare=_disputed,
+    ),
+    # the buyer's own request is answered by the seller; its author is told so
+    Endpoint(
+        "POST",
+        "/v1/proposals/{proposal_id}/accept",
+        frozenset({SELLER}),
+        200,
+        prepare=_disputed,
+        denied_to=((BUYER, (403, "own_proposal")),),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/proposals/{proposal_id}/reject",
+        frozenset({BUYER}),
+        200,
+        prepare=_seller_proposed,
+        denied_to=((SELLER, (403, "own_proposal")),),
+    ),
+    Endpoint(
+        "POST", "/v1/disputes/{dispute_id}/escalate", frozenset({BUYER, SELLER}), 200, prepare=_escalatable
+    ),
+    Endpoint(
+        "POST",
+        "/v1/disputes/{dispute_id}/info-requests",
+        frozenset({ADMIN}),
+        201,
+        lambda w: {"party": "seller", "question": "When did you ship it?"},
+        prepare=_escalated,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/disputes/{dispute_id}/verdict",
+        frozenset({ADMIN}),
+        200,
+        lambda w: {"outcome": "rejected", "rationale": "No evidence of damage."},
+        prepare=_escalated,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/disputes/{dispute_id}/return-shipment",
+        frozenset({BUYER}),
+        200,
+        lambda w: {"carrier": "postal", "tracking_code": s10("66666666")},
+        prepare=_return_agreed,
+    ),
+    Endpoint(
+        "POST", "/v1/disputes/{dispute_id}/return-received", frozenset({SELLER}), 200, prepare=_return_shipped
+    ),
+    Endpoint("GET", "/v1/admin/disputes", frozenset({ADMIN}), 200),
 ]
 # Authenticated by a webhook signature, not a bearer token: see test_unsigned_carrier_scans_are_refused.
 WEBHOOKS = {("POST", "/v1/carriers/{carrier}/scans")}
@@ -350,8 +486,8 @@ def test_allowed_role_succeeds_on_its_own_resources(
 def test_other_roles_are_refused_and_change_nothing(api: Api, world: World, endpoint: Endpoint) -> None:
     if endpoint.prepare:
         endpoint.prepare(api, world)
-    status, code = endpoint.denied
     for role in sorted(set(ROLES) - endpoint.allowed):
+        status, code = dict(endpoint.denied_to).get(role, endpoint.denied)
         with writes_nothing(api):
             r = endpoint.call(api, world, world.who(role).auth)
         assert r.status_code == status, f"{role}: {r.status_code} {r.text}"

@@ -74,9 +74,29 @@ OPERATION_IDS = {
     ("GET", "/v1/proof-requests/{proof_request_id}/proof"): "getProofFile",
     ("POST", "/v1/complaints"): "fileComplaint",
     ("GET", "/v1/admin/complaints"): "listComplaints",
+    ("POST", "/v1/orders/{order_id}/disputes"): "openDispute",
+    ("GET", "/v1/orders/{order_id}/disputes"): "listOrderDisputes",
+    ("GET", "/v1/disputes"): "listDisputes",
+    ("GET", "/v1/disputes/{dispute_id}"): "getDispute",
+    ("GET", "/v1/disputes/{dispute_id}/messages"): "listDisputeMessages",
+    ("POST", "/v1/disputes/{dispute_id}/messages"): "postDisputeMessage",
+    ("POST", "/v1/disputes/{dispute_id}/evidence"): "addDisputeEvidence",
+    ("GET", "/v1/disputes/{dispute_id}/evidence/{evidence_id}"): "getDisputeEvidence",
+    ("POST", "/v1/disputes/{dispute_id}/proposals"): "proposeSolution",
+    ("POST", "/v1/proposals/{proposal_id}/accept"): "acceptProposal",
+    ("POST", "/v1/proposals/{proposal_id}/reject"): "rejectProposal",
+    ("POST", "/v1/disputes/{dispute_id}/escalate"): "escalateDispute",
+    ("POST", "/v1/disputes/{dispute_id}/info-requests"): "requestDisputeInfo",
+    ("POST", "/v1/disputes/{dispute_id}/verdict"): "ruleDispute",
+    ("POST", "/v1/disputes/{dispute_id}/return-shipment"): "shipReturn",
+    ("POST", "/v1/disputes/{dispute_id}/return-received"): "confirmReturn",
+    ("GET", "/v1/admin/disputes"): "listAdminDisputes",
 }
 # Operations that answer with a file, not JSON: its media types, each a binary string.
-FILES = {("GET", "/v1/proof-requests/{proof_request_id}/proof")}
+FILES = {
+    ("GET", "/v1/proof-requests/{proof_request_id}/proof"),
+    ("GET", "/v1/disputes/{dispute_id}/evidence/{evidence_id}"),
+}
 
 LABELS = [f"{m} {p}" for m, p, _ in OPERATIONS]
 

@@ -19,6 +19,7 @@ from orderguard.api import (
     routes_cancellations,
     routes_cart,
     routes_catalogue,
+    routes_disputes,
     routes_messages,
     routes_orders,
     routes_proofs,
@@ -85,6 +86,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         routes_sandbox,
         routes_messages,
         routes_proofs,
+        routes_disputes,
     ):
         app.include_router(module.router)
     app.include_router(routes_refunds.router)
@@ -107,7 +109,13 @@ def _upload_limits(ctx: Context) -> list[BodyLimit]:
     def proof() -> int:
         return ctx.policies.current.policy.cancellation.proof_max_bytes + routes_proofs.MULTIPART_ALLOWANCE
 
-    return [BodyLimit("POST", routes_proofs.UPLOAD_PATH, proof)]
+    def evidence() -> int:
+        return ctx.policies.current.policy.disputes.evidence_max_bytes + routes_disputes.MULTIPART_ALLOWANCE
+
+    return [
+        BodyLimit("POST", routes_proofs.UPLOAD_PATH, proof),
+        BodyLimit("POST", routes_disputes.UPLOAD_PATH, evidence),
+    ]
 
 
 def _docs(app: FastAPI) -> None:

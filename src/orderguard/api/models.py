@@ -283,6 +283,9 @@ class Action(Out):
     available: bool
     code: str | None = Field(description="why not, as a stable code, when unavailable")
     reason: str | None
+    until: datetime | None = Field(
+        None, description="when the chance to do it ends, where it has an end (opening a dispute)"
+    )
 
 
 class Deadline(Out):

@@ -6,27 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from orderguard.api import models
+from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
 from orderguard.api.schemas import Cursor, MessageIn, PathId
 from orderguard.app import messages
 from orderguard.app.context import Context, Principal
-from orderguard.domain.messages import Message
 
 router = APIRouter(prefix="/v1", tags=["messages"], route_class=ApiRoute)
-
-
-def _message(m: Message) -> models.Message:
-    return models.Message(
-        id=m.id,
-        order_id=m.order_id,
-        author_id=m.author_id,
-        author_role=m.author_role,
-        body=m.body,
-        created_at=m.created_at,
-    )
 
 
 @router.get("/orders/{order_id}/messages", operation_id="listOrderMessages", responses=errors(401, 404, 422))
@@ -40,7 +28,9 @@ def list_messages(
     """The conversation on the order, oldest first: its buyer, its store's seller and administrators."""
     page = messages.list_messages(ctx, who, order_id, cursor, limit)
     return models.MessagePage(
-        order_id=page.order_id, messages=[_message(m) for m in page.messages], next_cursor=page.next_cursor
+        order_id=page.order_id,
+        messages=[views.message(m) for m in page.messages],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -61,4 +51,4 @@ def post_message(
     1 to 2000 characters once trimmed (`message_empty`, `message_too_long`); administrators read
     but do not write (403).
     """
-    return _message(messages.post_message(ctx, who, order_id, body.body))
+    return views.message(messages.post_message(ctx, who, order_id, body.body))

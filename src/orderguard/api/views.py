@@ -13,6 +13,7 @@ from orderguard.app.refund_views import RefundView
 from orderguard.domain.catalogue import Offer, RankedOffer
 from orderguard.domain.complaints import Timing
 from orderguard.domain.fines import Fine
+from orderguard.domain.messages import Message
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.payments import Payment
 
@@ -74,7 +75,7 @@ def order_summary(o: Order) -> m.OrderSummary:
 
 
 def action(a: Action) -> m.Action:
-    return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason)
+    return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason, until=a.until)
 
 
 def payment(p: Payment) -> m.Payment:
@@ -314,4 +315,15 @@ def complaint(v: ComplaintView) -> m.Complaint:
             cancellation_requests=_times(v.record.cancellation_requests),
             proof_requests=_times(v.record.proof_requests),
         ),
+    )
+
+
+def message(msg: Message) -> m.Message:
+    return m.Message(
+        id=msg.id,
+        order_id=msg.order_id,
+        author_id=msg.author_id,
+        author_role=msg.author_role,
+        body=msg.body,
+        created_at=msg.created_at,
     )

@@ -37,7 +37,7 @@ def post_message(ctx: Context, who: Principal, order_id: str, text: str) -> Mess
 
 
 def list_messages(ctx: Context, who: Principal, order_id: str, cursor: str | None, limit: int) -> MessagePage:
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_message_cursor(cursor) if cursor else None
     with ctx.reading() as uow:
         order, _ = visible_order(uow, who, uow.orders.load_order(order_id), order_id)
         found = uow.messages.messages_page(order.id, after, limit + 1)
@@ -45,7 +45,7 @@ def list_messages(ctx: Context, who: Principal, order_id: str, cursor: str | Non
     return MessagePage(order.id, page, str(page[-1].id) if len(found) > limit else None)
 
 
-def _decode_cursor(cursor: str) -> int:
+def decode_message_cursor(cursor: str) -> int:
     """A cursor is the id of the last message of the previous page; opaque to clients."""
     if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
         raise Refused(Refusal("invalid_cursor", "the cursor is not one this API gave out", 422))

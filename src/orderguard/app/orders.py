@@ -11,7 +11,7 @@ from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.ports import OrderMoney, UnitOfWork
-from orderguard.domain import cancellation, orders
+from orderguard.domain import cancellation, disputes, orders
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.machine import Actor, Machine, Refusal, Refused
 from orderguard.domain.orders import Action, Order, OrderDecision
@@ -50,7 +50,7 @@ def _buyer_command(ctx: Context, buyer: Principal, order_id: str, decide: BuyerD
         order, _ = visible_order(uow, buyer, uow.orders.load_order(order_id, lock=True), order_id)
         decision = decide(order, buyer.id, now, ctx.policies.get(order.policy_key))
         uow.save([decision], now)
-        return _view(uow, decision.subject, Actor.BUYER)
+        return _view(uow, decision.subject, Actor.BUYER, now)
 
 
 def cancel_unpaid(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
@@ -66,13 +66,14 @@ def confirm_receipt(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
 def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
     with ctx.reading() as uow:
         order, role = visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
-        return _view(uow, order, role)
+        return _view(uow, order, role, ctx.clock.now())
 
 
-def _view(uow: UnitOfWork, order: Order, role: Actor) -> OrderView:
+def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderView:
     actions = orders.actions_for(order, role)
     if role is Actor.BUYER:
         actions.append(_request_action(uow, order))
+        actions.append(_dispute_action(uow, order, now))
     return OrderView(
         order,
         role,
@@ -116,6 +117,19 @@ def _request_action(uow: UnitOfWork, order: Order) -> Action:
         return cancellation.request_action(order, {}, [])
     shipped = uow.shipments.shipped_quantities(order.id)
     return cancellation.request_action(order, shipped, uow.cancellations.open_requests(order.id))
+
+
+def _dispute_action(uow: UnitOfWork, order: Order, now: datetime) -> Action:
+    """R7.1: can the buyer open a dispute now, until when, and if not, why."""
+    refusal, until = disputes.window(order, now)
+    if refusal is not None:
+        return Action("open_dispute", False, refusal.code, refusal.detail, until)
+    taken = disputes.line_disputes(uow.disputes.disputes_of(order.id))
+    if all(line.id in taken or not line.active for line in order.lines):
+        return Action(
+            "open_dispute", False, "line_already_disputed", "Every line is in a dispute already.", until
+        )
+    return Action("open_dispute", True, until=until)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from orderguard.app import disputes
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.ports import UnitOfWork
@@ -117,6 +118,7 @@ def record_scans(
         if signature is not None and not uow.shipments.remember_webhook(carrier, signature, now):
             raise Refused(Refusal("replayed_webhook", "this signed delivery was already received", 409))
         targets: list[tuple[Shipment, Scan]] = []
+        returns: dict[str, list[Scan]] = {}
         for report in reports:
             if report.kind not in shipping.SCAN_KINDS:
                 raise Refused(
@@ -133,15 +135,24 @@ def record_scans(
                 for s, holder in uow.shipments.by_tracking_code(carrier, code)
                 if shipping.holds_code(owner, holder)
             ]
+            scan = Scan(report.kind, report.occurred_at, report.place)
+            if not found and owner is not None and owner.direction == "return":
+                returns.setdefault(code, []).append(scan)  # a dispute's return parcel (R7.6)
+                continue
             if not found:
                 raise Refused(
                     Refusal(
                         "unknown_tracking_code", f"no {carrier} shipment has code {report.tracking_code}", 422
                     )
                 )
-            scan = Scan(report.kind, report.occurred_at, report.place)
             targets += [(s, scan) for s in found]
-        return _apply_scans(uow, ctx, targets, source, now)
+        result = _apply_scans(uow, ctx, targets, source, now) if targets else ScanResult(0, 0)
+        for code, scans in sorted(returns.items()):
+            counted = disputes.record_return_scans(uow, ctx, carrier, code, scans, source, now)
+            if counted is None:
+                raise Refused(Refusal("unknown_tracking_code", f"no {carrier} parcel has code {code}", 422))
+            result = ScanResult(result.accepted + counted[0], result.duplicates + counted[1])
+        return result
 
 
 def _apply_scans(

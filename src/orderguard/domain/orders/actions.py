@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from orderguard.domain.machine import Actor, Refusal
 from orderguard.domain.orders.model import Order
@@ -17,6 +18,7 @@ class Action:
     available: bool
     code: str | None = None
     reason: str | None = None
+    until: datetime | None = None  # when the chance to do it ends (opening a dispute, R7.1)
 
 
 # action name -> (event it takes, who may do it)

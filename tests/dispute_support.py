@@ -1,0 +1,93 @@
+"""Shipped orders and disputes through the public API, for the dispute scenarios (R7.x)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from tests.scenarios.test_r6_fulfilment import paid_order, ship
+from tests.support import Api, Listing, Who, s10
+
+_serials = itertools.count(20_000_000)
+
+# smallest files of each kind that `domain/files.py` recognises from their content
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32 + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00" * 17 + b"IEND\xaeB`\x82"
+MP4 = (24).to_bytes(4, "big") + b"ftypisom" + b"\x00" * 12 + b"\x00" * 16
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@dataclass
+class Case:
+    """A shipped order of one buyer and one store, its parties, and an administrator."""
+
+    api: Api
+    buyer: Who
+    listing: Listing
+    order: dict[str, Any]
+    admin: Who
+    code: str
+
+    @property
+    def seller(self) -> Who:
+        return self.listing.seller
+
+    @property
+    def line_id(self) -> str:
+        return str(self.order["lines"][0]["id"])
+
+    def open(self, expect: int = 201, **body: Any) -> dict[str, Any]:
+        payload = {
+            "reason": "not_as_described",
+            "wanted": "full_refund",
+            "description": "It is blue, not red.",
+        }
+        payload.update(body)
+        r = self.api.post(f"/v1/orders/{self.order['id']}/disputes", self.buyer, payload, expect=expect)
+        return dict(r.json())
+
+    def dispute(self, dispute_id: str, who: Who | None = None) -> dict[str, Any]:
+        return dict(self.api.get(f"/v1/disputes/{dispute_id}", who or self.buyer).json())
+
+    def propose(self, dispute_id: str, who: Who, expect: int = 201, **body: Any) -> dict[str, Any]:
+        return dict(self.api.post(f"/v1/disputes/{dispute_id}/proposals", who, body, expect=expect).json())
+
+    def answer(self, proposal_id: str, who: Who, accept: bool = True, expect: int = 200) -> dict[str, Any]:
+        verb = "accept" if accept else "reject"
+        return dict(self.api.post(f"/v1/proposals/{proposal_id}/{verb}", who, expect=expect).json())
+
+    def escalate(self, dispute_id: str, who: Who, expect: int = 200) -> dict[str, Any]:
+        return dict(self.api.post(f"/v1/disputes/{dispute_id}/escalate", who, expect=expect).json())
+
+    def rule(self, dispute_id: str, expect: int = 200, who: Who | None = None, **body: Any) -> dict[str, Any]:
+        payload = {"rationale": "Photos show the difference.", **body}
+        r = self.api.post(f"/v1/disputes/{dispute_id}/verdict", who or self.admin, payload, expect=expect)
+        return dict(r.json())
+
+    def order_now(self, who: Who | None = None) -> dict[str, Any]:
+        return self.api.order(self.order["id"], who or self.buyer)
+
+    def money(self) -> dict[str, Any]:
+        return dict(self.order_now()["money"])
+
+    def refunds(self) -> list[dict[str, Any]]:
+        return list(self.api.get(f"/v1/orders/{self.order['id']}/refunds", self.buyer).json()["refunds"])
+
+
+def new_code() -> str:
+    return s10(str(next(_serials)))
+
+
+def shipped(api: Api, quantity: int = 2, price: int = 10_00, promised_days: int = 20) -> Case:
+    """A paid order of `quantity` items at `price` (shipping 2.00), shipped in one parcel."""
+    buyer, listing, order = paid_order(api, quantity=quantity, price=price, promised_days=promised_days)
+    code = new_code()
+    ship(api, listing, order["id"], code)
+    return Case(api, buyer, listing, api.order(order["id"], buyer), api.account("admin", "Ada"), code)
+
+
+def latest_open(dispute: dict[str, Any], author: str) -> dict[str, Any]:
+    return next(
+        p for p in reversed(dispute["proposals"]) if p["author_role"] == author and p["status"] == "open"
+    )
