@@ -6,16 +6,14 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from tests import samples
 from tests.scenarios.test_r6_fulfilment import paid_order, ship
 from tests.support import Api, Listing, Who, s10
 
 _serials = itertools.count(20_000_000)
 
-# smallest files of each kind that `domain/files.py` recognises from their content
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32 + b"\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00" * 17 + b"IEND\xaeB`\x82"
-MP4 = (24).to_bytes(4, "big") + b"ftypisom" + b"\x00" * 12 + b"\x00" * 16
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# files that `domain/files.py` recognises from their content
+JPEG, PNG, MP4, PDF = samples.jpeg(), samples.png(), samples.mp4(), samples.pdf()
 
 
 @dataclass

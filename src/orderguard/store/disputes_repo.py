@@ -158,9 +158,7 @@ def proposals_of(conn: Connection, dispute_ids: Iterable[str]) -> list[Proposal]
     wanted = sorted(set(dispute_ids))
     if not wanted:
         return []
-    rows = conn.execute(
-        select(*(_p[f] for f in _P_FIELDS)).where(_p.dispute_id.in_(wanted)).order_by(_p.created_at, _p.id)
-    )
+    rows = conn.execute(select(*(_p[f] for f in _P_FIELDS)).where(_p.dispute_id.in_(wanted)).order_by(_p.seq))
     return [Proposal(*row) for row in rows]
 
 
@@ -187,9 +185,7 @@ def evidence_of(conn: Connection, dispute_ids: Iterable[str]) -> list[Evidence]:
     wanted = sorted(set(dispute_ids))
     if not wanted:
         return []
-    rows = conn.execute(
-        select(*(_e[f] for f in _E_FIELDS)).where(_e.dispute_id.in_(wanted)).order_by(_e.uploaded_at, _e.id)
-    )
+    rows = conn.execute(select(*(_e[f] for f in _E_FIELDS)).where(_e.dispute_id.in_(wanted)).order_by(_e.seq))
     return [Evidence(*row) for row in rows]
 
 

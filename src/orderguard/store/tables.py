@@ -539,7 +539,8 @@ disputed_lines = Table(
 dispute_proposals = Table(
     "dispute_proposals",
     metadata,
-    Column("id", String(ID), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order they were made in
+    Column("id", String(ID), nullable=False, unique=True),
     Column("dispute_id", String(ID), ForeignKey("disputes.id"), nullable=False, index=True),
     Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
     Column("author_role", String(10), nullable=False),
@@ -557,7 +558,8 @@ dispute_proposals = Table(
 dispute_evidence = Table(
     "dispute_evidence",
     metadata,
-    Column("id", String(ID), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order they were uploaded in
+    Column("id", String(ID), nullable=False, unique=True),
     Column("dispute_id", String(ID), ForeignKey("disputes.id"), nullable=False, index=True),
     Column("order_id", String(ID), ForeignKey("orders.id"), nullable=False),
     Column("author_id", String(ID), ForeignKey("accounts.id"), nullable=False),

@@ -89,6 +89,7 @@ def upgrade() -> None:
 
     op.create_table(
         "dispute_proposals",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("id", sa.String(length=ID), nullable=False),
         sa.Column("dispute_id", sa.String(length=ID), nullable=False),
         sa.Column("order_id", sa.String(length=ID), nullable=False),
@@ -110,12 +111,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_dispute_proposals_order_id_orders")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispute_proposals")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_dispute_proposals")),
+        sa.UniqueConstraint("id", name=op.f("uq_dispute_proposals_id")),
     )
     op.create_index("ix_dispute_proposals_dispute_id", "dispute_proposals", ["dispute_id"])
 
     op.create_table(
         "dispute_evidence",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("id", sa.String(length=ID), nullable=False),
         sa.Column("dispute_id", sa.String(length=ID), nullable=False),
         sa.Column("order_id", sa.String(length=ID), nullable=False),
@@ -135,7 +138,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_dispute_evidence_order_id_orders")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispute_evidence")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_dispute_evidence")),
+        sa.UniqueConstraint("id", name=op.f("uq_dispute_evidence_id")),
     )
     op.create_index("ix_dispute_evidence_dispute_id", "dispute_evidence", ["dispute_id"])
 
