@@ -89,3 +89,36 @@ def latest_open(dispute: dict[str, Any], author: str) -> dict[str, Any]:
     return next(
         p for p in reversed(dispute["proposals"]) if p["author_role"] == author and p["status"] == "open"
     )
+
+
+def shipped_two_lines(api: Api) -> Case:
+    """A shipped order of two lines from one store: 1 x 10.00 and 1 x 30.00, each with 2.00 shipping."""
+    buyer = api.buyer()
+    listing = api.listing(price=10_00)
+    product = api.post("/v1/products", listing.seller, {"title": "Charger"}, expect=201).json()["id"]
+    offer = api.post(
+        "/v1/offers",
+        listing.seller,
+        {
+            "store_id": listing.store_id,
+            "product_id": product,
+            "price": 30_00,
+            "currency": "USD",
+            "stock": 10,
+            "handling_days": 3,
+            "shipping_options": [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
+        },
+        expect=201,
+    ).json()
+    api.add(buyer, listing)
+    api.post(
+        "/v1/cart/items",
+        buyer,
+        {"offer_id": offer["id"], "quantity": 1},
+        expect=201,
+    )
+    (order,) = api.checkout(buyer)
+    api.pay(buyer, order["id"])
+    code = new_code()
+    ship(api, listing, order["id"], code)
+    return Case(api, buyer, listing, api.order(order["id"], buyer), api.account("admin", "Ada"), code)

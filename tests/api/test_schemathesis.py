@@ -39,6 +39,7 @@ from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tests import samples
 from tests.api.helpers import document_app
 from tests.refund_support import grant
 from tests.support import Api, Listing, Who, s10
@@ -85,6 +86,39 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "file_type_mismatch": "the content must be what the part's type and name say",
         "file_empty": "a file with no bytes (a binary string's minLength is not checked on files)",
     },
+    "addDisputeEvidence": {
+        "unsupported_file_type": "a file's type is recognised from its content, which no schema describes",
+        "file_type_mismatch": "the content must be what the part's type and name say",
+        "file_empty": "a file with no bytes (a binary string's minLength is not checked on files)",
+    },
+    "openDispute": {
+        "unknown_line": "line ids must be lines of the order in the path",
+        "duplicate_line": "a line may appear once (uniqueItems cannot compare one field)",
+        "quantity_exceeds_shipped": "a quantity must fit in what its line holds",
+        **(
+            _OFFER_REFUSALS := {
+                "amount_required": "a partial refund names its amount (the schema cannot tie two fields)",
+                "amount_not_allowed": "only a partial refund names an amount",
+                "payer_not_allowed": "only a return names who pays the return shipping",
+                "amount_exceeds_disputed": "an amount must fit in what the disputed lines are worth",
+                "refund_exceeds_refundable": "an amount must fit in what the order's escrow still holds",
+            }
+        ),
+    },
+    "proposeSolution": _OFFER_REFUSALS,
+    "ruleDispute": {
+        "invalid_share": "a partial refund's verdict needs its share (the schema cannot tie two fields)",
+        "share_not_allowed": "only a partial refund's verdict takes a share",
+        "payer_not_allowed": "only a refund on return names who pays the return shipping",
+    },
+    "shipReturn": {
+        "invalid_tracking_code": "each carrier's code format, and the S10 check digit",
+        "invalid_check_digit": "the S10 check digit",
+    },
+    "postDisputeMessage": {"message_empty": "a message of white space only (a pattern would hide the rule)"},
+    "listDisputes": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listAdminDisputes": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listDisputeMessages": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
 }
 
 
@@ -121,6 +155,30 @@ def _proof_requested(api: Api, buyer: Who, seller: Who, listing: Listing, serial
     return proof["id"], request["id"]
 
 
+def _disputed(
+    api: Api, buyer: Who, seller: Who, listing: Listing, serial: str, wanted: str
+) -> tuple[dict[str, Any], str]:
+    """(dispute, evidence id) of a shipped order the buyer disputes; the seller made a proposal."""
+    order = api.place(buyer, listing)
+    api.pay(buyer, order["id"])
+    api.post(
+        f"/v1/orders/{order['id']}/shipments",
+        seller,
+        {"carrier": "postal", "tracking_code": s10(serial)},
+        expect=201,
+    )
+    body = {"reason": "wrong_item", "wanted": wanted, "description": "Not what I ordered."}
+    dispute = api.post(f"/v1/orders/{order['id']}/disputes", buyer, body, expect=201).json()
+    dispute = api.post(
+        f"/v1/disputes/{dispute['id']}/proposals",
+        seller,
+        {"kind": "partial_refund", "amount": 1_00},
+        expect=201,
+    ).json()
+    evidence = api.upload(f"/v1/disputes/{dispute['id']}/evidence", buyer, samples.png(), "a.png", expect=201)
+    return dispute, evidence.json()["id"]
+
+
 def _marketplace(api: Api, role: str) -> World:
     seller = api.account("seller", "Sam")
     buyer = api.buyer()
@@ -151,11 +209,30 @@ def _marketplace(api: Api, role: str) -> World:
     payment = api.pay(buyer, transfer["id"], method="bank_transfer").json()
     item = api.add(buyer, listing).json()["items"][-1]
     other_product = api.post("/v1/products", seller, {"title": "Cable"}, expect=201).json()["id"]
+    disputed, evidence = _disputed(api, buyer, seller, listing, "88888881", "return_and_refund")
+    escalated, _ = _disputed(api, buyer, seller, listing, "88888882", "full_refund")
+    undisputed = api.place(buyer, listing)  # shipped, and still free to dispute
+    api.pay(buyer, undisputed["id"])
+    api.post(
+        f"/v1/orders/{undisputed['id']}/shipments",
+        seller,
+        {"carrier": "postal", "tracking_code": s10("88888883")},
+        expect=201,
+    )
+    api.advance(days=3)
+    api.post(f"/v1/disputes/{escalated['id']}/escalate", buyer, expect=200)
     caller = {"buyer": buyer, "seller": seller, "admin": admin}[role]
     return World(
         caller,
         {
-            "order_id": [unpaid["id"], paid["id"], shipped["id"], transfer["id"], requested["id"]],
+            "order_id": [
+                unpaid["id"],
+                paid["id"],
+                shipped["id"],
+                transfer["id"],
+                requested["id"],
+                undisputed["id"],
+            ],
             "product_id": [listing.product_id, other_product],
             "store_id": [listing.store_id],
             "offer_id": [listing.offer_id],
@@ -168,6 +245,9 @@ def _marketplace(api: Api, role: str) -> World:
             "refund_id": [refund.id],
             "proof_request_id": [missed, waiting],
             "cancellation_request_id": [missed_rejection, waiting_rejection],
+            "dispute_id": [disputed["id"], escalated["id"]],
+            "proposal_id": [p["id"] for d in (disputed, escalated) for p in d["proposals"]],
+            "evidence_id": [evidence],
         },
     )
 

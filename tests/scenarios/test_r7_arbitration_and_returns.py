@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api.helpers import assert_problem, writes_nothing
-from tests.dispute_support import PNG, Case, latest_open, new_code, shipped
+from tests.dispute_support import PNG, Case, new_code, shipped
 from tests.scenarios.test_r6_fulfilment import paid_order, post_scans, scan
 from tests.support import Api, action, deadline
 
@@ -35,7 +35,7 @@ def test_r7_5_the_admin_queue_lists_escalated_disputes_oldest_first_with_their_f
     api.post(f"/v1/disputes/{first_id}/messages", first.buyer, {"body": "It is blue."}, expect=201)
     api.upload(f"/v1/disputes/{first_id}/evidence", first.buyer, PNG, "blue.png", expect=201)
     api.advance(hours=1)
-    second, second_id = _escalated(api)
+    _, second_id = _escalated(api)
     shipped(api).open()  # negotiating: not in the queue
     page = api.get("/v1/admin/disputes", first.admin, status="escalated").json()
     assert [f["dispute"]["id"] for f in page["disputes"]] == [first_id, second_id]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tests import samples
 from tests.api.helpers import assert_problem, writes_nothing
-from tests.dispute_support import JPEG, MP4, PDF, PNG, latest_open, shipped
+from tests.dispute_support import JPEG, MP4, PDF, PNG, latest_open, shipped, shipped_two_lines
+from tests.refund_support import grant
 from tests.scenarios.test_r6_fulfilment import paid_order
 from tests.support import Api, action, deadline
 
@@ -275,3 +276,36 @@ def test_r7_4_either_party_may_escalate_after_3_days_and_not_before(api: Api) ->
     with writes_nothing(api):
         r = api.post(f"/v1/disputes/{d['id']}/escalate", case.buyer)
     assert_problem(r, 409, "dispute_not_negotiating")
+
+
+def test_r7_2_a_proposal_above_what_the_escrow_still_holds_is_refused(api: Api) -> None:
+    case = shipped(api, quantity=2)  # 22.00 held
+    grant(api.ctx, case.order["id"], 15_00)  # another refund took 15.00 of it
+    for body in ({"wanted": "partial_refund", "amount": 8_00},):
+        with writes_nothing(api):
+            r = api.post(
+                f"/v1/orders/{case.order['id']}/disputes",
+                case.buyer,
+                {"reason": "damaged", "description": "Cracked", **body},
+            )
+        assert_problem(r, 422, "refund_exceeds_refundable")
+    d = case.open()  # a full refund is capped at what is held
+    assert d["wanted_amount"] == 7_00
+    done = case.answer(d["proposals"][0]["id"], case.seller)
+    assert done["refunded"] == 7_00 and case.money()["in_escrow"] == 0
+
+
+def test_r7_1_two_disputes_on_two_lines_and_the_order_waits_for_both(api: Api) -> None:
+    case = shipped_two_lines(api)  # 10.00 + 2.00 and 30.00 + 2.00
+    by_price = {line["unit_price"]: line["id"] for line in case.order["lines"]}
+    cheap, dear = by_price[10_00], by_price[30_00]
+    first = case.open(lines=[{"line_id": cheap, "quantity": 1}])
+    second = case.open(lines=[{"line_id": dear, "quantity": 1}], wanted="partial_refund", amount=5_00)
+    assert action(case.order_now(), "open_dispute")["code"] == "line_already_disputed"
+    case.answer(first["proposals"][0]["id"], case.seller)
+    assert case.order_now()["status"] == "disputed"  # the other dispute is open
+    assert case.money()["in_escrow"] == 32_00
+    case.answer(second["proposals"][0]["id"], case.seller)
+    order = case.order_now()
+    assert order["status"] == "shipped" and order["money"]["in_escrow"] == 27_00
+    assert sorted(r["amount"] for r in case.refunds()) == [5_00, 12_00]

@@ -62,6 +62,7 @@ _SHIPPED_STATES = frozenset(
         OrderState.SHIPPED,
         OrderState.DELIVERED,
         OrderState.COMPLETED,
+        OrderState.DISPUTED,
         OrderState.CLOSED,
     }
 )
@@ -105,6 +106,10 @@ def _why_not_ship(state: str) -> Refusal:
 
 
 def _why_not_confirm(state: str) -> Refusal:
+    if state == OrderState.DISPUTED:
+        return Refusal(
+            "order_disputed", "The order is in dispute: it completes when the dispute ends (R7.8)."
+        )
     if state in {OrderState.COMPLETED, OrderState.CLOSED}:
         return Refusal("order_completed", "Receipt is already confirmed or protection has ended.")
     return Refusal(
