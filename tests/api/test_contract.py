@@ -91,6 +91,7 @@ OPERATION_IDS = {
     ("POST", "/v1/disputes/{dispute_id}/return-shipment"): "shipReturn",
     ("POST", "/v1/disputes/{dispute_id}/return-received"): "confirmReturn",
     ("GET", "/v1/admin/disputes"): "listAdminDisputes",
+    ("POST", "/v1/sandbox/disputes/{dispute_id}/return-scans"): "injectReturnScan",
 }
 # Operations that answer with a file, not JSON: its media types, each a binary string.
 FILES = {

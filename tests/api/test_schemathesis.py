@@ -77,6 +77,7 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
     },
     "listStoreFines": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
+    "injectReturnScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},
     "listOrderMessages": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "postOrderMessage": {"message_empty": "a message of white space only (a pattern would hide the rule)"},
     "fileComplaint": {"complaint_empty": "a complaint of white space only (a pattern would hide the rule)"},

@@ -156,6 +156,10 @@ def test_r7_6_the_return_is_shipped_and_confirmed_then_the_refund_is_paid(api: A
     assert shipped_back["return_parcel"]["tracking_code"] == code
     assert deadline(shipped_back, "return_ship_by") is None
     assert case.refunds() == []
+    sandbox_scan = api.post(
+        f"/v1/sandbox/disputes/{d['id']}/return-scans", json={"kind": "in_transit"}, expect=200
+    )
+    assert sandbox_scan.json() == {"accepted": 1, "duplicates": 0}
     done = api.post(f"/v1/disputes/{d['id']}/return-received", case.seller, expect=200).json()
     assert (done["status"], done["refunded"]) == ("resolved", 12_00)
     assert [r["amount"] for r in case.refunds()] == [12_00]

@@ -22,10 +22,12 @@ from orderguard.api.dispute_schemas import (
 )
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
-from orderguard.api.schemas import Cursor, MessageIn, PathId
+from orderguard.api.schemas import Cursor, MessageIn, PathId, SandboxScanIn
 from orderguard.app import disputes
 from orderguard.app.context import Context, Principal
+from orderguard.app.sandbox import virtual_clock
 from orderguard.domain.machine import Refusal, Refused
+from orderguard.domain.shipping import Place
 
 router = APIRouter(prefix="/v1", tags=["disputes"], route_class=ApiRoute)
 
@@ -350,3 +352,20 @@ def admin_disputes(
     return dm.DisputeFilePage(
         disputes=[dispute_views.dispute_file(f) for f in found], next_cursor=next_cursor
     )
+
+
+@router.post(
+    "/sandbox/disputes/{dispute_id}/return-scans",
+    tags=["sandbox"],
+    operation_id="injectReturnScan",
+    responses=errors(400, 404, 409, 413, 415, 422),
+)
+def sandbox_return_scan(
+    dispute_id: PathId, body: SandboxScanIn, ctx: Context = Depends(context)
+) -> models.ScanResult:
+    """Sandbox carrier: a scan of the dispute's return parcel (default: now). `delivered` means it
+    reached the seller: the seller's 5 days to confirm receipt start (R7.6)."""
+    virtual_clock(ctx)
+    place = Place(body.place.country, body.place.city, body.place.postal_code) if body.place else None
+    accepted, duplicates = disputes.inject_return_scan(ctx, dispute_id, body.kind, body.occurred_at, place)
+    return models.ScanResult(accepted=accepted, duplicates=duplicates)

@@ -34,7 +34,7 @@ from orderguard.domain.messages import Message
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.policy import Policy
 from orderguard.domain.shipments import Shipment
-from orderguard.domain.shipping import Scan
+from orderguard.domain.shipping import Place, Scan
 from orderguard.ids import new_id
 
 EVIDENCE_TYPES = frozenset({files.JPEG, files.PNG, files.WEBP, files.MP4, files.WEBM})
@@ -493,6 +493,34 @@ def record_return_scans(
         if moved is not None:
             uow.save([moved], now)
     return fresh, len(rows) - fresh
+
+
+def inject_return_scan(
+    ctx: Context, dispute_id: str, kind: str, occurred_at: datetime | None, place: Place | None
+) -> tuple[int, int]:
+    """Sandbox carrier: a scan of the dispute's return parcel; by default now, where the order went."""
+    with ctx.reading() as uow:
+        dispute = uow.disputes.load_dispute(dispute_id)
+        order = uow.orders.load_order(dispute.order_id) if dispute else None
+    if dispute is None or order is None:
+        raise not_found("dispute", dispute_id)
+    if dispute.return_carrier is None or dispute.return_tracking_code is None:
+        raise Refused(
+            Refusal("return_not_shipped", f"dispute {dispute_id} has no return parcel to scan", 409)
+        )
+    if kind not in shipping.SCAN_KINDS:
+        raise Refused(Refusal("unknown_scan_kind", f"scan kind must be one of {shipping.SCAN_KINDS}", 422))
+    now = ctx.clock.now()
+    if occurred_at is not None and occurred_at > now + shipping.MAX_FUTURE:
+        raise Refused(Refusal("scan_in_future", "a scan may not be more than 5 minutes ahead", 422))
+    where = place or Place(order.address.country, order.address.city, order.address.postal_code)
+    scan = Scan(kind, occurred_at or now, where)
+    with ctx.uow() as uow:
+        counted = record_return_scans(
+            uow, ctx, dispute.return_carrier, dispute.return_tracking_code, [scan], "sandbox", now
+        )
+    assert counted is not None, "a return's code is claimed as a return when it is given"
+    return counted
 
 
 # --- shared -----------------------------------------------------------------------------------

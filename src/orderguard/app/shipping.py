@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from orderguard.app import disputes
 from orderguard.app.access import not_found, require_role, visible_order
@@ -18,8 +18,6 @@ from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
 from orderguard.ids import new_id
-
-MAX_FUTURE = timedelta(minutes=5)  # carrier clocks drift; a scan further ahead is refused
 
 
 def ship(
@@ -124,7 +122,7 @@ def record_scans(
                 raise Refused(
                     Refusal("unknown_scan_kind", f"scan kind must be one of {shipping.SCAN_KINDS}", 422)
                 )
-            if report.occurred_at > now + MAX_FUTURE:
+            if report.occurred_at > now + shipping.MAX_FUTURE:
                 raise Refused(
                     Refusal("scan_in_future", f"scan of {report.tracking_code} is in the future", 422)
                 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from orderguard.domain.machine import Actor, Machine, Refusal, Refused, T
 
@@ -33,6 +33,8 @@ SHIPMENT = Machine(
     ),
     terminal=frozenset({"delivered", "returned"}),
 )
+
+MAX_FUTURE = timedelta(minutes=5)  # carrier clocks drift; a scan further ahead is refused
 
 SCAN_KINDS = (
     "accepted",
