@@ -33,6 +33,7 @@ from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
 from orderguard.domain.complaints import Complaint, SellerRecord, cancellation_outcome, proof_outcome, timing
 from orderguard.domain.decision import Decision
+from orderguard.domain.disputes import Dispute, Evidence, Proposal, ReturnScan
 from orderguard.domain.fines import Fine
 from orderguard.domain.ledger import escrow
 from orderguard.domain.messages import Message
@@ -101,6 +102,11 @@ class Rows:
     messages: list[Message] = field(default_factory=list)
     proof_requests: dict[str, ProofRequest] = field(default_factory=dict)
     complaints: dict[str, Complaint] = field(default_factory=dict)
+    disputes: dict[str, Dispute] = field(default_factory=dict)  # kept in insertion order
+    dispute_proposals: dict[str, Proposal] = field(default_factory=dict)
+    dispute_evidence: list[Evidence] = field(default_factory=list)
+    return_scans: list[tuple[str, ReturnScan, str, datetime]] = field(default_factory=list)
+    message_disputes: dict[int, str] = field(default_factory=dict)  # message id -> its dispute
     last_id: int = 0  # of events, deadlines and notifications, as their SERIAL columns count
 
     def next_id(self) -> int:
@@ -614,16 +620,120 @@ class FakeNotifications(_Repository):
 
 class FakeMessages(_Repository):
     def insert_message(
-        self, order_id: str, author_id: str, author_role: str, body: str, created_at: datetime
+        self,
+        order_id: str,
+        author_id: str,
+        author_role: str,
+        body: str,
+        created_at: datetime,
+        dispute_id: str | None = None,
     ) -> Message:
         rows = self._write()
         message = Message(rows.next_id(), order_id, author_id, author_role, body, created_at)
         rows.messages.append(message)
+        if dispute_id is not None:
+            rows.message_disputes[message.id] = dispute_id
         return message
 
-    def messages_page(self, order_id: str, after: int | None, limit: int) -> list[Message]:
-        mine = [m for m in self.rows.messages if m.order_id == order_id and (after is None or m.id > after)]
+    def messages_page(
+        self, order_id: str, after: int | None, limit: int, dispute_id: str | None = None
+    ) -> list[Message]:
+        mine = [
+            m
+            for m in self.rows.messages
+            if m.order_id == order_id
+            and (after is None or m.id > after)
+            and self.rows.message_disputes.get(m.id) == dispute_id
+        ]
         return sorted(mine, key=lambda m: m.id)[:limit]
+
+
+class FakeDisputes(_Repository):
+    def load_dispute(self, dispute_id: str, *, lock: bool = False) -> Dispute | None:
+        return self.rows.disputes.get(dispute_id)
+
+    def disputes_of(self, order_id: str) -> list[Dispute]:
+        return [d for d in self.rows.disputes.values() if d.order_id == order_id]
+
+    def open_disputes(self, order_id: str) -> list[Dispute]:
+        return [d for d in self.disputes_of(order_id) if d.is_open]
+
+    def disputes_page(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Dispute]:
+        found = [
+            d
+            for d in self.rows.disputes.values()
+            if (buyer_id is None or d.buyer_id == buyer_id)
+            and (store_ids is None or d.store_id in store_ids)
+            and (status is None or d.state == status)
+            and (after is None or (d.opened_at, d.id) < after)
+        ]
+        return sorted(found, key=lambda d: (d.opened_at, d.id), reverse=True)[:limit]
+
+    def escalated_page(self, after: tuple[datetime, str] | None, limit: int) -> list[Dispute]:
+        found = [
+            d
+            for d in self.rows.disputes.values()
+            if d.state == "escalated"
+            and d.escalated_at is not None
+            and (after is None or (d.escalated_at, d.id) > after)
+        ]
+        return sorted(found, key=lambda d: (d.escalated_at or d.opened_at, d.id))[:limit]
+
+    def by_return_code(self, carrier: str, code: str) -> list[Dispute]:
+        return [
+            d
+            for d in self.rows.disputes.values()
+            if (d.return_carrier, d.return_tracking_code) == (carrier, code)
+        ]
+
+    def party_records(self, *, buyer_id: str, store_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        def count(found: list[Dispute]) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for d in found:
+                key = d.state if d.is_open else f"{d.state}:{d.decided_by or d.outcome}"
+                out[key] = out.get(key, 0) + 1
+            return out
+
+        every = list(self.rows.disputes.values())
+        return count([d for d in every if d.buyer_id == buyer_id]), count(
+            [d for d in every if d.store_id == store_id]
+        )
+
+    def proposals_of(self, dispute_ids: Iterable[str]) -> list[Proposal]:
+        wanted = set(dispute_ids)
+        return [p for p in self.rows.dispute_proposals.values() if p.dispute_id in wanted]
+
+    def load_proposal(self, proposal_id: str) -> Proposal | None:
+        return self.rows.dispute_proposals.get(proposal_id)
+
+    def open_proposals(self, dispute_id: str) -> list[Proposal]:
+        return [p for p in self.proposals_of([dispute_id]) if p.state == "open"]
+
+    def insert_evidence(self, evidence: Evidence) -> None:
+        self._write().dispute_evidence.append(evidence)
+
+    def evidence_of(self, dispute_ids: Iterable[str]) -> list[Evidence]:
+        wanted = set(dispute_ids)
+        return [e for e in self.rows.dispute_evidence if e.dispute_id in wanted]
+
+    def insert_return_scans(self, rows: Sequence[tuple[str, ReturnScan]], source: str, now: datetime) -> int:
+        written = self._write()
+        seen = {(d, s) for d, s, _, _ in written.return_scans}
+        fresh = [(d, s) for d, s in rows if (d, s) not in seen]
+        written.return_scans += [(d, s, source, now) for d, s in fresh]
+        return len(fresh)
+
+    def return_scans_of(self, dispute_id: str) -> list[ReturnScan]:
+        found = [s for d, s, _, _ in self.rows.return_scans if d == dispute_id]
+        return sorted(found, key=lambda s: s.occurred_at)
 
 
 class FakeEvents(_Repository):
@@ -702,6 +812,7 @@ class FakeUnitOfWork:
         self.policies = FakePolicies(rows, writable)
         self.messages = FakeMessages(rows, writable)
         self.proofs = FakeProofs(rows, writable)
+        self.disputes = FakeDisputes(rows, writable)
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -710,6 +821,7 @@ class FakeUnitOfWork:
             "cancellation_request": self.rows.cancellation_requests,
             "refund": self.rows.refunds,
             "proof_request": self.rows.proof_requests,
+            "dispute": self.rows.disputes,
         }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
@@ -730,6 +842,8 @@ class FakeUnitOfWork:
             "refund": rows.refunds,
             "proof_request": rows.proof_requests,
             "complaint": rows.complaints,
+            "dispute": rows.disputes,
+            "dispute_proposal": rows.dispute_proposals,
         }
         for d in changed:
             table = tables.get(d.subject.lifecycle)
