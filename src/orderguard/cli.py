@@ -321,6 +321,21 @@ def ledger_check() -> None:
     typer.echo(f"ledger ok: {count} transactions balance, no escrow is negative, refunds reconcile")
 
 
+def _checked(option: str, kind: str, value: str) -> str:
+    """`value` by the rule the API applies to the same field (api/schemas.py: `Text`, `Email`, `Id`);
+    a value it refuses is a usage error naming the option."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from orderguard.api import schemas
+
+    try:
+        checked: str = TypeAdapter(getattr(schemas, kind)).validate_python(value)
+    except ValidationError as e:
+        said = str(e.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise typer.BadParameter(f"{said} (given {value!r})", param_hint=option) from None
+    return checked
+
+
 ExpiresIn = Annotated[
     int | None, typer.Option("--expires-in", min=1, max=3650, help="days until the token expires")
 ]
@@ -336,6 +351,8 @@ def accounts_create(
     """Create an account and print its bearer token (shown once)."""
     from orderguard.app.accounts import create_account
 
+    name = _checked("--name", "Text", name)
+    email = None if email is None else _checked("--email", "Email", email)
     with _refusals():
         new = create_account(_context(follow_database=True), role, name, email, expires_in=_days(expires_in))
     typer.echo(f"{new.role} {new.id}\ntoken: {new.token}")
@@ -348,6 +365,7 @@ def accounts_token(
     """Issue another bearer token for an account (shown once); its other tokens keep working."""
     from orderguard.app.accounts import issue_token
 
+    account_id = _checked("ACCOUNT_ID", "Id", account_id)
     with _refusals():
         new = issue_token(_context(follow_database=True), account_id, expires_in=_days(expires_in))
     expiry = f"expires {new.expires_at:%Y-%m-%d %H:%M} UTC" if new.expires_at else "never expires"
@@ -359,6 +377,7 @@ def accounts_tokens(account_id: Annotated[str, typer.Argument(help="the account 
     """List an account's tokens: id, created, expires, revoked (the tokens themselves are not kept)."""
     from orderguard.app.accounts import list_tokens
 
+    account_id = _checked("ACCOUNT_ID", "Id", account_id)
     with _refusals():
         rows = list_tokens(_context(follow_database=True), account_id)
     print("token id\tcreated\texpires\trevoked")  # tab-separated: easy to read and to script
@@ -376,6 +395,8 @@ def accounts_revoke(
 
     if (token is None) == (account is None):
         _fail("name one token (og_… or tok_…) or one --account")
+    token = None if token is None else _checked("TOKEN", "Id", token)
+    account = None if account is None else _checked("--account", "Id", account)
     with _refusals():
         ctx = _context(follow_database=True)
         if account is not None:

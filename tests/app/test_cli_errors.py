@@ -334,6 +334,12 @@ def test_malformed_carrier_secrets_are_one_line_that_never_shows_a_secret(secret
         (["accounts", "create", "--name", "A"], "Missing option '--role'"),
         (["accounts", "create", "--role", "wizard", "--name", "A"], "unknown_role: role must be buyer"),
         (["accounts", "revoke"], "name one token (og_… or tok_…) or one --account"),
+        (["accounts", "create", "--role", "buyer", "--name", "  "], "--name: may not be empty"),
+        (["accounts", "create", "--role", "buyer", "--name", "A\x01"], "--name: a single line of text"),
+        (["accounts", "create", "--role", "buyer", "--name", "A", "--email", "ann"], "--email: not an email"),
+        (["accounts", "token", "acc_\x1b[2J"], "Invalid value for ACCOUNT_ID: a single line of text"),
+        (["accounts", "tokens", "acc_\x07"], "Invalid value for ACCOUNT_ID: a single line of text"),
+        (["accounts", "revoke", "--account", "acc_\u202e"], "Invalid value for --account: a single line"),
         (
             ["policy", "diagram", "bogus"],
             "Invalid value for MACHINE: 'bogus' is not a lifecycle; expected one of",
