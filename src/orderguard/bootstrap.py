@@ -70,8 +70,8 @@ def build_context(
     with no mode yet. Otherwise the mode is `settings.sandbox`, and ModeRefused is raised
     when the database was created in the other one.
 
-    Without `migrate` the database must exist and be at the head revision: a SQLite file is never
-    created then. Whatever stops the start (a database out of reach or behind, the policy file) is
+    Without `migrate` the database must exist (a SQLite file is never created then) and, unless the
+    caller brings its clock, be at the head revision. Whatever stops the start (a database out of reach or behind, the policy file) is
     a StartupError whose message is one line saying what to do.
     """
     files = settings.files_root()
