@@ -71,8 +71,8 @@ def build_context(
     when the database was created in the other one.
 
     Without `migrate` the database must exist (a SQLite file is never created then) and, unless the
-    caller brings its clock, be at the head revision. Whatever stops the start (a database out of reach or behind, the policy file) is
-    a StartupError whose message is one line saying what to do.
+    caller brings its clock, be at the head revision. Whatever stops the start (a database out of
+    reach or behind, the policy file) is a StartupError whose message is one line saying what to do.
     """
     files = settings.files_root()
     if files.exists() and not files.is_dir():
