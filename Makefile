@@ -1,17 +1,31 @@
 # OrderGuard. `make demo` and `make test` work on a fresh machine: uv comes from PyPI if missing,
 # everything else from uv.lock.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null)
-ifeq ($(UV),)
-UV := python3 -m uv
-endif
+# A uv that runs (on PATH), else the one `make uv` put in .tools/, else python3's own. Expanded when
+# each recipe runs (=, not :=), so the recipes after `uv` find what it installed.
+UV = $(shell if uv --version >/dev/null 2>&1; then echo uv; \
+       elif test -x .tools/bin/uv; then echo "$(CURDIR)/.tools/bin/uv"; else echo "python3 -m uv"; fi)
 PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: install uv demo test test-sqlite-plain lint bench clean
 
+# Where uv is missing it goes into a virtualenv of its own, .tools/: a system Python that refuses
+# `pip install` (PEP 668, "externally-managed-environment", as on Debian and Ubuntu) allows that.
+# A Python without venv (Debian's python3-venv not installed) falls back to pip's user site.
 uv:
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@if ! $(UV) --version >/dev/null 2>&1; then \
+	  echo "make: uv is missing; installing it from PyPI into .tools/"; \
+	  if python3 -m venv .tools >/dev/null 2>&1; then \
+	    .tools/bin/python -m pip install --quiet --disable-pip-version-check uv; \
+	  else \
+	    rm -rf .tools; \
+	    echo "make: python3 cannot make a virtualenv (Debian/Ubuntu: apt install python3-venv);" \
+	         "installing uv for this user instead"; \
+	    python3 -m pip install --quiet --user uv 2>/dev/null \
+	      || python3 -m pip install --quiet --user --break-system-packages uv; \
+	  fi; \
+	fi
 
 install: uv
 	$(UV) sync --frozen
@@ -34,4 +48,4 @@ bench: install
 	$(UV) run python -m benchmarks.run
 
 clean:
-	rm -rf var .venv
+	rm -rf var .venv .tools

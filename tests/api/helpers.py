@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -50,6 +51,8 @@ def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["type"], str) and body["type"].endswith("/" + code)
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
+    # Words for people: never a Python tuple, list or dict ("one of ('a', 'b')") in a detail.
+    assert not re.search(r"""[(\[{]['"]|', '""", body["detail"]), body["detail"]
     return body
 
 

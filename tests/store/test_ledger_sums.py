@@ -61,9 +61,9 @@ def test_the_check_finds_problems_whose_sums_pass_64_bits(ctx: Context) -> None:
     assert count == 4
     found = {(p.kind, p.subject, p.detail) for p in problems}
     assert found == {
-        ("unbalanced_transaction", "txn_bad", f"sums to {M} USD"),
-        ("unbalanced_transaction", "txn_low", f"sums to {2**32 - 1} USD"),
-        ("negative_escrow", "escrow:order:o1", f"balance {-2 * M} USD"),
+        ("unbalanced_transaction", "txn_bad", "sums to 92233720368547758.07 USD"),  # M cents, exactly
+        ("unbalanced_transaction", "txn_low", "sums to 42949672.95 USD"),
+        ("negative_escrow", "escrow:order:o1", "balance -184467440737095516.14 USD"),
     }
 
 

@@ -77,7 +77,7 @@ def test_a_settled_refund_still_counted_in_flight_is_found(api: Api) -> None:
         conn.execute(t.refunds.update().values(state="settled"))  # settled, but no money left the platform
     ((kind, subject, detail),) = [(p.kind, p.subject, p.detail) for p in _problems(api)]
     assert (kind, subject) == ("refunds_in_flight_mismatch", order_id)
-    assert detail == "refunds:in_flight holds 400 USD, the unsettled refunds 0"
+    assert detail == "refunds:in_flight holds 4.00 USD, the unsettled refunds 0.00 USD"
     assert isinstance(refund, Refund)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from orderguard.app.ports import UnitOfWork, UnitsOfWork
 from orderguard.domain.machine import Actor, Refusal, Refused
@@ -14,7 +17,18 @@ from orderguard.providers.clock import Clock
 from orderguard.providers.files import FileStore, MemoryFileStore
 from orderguard.providers.payments import PaymentProvider
 
-DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
+# The default policy: `policy/default.toml` of the source tree, which a wheel carries as package
+# data at `orderguard/policy/default.toml` (pyproject.toml, force-include).
+_PACKAGED_POLICY = Path(__file__).resolve().parents[1] / "policy" / "default.toml"
+_SOURCE_POLICY = Path(__file__).resolve().parents[3] / "policy" / "default.toml"
+DEFAULT_POLICY_FILE = _PACKAGED_POLICY if _PACKAGED_POLICY.is_file() else _SOURCE_POLICY
+POLICY_FIX = (
+    "set ORDERGUARD_POLICY_FILE (or --file) to a policy file; `orderguard policy show` prints the default"
+)
+
+
+class PolicyFileInvalid(ValueError):
+    """A policy file that cannot be read or is not a valid policy; the message is one line with the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +73,44 @@ class PolicyBook:
 
 
 def load_policy_file(path: Path | None = None) -> PolicyVersion:
-    return parse_policy((path or DEFAULT_POLICY_FILE).read_text())
+    """The policy in a TOML file (default: the shipped one); PolicyFileInvalid says what is wrong with it."""
+    path = path or DEFAULT_POLICY_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyFileInvalid(f"policy file {path} does not exist: {POLICY_FIX}") from None
+    except IsADirectoryError:
+        raise PolicyFileInvalid(f"policy file {path} is a directory: {POLICY_FIX}") from None
+    except UnicodeDecodeError:
+        raise PolicyFileInvalid(f"policy file {path} is not UTF-8 text: {POLICY_FIX}") from None
+    except OSError as e:
+        raise PolicyFileInvalid(f"cannot read the policy file {path} ({e.strerror}): {POLICY_FIX}") from None
+    try:
+        return parse_policy(text)
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyFileInvalid(f"policy file {path} is not valid TOML ({e}): {POLICY_FIX}") from None
+    except ValidationError as e:
+        raise PolicyFileInvalid(f"policy file {path}: {_policy_errors(e)}") from None
+
+
+def _policy_errors(e: ValidationError) -> str:
+    """`[section] key: what is wrong (given …)`, for each error, on one line."""
+    said = []
+    for error in e.errors():
+        loc = [str(part) for part in error["loc"]]
+        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else (loc[0] if loc else "the file")
+        message = error["msg"].removeprefix("Value error, ")
+        shown = error["type"] not in ("missing", "extra_forbidden", "value_error")
+        given = f" (given {_short(error['input'])})" if shown else ""
+        if error["type"] == "extra_forbidden":
+            message = "no such policy value"
+        said.append(f"{where}: {message}{given}")
+    return "; ".join(said)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass

@@ -13,7 +13,7 @@ from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.ports import OrderMoney, UnitOfWork
 from orderguard.domain import cancellation, disputes, orders
 from orderguard.domain.deadlines import MACHINES
-from orderguard.domain.machine import Actor, Machine, Refusal, Refused
+from orderguard.domain.machine import Actor, Machine, Refusal, Refused, one_of
 from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
 
@@ -143,7 +143,7 @@ def list_orders(
 ) -> OrderPage:
     """Newest first; the cursor is the (placed_at, id) of the last order of the previous page."""
     if status is not None and status not in orders.ORDER.states:
-        raise Refused(Refusal("unknown_status", f"status must be one of {orders.ORDER.states}", 422))
+        raise Refused(Refusal("unknown_status", f"status must be {one_of(orders.ORDER.states)}", 422))
     with ctx.reading() as uow:
         rows = uow.orders.order_keys_page(
             buyer_id=principal.id if principal.role is Actor.BUYER else None,

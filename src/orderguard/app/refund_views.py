@@ -15,7 +15,7 @@ from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.orders import DeadlineView, deadline_view
 from orderguard.app.ports import UnitOfWork
-from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.machine import Actor, Refusal, Refused, one_of
 from orderguard.domain.refunds import REFUND, Refund
 
 
@@ -59,7 +59,7 @@ def admin_refunds(
     refunds still unsettled past their settle-by time (R5.2). Administrators only."""
     require_role(principal, Actor.ADMIN)
     if status is not None and status not in REFUND.states:
-        raise Refused(Refusal("unknown_status", f"status must be one of {REFUND.states}", 422))
+        raise Refused(Refusal("unknown_status", f"status must be {one_of(REFUND.states)}", 422))
     now = ctx.clock.now()
     with ctx.reading() as uow:
         rows = uow.refunds.admin_refunds(

@@ -14,7 +14,7 @@ from orderguard.app.context import Context, Principal
 from orderguard.app.ports import UnitOfWork
 from orderguard.domain import cancellation_requests, orders, shipments, shipping
 from orderguard.domain.cancellation_requests import CancellationRequest
-from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.machine import Actor, Refusal, Refused, one_of
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
 from orderguard.ids import new_id
@@ -120,7 +120,7 @@ def record_scans(
         for report in reports:
             if report.kind not in shipping.SCAN_KINDS:
                 raise Refused(
-                    Refusal("unknown_scan_kind", f"scan kind must be one of {shipping.SCAN_KINDS}", 422)
+                    Refusal("unknown_scan_kind", f"scan kind must be {one_of(shipping.SCAN_KINDS)}", 422)
                 )
             if report.occurred_at > now + shipping.MAX_FUTURE:
                 raise Refused(

@@ -118,10 +118,11 @@ def plan_checkout(items: list[CartItem], offers: dict[str, Offer], policy: Polic
     for store_id, lines in by_store.items():
         currencies = {line.offer.currency for line in lines}
         if len(currencies) > 1:
+            named = " and ".join(sorted(currencies))
             raise Refused(
                 Refusal(
                     "mixed_currencies",
-                    f"store {store_id} offers these items in {sorted(currencies)}: one currency per order",
+                    f"store {store_id} offers these items in {named}: one currency per order",
                     422,
                 )
             )

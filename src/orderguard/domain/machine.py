@@ -154,6 +154,12 @@ class Refusal:
     status: int = 409
 
 
+def one_of(values: Iterable[str]) -> str:
+    """`a, b or c`: a list of choices as a refusal's detail says it (never a Python list or tuple)."""
+    items = list(values)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 class Refused(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.detail)

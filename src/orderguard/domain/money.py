@@ -94,12 +94,20 @@ class Money:
             raise MoneyError("currency_mismatch", f"{self.currency} and {other.currency} mixed")
 
     def format(self) -> str:
-        exponent = CURRENCY_EXPONENTS[self.currency]
-        if exponent == 0:
-            return f"{self.minor} {self.currency}"
-        sign = "-" if self.minor < 0 else ""
-        units, cents = divmod(abs(self.minor), 10**exponent)
-        return f"{sign}{units}.{cents:0{exponent}d} {self.currency}"
+        return format_minor(self.minor, self.currency)
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """`1850, "USD"` as "18.50 USD", at any size (a sum of amounts may pass 64 bits); an amount in a
+    currency this code does not know is shown in minor units ("1850 minor units of XYZ")."""
+    exponent = CURRENCY_EXPONENTS.get(currency)
+    if exponent is None:
+        return f"{minor} minor units of {currency}"
+    if exponent == 0:
+        return f"{minor} {currency}"
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), 10**exponent)
+    return f"{sign}{units}.{cents:0{exponent}d} {currency}"
 
 
 def zero(currency: str) -> Money:

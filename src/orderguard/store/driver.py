@@ -39,7 +39,9 @@ from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElemen
 
 Processor = Callable[[Any], Any] | None
 
-DIRECT = os.environ.get("ORDERGUARD_SQLITE_DIRECT", "1") != "0"
+# Read as settings.Settings.sqlite_direct reads it (pydantic's booleans), which refuses any other value.
+_FALSE = {"0", "off", "f", "false", "n", "no"}
+DIRECT = os.environ.get("ORDERGUARD_SQLITE_DIRECT", "1").strip().lower() not in _FALSE
 
 
 class UnsupportedStatement(ValueError):

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orderguard.app.ports import OrderMoney
 from orderguard.domain.ledger import REFUNDS_IN_FLIGHT, LedgerTransaction, escrow
+from orderguard.domain.money import format_minor
 from orderguard.domain.orders import ORDER
 from orderguard.ids import new_id
 from orderguard.store import tables as t
@@ -115,9 +116,8 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
         .having(total.nonzero())
     )
     for txn_id, currency, *parts in unbalanced:
-        problems.append(
-            LedgerProblem("unbalanced_transaction", txn_id, f"sums to {total.value(parts)} {currency}")
-        )
+        amount = format_minor(total.value(parts), currency)
+        problems.append(LedgerProblem("unbalanced_transaction", txn_id, f"sums to {amount}"))
     negative = conn.execute(
         select(t.postings.c.account, t.postings.c.currency, *total.columns)
         .where(t.postings.c.account.like("escrow:%"))
@@ -125,7 +125,8 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
         .having(total.negative())
     )
     for account, currency, *parts in negative:
-        problems.append(LedgerProblem("negative_escrow", account, f"balance {total.value(parts)} {currency}"))
+        amount = format_minor(total.value(parts), currency)
+        problems.append(LedgerProblem("negative_escrow", account, f"balance {amount}"))
     ended = select(t.orders.c.id).where(t.orders.c.state.in_(ENDED_STATES))
     left_over = conn.execute(
         select(t.postings.c.order_id, t.postings.c.currency, *total.columns)
@@ -134,9 +135,8 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
         .having(total.nonzero())
     )
     for order_id, currency, *parts in left_over:
-        problems.append(
-            LedgerProblem("escrow_not_empty", order_id, f"ended with {total.value(parts)} {currency}")
-        )
+        amount = format_minor(total.value(parts), currency)
+        problems.append(LedgerProblem("escrow_not_empty", order_id, f"ended with {amount}"))
     return int(txn_count), problems + refund_problems(conn)
 
 
@@ -154,7 +154,8 @@ def refund_problems(conn: Connection) -> list[LedgerProblem]:
                 LedgerProblem(
                     "refunds_exceed_captured",
                     order_id,
-                    f"{total} {currency} refunded, {captured.get((order_id, currency), 0)} captured",
+                    f"{format_minor(total, currency)} refunded, "
+                    f"{format_minor(captured.get((order_id, currency), 0), currency)} captured",
                 )
             )
     for key in sorted(set(granted) | set(refunded), key=str):
@@ -165,7 +166,8 @@ def refund_problems(conn: Connection) -> list[LedgerProblem]:
                 LedgerProblem(
                     "refunds_unposted",
                     order_id or REFUNDS_IN_FLIGHT,
-                    f"refunds of {total} {currency} granted, {-refunded.get(key, 0)} left escrow",
+                    f"refunds of {format_minor(total, currency)} granted, "
+                    f"{format_minor(-refunded.get(key, 0), currency)} left escrow",
                 )
             )
     for key in sorted(set(granted) | set(in_flight), key=str):
@@ -176,8 +178,8 @@ def refund_problems(conn: Connection) -> list[LedgerProblem]:
                 LedgerProblem(
                     "refunds_in_flight_mismatch",
                     order_id or REFUNDS_IN_FLIGHT,
-                    f"{REFUNDS_IN_FLIGHT} holds {in_flight.get(key, 0)} {currency}, "
-                    f"the unsettled refunds {unsettled}",
+                    f"{REFUNDS_IN_FLIGHT} holds {format_minor(in_flight.get(key, 0), currency)}, "
+                    f"the unsettled refunds {format_minor(unsettled, currency)}",
                 )
             )
     return problems

@@ -1,14 +1,24 @@
-"""Applying the Alembic migrations programmatically."""
+"""Applying the Alembic migrations programmatically, and telling where a database's schema stands."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    revision: str  # "0009"
+    title: str  # the first line of its docstring
 
 
 def alembic_config(url: str) -> Config:
@@ -18,8 +28,38 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def head_revision() -> str:
+    """The revision this code's schema is at."""
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revision(revision: str) -> bool:
+    return revision in {script.revision for script in _scripts().walk_revisions()}
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The revision the database is at; None for a database no migration has touched."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> list[Migration]:
+    """Bring the database to the head revision; the migrations applied, oldest first."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        before = schema_revision(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+    return migrations_after(before)
+
+
+def migrations_after(revision: str | None) -> list[Migration]:
+    """The migrations from `revision` (exclusive; None: from the start) to the head, oldest first."""
+    scripts = _scripts().iterate_revisions("head", revision or "base")
+    return [Migration(s.revision, next(iter((s.doc or "").strip().splitlines()), "")) for s in scripts][::-1]
