@@ -29,7 +29,7 @@ from orderguard.domain import disputes, files, messages, shipping
 from orderguard.domain.decision import Decision
 from orderguard.domain.disputes import DISPUTE, Dispute, DisputeState, Ending, Evidence, Proposal, ReturnScan
 from orderguard.domain.disputes.actions import actions_for
-from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.machine import Actor, Refusal, Refused, one_of
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.policy import Policy
@@ -134,7 +134,7 @@ def list_disputes(
 ) -> DisputePage:
     """The caller's disputes, newest first: a buyer's own, a seller's stores', all for an admin."""
     if status is not None and status not in DISPUTE.states:
-        raise Refused(Refusal("unknown_status", f"status must be one of {', '.join(DISPUTE.states)}", 422))
+        raise Refused(Refusal("unknown_status", f"status must be one of {one_of(DISPUTE.states)}", 422))
     after = decode_cursor(cursor) if cursor else None
     now = ctx.clock.now()
     with ctx.reading() as uow:
@@ -509,7 +509,9 @@ def inject_return_scan(
             Refusal("return_not_shipped", f"dispute {dispute_id} has no return parcel to scan", 409)
         )
     if kind not in shipping.SCAN_KINDS:
-        raise Refused(Refusal("unknown_scan_kind", f"scan kind must be one of {shipping.SCAN_KINDS}", 422))
+        raise Refused(
+            Refusal("unknown_scan_kind", f"scan kind must be one of {one_of(shipping.SCAN_KINDS)}", 422)
+        )
     now = ctx.clock.now()
     if occurred_at is not None and occurred_at > now + shipping.MAX_FUTURE:
         raise Refused(Refusal("scan_in_future", "a scan may not be more than 5 minutes ahead", 422))

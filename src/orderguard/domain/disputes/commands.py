@@ -26,7 +26,7 @@ from orderguard.domain.disputes.proposals import PROPOSAL, ProposalState
 from orderguard.domain.disputes.table import DISPUTE, DisputeState
 from orderguard.domain.disputes.texts import notices
 from orderguard.domain.fines import Fine
-from orderguard.domain.machine import Actor, Facts, Refusal, Refused
+from orderguard.domain.machine import Actor, Facts, Refusal, Refused, one_of
 from orderguard.domain.money import Money
 from orderguard.domain.orders import Order, OrderState
 from orderguard.domain.payments import Payment
@@ -197,7 +197,7 @@ def open_dispute(
     if order.buyer_id != buyer_id:
         raise Refused(Refusal("forbidden_actor", "only the order's buyer opens a dispute", 403))
     if reason not in set(DisputeReason):
-        raise Refused(Refusal("unknown_reason", f"reason must be one of {', '.join(DisputeReason)}", 422))
+        raise Refused(Refusal("unknown_reason", f"reason must be one of {one_of(DisputeReason)}", 422))
     refusal, _ = window(order, now)
     if refusal is not None:
         raise Refused(refusal)
