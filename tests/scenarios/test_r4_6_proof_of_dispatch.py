@@ -123,6 +123,7 @@ def test_r4_6_a_missed_proof_lets_the_buyer_complain_and_the_administration_sees
         "available": True,
         "code": None,
         "reason": None,
+        "until": None,
     }
     assert any("complain" in text for text in _notes(api, buyer, "proof_missed"))
     assert _notes(api, seller, "proof_missed")

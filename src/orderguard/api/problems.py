@@ -177,6 +177,12 @@ class RequestIds:
 _ERROR_TYPES = {"string_unicode": "unsafe_text"}  # pydantic's name for a lone surrogate
 
 
+def _words(error: Any) -> str:
+    """Pydantic's message, its choices in words: `should be a, b or c`, never quoted like a list."""
+    message = str(error.get("msg", ""))
+    return message.replace("'", "") if error.get("type") == "literal_error" else message
+
+
 def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errs = exc.errors()
@@ -185,7 +191,7 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
     fields = [
         {
             "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-            "message": _printable(str(e.get("msg", ""))),
+            "message": _printable(_words(e)),
             "type": _ERROR_TYPES.get(str(e.get("type")), str(e.get("type", ""))),
         }
         for e in errs
