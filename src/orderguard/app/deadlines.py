@@ -26,6 +26,7 @@ from orderguard.domain.decision import AfterCommit, Decision
 from orderguard.domain.ledger import escrow as escrow_account
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
+from orderguard.domain.shipments import Shipment
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,11 @@ class Batch:
         found = self._uow.cancellations.open_requests(order_id)
         current = [self._current.get(("cancellation_request", r.id), r) for r in found]
         return [r for r in current if r.is_open]
+
+    def parcels(self, order_id: str) -> list[Shipment]:
+        """The order's shipments (written only under the order's lock), as moved in this batch."""
+        found = self._uow.shipments.shipments_of([order_id])
+        return [self._current.get(("shipment", s.id), s) for s in found]
 
     def moved(self, decision: Decision[Any]) -> None:
         for d in decision.flatten():

@@ -17,7 +17,7 @@ from orderguard.domain.machine import Actor, Facts, Refusal, Refused
 from orderguard.domain.money import Money
 from orderguard.domain.orders.actions import why_not
 from orderguard.domain.orders.model import Order
-from orderguard.domain.orders.table import DISPUTE_WINDOW_END, ORDER, OrderState
+from orderguard.domain.orders.table import DISPUTE_WINDOW_END, ORDER, OrderDeadline, OrderState
 from orderguard.domain.orders.texts import notices
 from orderguard.domain.policy import Policy
 
@@ -156,18 +156,67 @@ def confirm_receipt(order: Order, buyer_id: str, now: datetime, policy: Policy) 
 def protection_ended(
     order: Order, now: datetime, policy: Policy, facts: Facts | None = None
 ) -> OrderDecision:
-    """R6.4: protection ran out with neither confirmation nor dispute; the order completes."""
+    """R6.4: protection ran out with neither confirmation nor dispute; the order completes.
+
+    R6.6: not while a parcel is on its way back to the seller (the order is returning instead), nor
+    while one waits at a pickup point: then protection runs on until `after_delivery_protection_days`
+    after its storage ends, as if it were delivered then (by then it is collected or sent back).
+    """
+    parcels = facts.parcels(order.id) if facts is not None else []
+    if any(p.state == shipping.RETURNING for p in parcels):
+        return parcel_returning(order, now, policy)
+    extended = _extend_for_pickup(order, parcels, now, policy)
+    if extended is not None:
+        return extended
     return _complete(order, "protection_ended", SYS, None, now, policy)
+
+
+def _extend_for_pickup(
+    order: Order, parcels: list[Any], now: datetime, policy: Policy
+) -> OrderDecision | None:
+    storage_ends = [
+        shipping.STORAGE_END.due.at(p, policy) for p in parcels if p.state == shipping.AT_PICKUP_POINT
+    ]
+    latest = max((end for end in storage_ends if end is not None), default=None)
+    if latest is None or ORDER.find(order.state, "protection_extended") is None:
+        return None
+    ends = latest + timedelta(days=policy.shipping.after_delivery_protection_days)
+    if ends <= now:  # the storage is over already: its own deadline sends the parcel back
+        return None
+    d = transition(
+        order,
+        "protection_extended",
+        SYS,
+        None,
+        now,
+        policy,
+        {"storage_ends_at": latest.isoformat(), "protection_ends_at": ends.isoformat()},
+        protection_ends_at=ends,
+    )
+    # a self-loop re-arms nothing by itself: protection's timers start again from the new end
+    _, d.arm = ORDER.rearm("", d.subject, now, policy)
+    d.cancel = [OrderDeadline.PROTECTION_REMINDER]
+    return d
 
 
 @ORDER.on_expiry("dispute_window_ended")
 def dispute_window_ended(order: Order, now: datetime, policy: Policy, facts: Facts) -> OrderDecision:
-    """R6.5: the order closes; its escrow goes to the seller less the platform commission."""
-    escrow_balance = facts.escrow(order.id)
+    """R6.5: the order closes; its escrow goes to the seller less the platform commission.
+
+    R6.6: not while a parcel is on its way back to the seller: the order is returning instead, and
+    pays out what remains once the parcel is back and refunded.
+    """
+    if any(p.state == shipping.RETURNING for p in facts.parcels(order.id)):
+        return parcel_returning(order, now, policy)
+    return _release(order, "dispute_window_ended", facts.escrow(order.id), now, policy)
+
+
+def _release(order: Order, event: str, escrow_balance: int, now: datetime, policy: Policy) -> OrderDecision:
+    """The order ends with `event`: what its escrow holds goes to the seller, less the commission."""
     commission = Money(escrow_balance, order.currency).bps(policy.money.commission_bps).minor
     d = transition(
         order,
-        "dispute_window_ended",
+        event,
         SYS,
         None,
         now,
@@ -178,6 +227,45 @@ def dispute_window_ended(order: Order, now: datetime, policy: Policy, facts: Fac
     if escrow_balance > 0:
         d.ledger.append(ledger.release(order.id, order.store_id, escrow_balance, commission, order.currency))
     return d
+
+
+# --- parcels sent back (R6.6) ---------------------------------------------------------------
+
+
+def parcel_returning(order: Order, now: datetime, policy: Policy) -> OrderDecision:
+    """R6.6: a parcel is on its way back to the seller: protection, completion and the payout wait
+    until it is back (their deadlines are cancelled on leaving the state)."""
+    return transition(order, "parcel_returning", SYS, None, now, policy)
+
+
+def return_ended(
+    order: Order, parcels: list[Any], escrow_balance: int, now: datetime, policy: Policy
+) -> OrderDecision:
+    """R6.6: no parcel of the returning order is on its way back any more (each is refunded).
+
+    Every parcel back: the order has ended (`returned`) and what its escrow still holds (the return
+    shipping kept) goes to the seller, less the commission. Otherwise the order goes on with the
+    parcels the buyer has: completed again if it was completed (its dispute window as it was), else
+    shipped, protection ending no sooner than `after_delivery_protection_days` from now.
+    """
+    if all(p.state == shipping.RETURNED for p in parcels):
+        return _release(order, "parcels_returned", escrow_balance, now, policy)
+    if order.completed_at is not None:
+        return transition(order, "completion_resumed", SYS, None, now, policy)
+    ends = max(
+        order.protection_ends_at or now,
+        now + timedelta(days=policy.shipping.after_delivery_protection_days),
+    )
+    return transition(
+        order,
+        "protection_resumed",
+        SYS,
+        None,
+        now,
+        policy,
+        {"protection_ends_at": ends.isoformat()},
+        protection_ends_at=ends,
+    )
 
 
 # --- shipment ---------------------------------------------------------------------------

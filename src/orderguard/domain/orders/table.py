@@ -19,6 +19,8 @@ class OrderState(StrEnum):
     COMPLETED = "completed"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    RETURNING = "returning"  # a parcel is on its way back to the seller: protection is suspended (R6.6)
+    RETURNED = "returned"  # every parcel came back: the buyer refunded, the rest paid out (R6.6)
 
 
 class OrderDeadline(StrEnum):
@@ -108,8 +110,17 @@ ORDER = Machine(
         T(OrderState.DELIVERED, "receipt_confirmed", OrderState.COMPLETED, B, "R6.4"),
         T(OrderState.DELIVERED, "protection_ended", OrderState.COMPLETED, SYS, "R6.4", PROTECTION_END),
         T(OrderState.COMPLETED, "dispute_window_ended", OrderState.CLOSED, SYS, "R6.5", DISPUTE_WINDOW_END),
+        # unclaimed and refused parcels (R6.6): a parcel on its way back suspends protection and the
+        # payout until it is back; its lines are refunded then (domain/unclaimed.py)
+        T(OrderState.SHIPPED, "protection_extended", OrderState.SHIPPED, SYS, "R6.6"),
+        T(OrderState.SHIPPED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
+        T(OrderState.DELIVERED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
+        T(OrderState.COMPLETED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
+        T(OrderState.RETURNING, "parcels_returned", OrderState.RETURNED, SYS, "R6.6"),
+        T(OrderState.RETURNING, "protection_resumed", OrderState.SHIPPED, SYS, "R6.6"),
+        T(OrderState.RETURNING, "completion_resumed", OrderState.COMPLETED, SYS, "R6.6"),
     ),
-    terminal=frozenset({OrderState.CANCELLED, OrderState.CLOSED}),
+    terminal=frozenset({OrderState.CANCELLED, OrderState.CLOSED, OrderState.RETURNED}),
 )
 
 UNPAID_STATES = frozenset({OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING})
