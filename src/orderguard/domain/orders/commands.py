@@ -13,7 +13,7 @@ from typing import Any
 
 from orderguard.domain import ledger, shipping
 from orderguard.domain.decision import Decision, Event, take
-from orderguard.domain.machine import Actor, Facts, Refusal, Refused
+from orderguard.domain.machine import Actor, ArmDeadline, Facts, Refusal, Refused
 from orderguard.domain.money import Money
 from orderguard.domain.orders.actions import why_not
 from orderguard.domain.orders.model import Order
@@ -165,37 +165,34 @@ def protection_ended(
     parcels = facts.parcels(order.id) if facts is not None else []
     if any(p.state == shipping.RETURNING for p in parcels):
         return parcel_returning(order, now, policy)
-    extended = _extend_for_pickup(order, parcels, now, policy)
-    if extended is not None:
-        return extended
+    waiting = _wait_for_pickup(order, parcels, "protection_extended", "protection_ends_at", now, policy)
+    if waiting is not None:
+        return waiting
     return _complete(order, "protection_ended", SYS, None, now, policy)
 
 
-def _extend_for_pickup(
-    order: Order, parcels: list[Any], now: datetime, policy: Policy
+def _wait_for_pickup(
+    order: Order, parcels: list[Any], event: str, field: str, now: datetime, policy: Policy
 ) -> OrderDecision | None:
+    """R6.6: a parcel waits at a pickup point: the deadline due now (protection's end, the dispute
+    window's) moves, in `field`, to `after_delivery_protection_days` after its storage ends, as if
+    it were delivered then. By then its own storage deadline has sent it back, or it was collected."""
     storage_ends = [
         shipping.STORAGE_END.due.at(p, policy) for p in parcels if p.state == shipping.AT_PICKUP_POINT
     ]
     latest = max((end for end in storage_ends if end is not None), default=None)
-    if latest is None or ORDER.find(order.state, "protection_extended") is None:
+    if latest is None or ORDER.find(order.state, event) is None:
         return None
     ends = latest + timedelta(days=policy.shipping.after_delivery_protection_days)
     if ends <= now:  # the storage is over already: its own deadline sends the parcel back
         return None
-    d = transition(
-        order,
-        "protection_extended",
-        SYS,
-        None,
-        now,
-        policy,
-        {"storage_ends_at": latest.isoformat(), "protection_ends_at": ends.isoformat()},
-        protection_ends_at=ends,
-    )
-    # a self-loop re-arms nothing by itself: protection's timers start again from the new end
-    _, d.arm = ORDER.rearm("", d.subject, now, policy)
-    d.cancel = [OrderDeadline.PROTECTION_REMINDER]
+    data = {"storage_ends_at": latest.isoformat(), field: ends.isoformat()}
+    d = transition(order, event, SYS, None, now, policy, data, **{field: ends})
+    # a self-loop re-arms nothing by itself: the state's timers start again from the moved field (the
+    # dispute window's counts from completion, so it is moved explicitly)
+    _, arm = ORDER.rearm("", d.subject, now, policy)
+    d.arm = [ArmDeadline(a.kind, ends) if a.kind == OrderDeadline.DISPUTE_WINDOW_END else a for a in arm]
+    d.cancel = list(ORDER.state_deadlines[order.state])
     return d
 
 
@@ -204,10 +201,17 @@ def dispute_window_ended(order: Order, now: datetime, policy: Policy, facts: Fac
     """R6.5: the order closes; its escrow goes to the seller less the platform commission.
 
     R6.6: not while a parcel is on its way back to the seller: the order is returning instead, and
-    pays out what remains once the parcel is back and refunded.
+    pays out what remains once the parcel is back and refunded; nor while one waits at a pickup
+    point (the buyer confirmed receipt without collecting it): the window runs on as protection does.
     """
-    if any(p.state == shipping.RETURNING for p in facts.parcels(order.id)):
+    parcels = facts.parcels(order.id)
+    if any(p.state == shipping.RETURNING for p in parcels):
         return parcel_returning(order, now, policy)
+    waiting = _wait_for_pickup(
+        order, parcels, "dispute_window_extended", "dispute_window_ends_at", now, policy
+    )
+    if waiting is not None:
+        return waiting
     return _release(order, "dispute_window_ended", facts.escrow(order.id), now, policy)
 
 

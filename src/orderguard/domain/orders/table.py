@@ -51,7 +51,9 @@ PROTECTION_END = Timer(
     Due(
         "protection_ends_at",
         "the promised delivery days after shipment (at most {shipping.max_protection_days}), or "
-        "{shipping.after_delivery_protection_days} days after delivery if sooner",
+        "{shipping.after_delivery_protection_days} days after delivery if sooner; while a parcel waits "
+        "at a pickup point, no sooner than {shipping.after_delivery_protection_days} days after its "
+        "storage ends",
     ),
     B,
     "confirm receipt or open a dispute",
@@ -113,6 +115,7 @@ ORDER = Machine(
         # unclaimed and refused parcels (R6.6): a parcel on its way back suspends protection and the
         # payout until it is back; its lines are refunded then (domain/unclaimed.py)
         T(OrderState.SHIPPED, "protection_extended", OrderState.SHIPPED, SYS, "R6.6"),
+        T(OrderState.COMPLETED, "dispute_window_extended", OrderState.COMPLETED, SYS, "R6.6"),
         T(OrderState.SHIPPED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
         T(OrderState.DELIVERED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
         T(OrderState.COMPLETED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),

@@ -107,6 +107,21 @@ TEXTS: dict[str, tuple[tuple[str, str, str], ...]] = {
             "storage ends on {data[storage_ends_at]:.10}.",
         ),
     ),
+    "dispute_window_extended": (
+        (
+            "buyer",
+            "parcel_waiting",
+            "A parcel of order {order.id} is still waiting for you at the pickup point: collect it before "
+            "its storage ends on {data[storage_ends_at]:.10}, or it goes back to the seller and you are "
+            "refunded once it is back.",
+        ),
+        (
+            "seller",
+            "payout_postponed",
+            "A parcel of order {order.id} is still waiting at the pickup point: the order closes, and is "
+            "paid out, no sooner than {order.dispute_window_ends_at:%Y-%m-%d}.",
+        ),
+    ),
     "parcels_returned": (
         (
             "seller",
