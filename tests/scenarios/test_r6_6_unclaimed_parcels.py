@@ -183,6 +183,20 @@ def test_r6_6_returned_then_delivered_to_sender_refunds_the_buyer_and_never_pays
     assert _payable(api, listing) == [{"currency": "USD", "amount": 2_00 - _commission(2_00)}]
 
 
+def test_r6_6_a_return_reported_whole_in_one_delivery_ends_the_order_too(api: Api) -> None:
+    buyer, listing, order = paid_order(api, quantity=3)
+    code = s10("69696969")
+    ship(api, listing, order["id"], code)
+    api.advance(days=9)
+    _carrier(api, code, "at_pickup_point", "returned_to_sender", "delivered_to_sender")
+    detail = api.order(order["id"], buyer)
+    assert detail["status"] == "returned" and detail["shipments"][0]["status"] == "returned"
+    assert [r["amount"] for r in _refunds(api, order["id"], buyer)] == [30_00]
+    assert _payable(api, listing) == [{"currency": "USD", "amount": 2_00 - _commission(2_00)}]
+    kinds = [e["kind"] for e in api.timeline(order["id"], buyer)]
+    assert kinds.count("parcel_returning") == kinds.count("parcels_returned") == 1
+
+
 def test_r6_6_one_parcel_of_two_refused_the_order_resumes_with_the_other(api: Api) -> None:
     buyer, listing, order = paid_order(api, quantity=2, promised_days=20)
     line = order["lines"][0]["id"]

@@ -79,7 +79,7 @@ def confirm_receipt(
 @router.post(
     "/orders/{order_id}/refuse-parcel",
     operation_id="refuseParcel",
-    responses=errors(401, 403, 404, 409, 413, 415, 422),
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422),
 )
 def refuse_parcel(
     order_id: PathId,

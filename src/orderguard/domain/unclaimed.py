@@ -165,13 +165,16 @@ def follow(
         if parcel.state != AT_PICKUP_POINT:
             d.events[-1] = replace(d.events[-1], data={**d.events[-1].data, **facts})
         d.notifications.extend(_notices(parcel, order, amount, quote.kept, policy))
-    if any(p.state == RETURNING for p in parcels):
-        if ORDER.find(order.state, "parcel_returning") is None:
-            return None  # already returning, or partly shipped (see the module)
-        return orders.parcel_returning(order, now, policy)
-    if order.state == OrderState.RETURNING:
-        return orders.return_ended(order, list(parcels), refundable, now, policy)
-    return None
+    returning = any(p.state == RETURNING for p in parcels)
+    came_back = any(d.subject.state == RETURNED for d in moved)  # perhaps without a scan in between
+    decided = None
+    if (returning or came_back) and ORDER.find(order.state, "parcel_returning") is not None:
+        decided = orders.parcel_returning(order, now, policy)  # not when partly shipped (see the module)
+    current = decided.subject if decided else order
+    if not returning and current.state == OrderState.RETURNING:
+        ended = orders.return_ended(current, list(parcels), refundable, now, policy)
+        decided = decided.then(ended) if decided else ended
+    return decided
 
 
 def _cause(parcel: Shipment) -> str:
