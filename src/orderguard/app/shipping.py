@@ -202,13 +202,20 @@ def _follow_parcels(
     out = []
     for order_id, mine in sorted(by_order.items()):
         order = current[order_id]
-        payment, escrow = None, 0
-        if any(d.subject.state == shipping.RETURNED for d in mine):
+        payment, escrow, refunded = None, 0, frozenset[str]()
+        if order.state == orders.OrderState.RETURNING or any(
+            d.subject.state == shipping.RETURNED for d in mine
+        ):
             payment = uow.payments.captured_payment(order_id)
             escrow = uow.ledger.order_money(order_id, order.currency).in_escrow
+            refunded = frozenset(
+                r.cause_id
+                for r in uow.refunds.refunds_of(order_id)
+                if r.cause_type == unclaimed.CAUSE and r.cause_id
+            )
         of_order = [s for s in now_parcels.values() if s.order_id == order_id]
         decided = unclaimed.follow(
-            order, of_order, mine, payment, escrow, now, ctx.policies.get(order.policy_key)
+            order, of_order, mine, payment, escrow, now, ctx.policies.get(order.policy_key), refunded
         )
         if decided is not None:
             out.append(decided)

@@ -131,12 +131,15 @@ def follow(
     refundable: int,
     now: datetime,
     policy: Policy,
+    refunded: frozenset[str] = frozenset(),
 ) -> OrderDecision | None:
     """The consequences of the `moved` parcels of `order` (`parcels`: all of them, as they now are).
 
     Each moved parcel's decision gains its notices, and a parcel back with the seller its refund (in
-    `also`, at most `refundable`, the order's escrow). The order's own decision is returned: returning
-    while a parcel is on its way back, and once none is, returned or resumed (see the module).
+    `also`, at most `refundable`, the order's escrow), unless it is one of the parcels `refunded`
+    already (scans reported out of order may take a parcel back and forth). The order's own decision
+    is returned: returning while a parcel is on its way back, and once none is, returned or resumed
+    (see the module).
     """
     moving = {d.subject.id for d in moved}
     back: dict[str, int] = {}  # per line, the units back with the seller in parcels refunded before
@@ -148,21 +151,24 @@ def follow(
         if parcel.state not in (AT_PICKUP_POINT, RETURNING, RETURNED):
             continue
         quote = return_refund(order, parcel, back, policy)
-        refunded = None
+        granted = None
         if parcel.state == RETURNED:
-            refunded = _grant(order, parcel, quote, payment, refundable, now, policy)
-            if refunded is not None:
-                d.also.append(refunded)
-                refundable -= refunded.subject.amount
+            if parcel.id in refunded:  # back again in the fold: refunded the first time
+                _add(back, parcel.lines)
+                continue
+            granted = _grant(order, parcel, quote, payment, refundable, now, policy)
+            if granted is not None:
+                d.also.append(granted)
+                refundable -= granted.subject.amount
             _add(back, parcel.lines)
-        amount = refunded.subject.amount if refunded else 0 if parcel.state == RETURNED else quote.amount
+        amount = granted.subject.amount if granted else 0 if parcel.state == RETURNED else quote.amount
         facts = {
             "cause": _cause(parcel),
             "refund": amount,
             "return_shipping": quote.kept,
-            "refund_id": refunded.subject.id if refunded else None,
+            "refund_id": granted.subject.id if granted else None,
         }
-        if parcel.state != AT_PICKUP_POINT:
+        if d.events and parcel.state != AT_PICKUP_POINT:  # the event that moved it records the money
             d.events[-1] = replace(d.events[-1], data={**d.events[-1].data, **facts})
         d.notifications.extend(_notices(parcel, order, amount, quote.kept, policy))
     returning = any(p.state == RETURNING for p in parcels)
