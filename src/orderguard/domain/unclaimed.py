@@ -34,8 +34,9 @@ coming back. When no parcel is on its way back any more:
 A partly shipped order is not suspended (protection has not started; the seller still ships the
 rest): a parcel coming back is refunded all the same, and if the order is fully shipped meanwhile,
 the protection and dispute-window deadlines find the parcel on its way back and suspend it then.
-Protection does not end while a parcel waits at a pickup point either: it runs on until
-`after_delivery_protection_days` after the storage ends, as if the parcel were delivered then.
+Neither protection nor the dispute window (a buyer may confirm receipt before collecting) ends
+while a parcel waits at a pickup point: each runs on until `after_delivery_protection_days` after
+the storage ends, as if the parcel were delivered then; by then it is collected or on its way back.
 
 Each party is told what happened and what they must do by when (R8.5): the buyer when a parcel
 reaches the pickup point (collect it by the end of its storage, or refuse it), both parties when a
