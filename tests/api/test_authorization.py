@@ -301,6 +301,7 @@ ENDPOINTS = [
         prepare=_pay,
     ),
     Endpoint("POST", "/v1/orders/{order_id}/confirm-receipt", frozenset({BUYER}), 200, prepare=_pay_and_ship),
+    Endpoint("POST", "/v1/orders/{order_id}/refuse-parcel", frozenset({BUYER}), 200, prepare=_pay_and_ship),
     Endpoint(
         "GET",
         "/v1/stores/{store_id}/balance",

@@ -141,6 +141,18 @@ CASES: dict[str, tuple[Callable[[Shipped], Response], int, str]] = {
         403,
         "forbidden_role",
     ),
+    "refuse a parcel by the seller": (
+        lambda s: s.api.post(f"/v1/orders/{s.order_id}/refuse-parcel", s.listing.seller),
+        403,
+        "forbidden_role",
+    ),
+    "refuse a parcel that is not the order's": (
+        lambda s: s.api.post(
+            f"/v1/orders/{s.order_id}/refuse-parcel", s.buyer, {"shipment_id": "shp_of_another_order"}
+        ),
+        404,
+        "shipment_not_found",
+    ),
 }
 
 
@@ -168,3 +180,11 @@ def test_confirm_receipt_by_another_buyer_is_not_found(api: Api) -> None:
         assert_problem(
             api.post(f"/v1/orders/{shipped.order_id}/confirm-receipt", other), 404, "order_not_found"
         )
+
+
+def test_refusing_a_parcel_of_another_buyer_is_not_found(api: Api) -> None:
+    shipped = Shipped(api)
+    other: Who = api.buyer("Eve")
+    with writes_nothing(api):
+        r = api.post(f"/v1/orders/{shipped.order_id}/refuse-parcel", other)
+        assert_problem(r, 404, "order_not_found")

@@ -44,6 +44,7 @@ OPERATION_IDS = {
     ("POST", "/v1/orders/{order_id}/cancel"): "cancelOrder",
     ("POST", "/v1/orders/{order_id}/shipments"): "createShipment",
     ("POST", "/v1/orders/{order_id}/confirm-receipt"): "confirmReceipt",
+    ("POST", "/v1/orders/{order_id}/refuse-parcel"): "refuseParcel",
     ("POST", "/v1/carriers/{carrier}/scans"): "reportCarrierScans",
     ("POST", "/v1/sandbox/shipments/{shipment_id}/scans"): "injectSandboxScan",
     ("GET", "/v1/stores/{store_id}/balance"): "getStoreBalance",

@@ -302,6 +302,8 @@ class FakeShipments(_Repository):
                 "status": s.state,
                 "shipped_at": s.shipped_at,
                 "status_since": s.state_since,
+                "sent_back_by": s.sent_back_by,
+                "sent_back_at": s.sent_back_at,
                 "lines": dict(s.lines),
                 "scans": [
                     {
@@ -822,6 +824,7 @@ class FakeUnitOfWork:
             "refund": self.rows.refunds,
             "proof_request": self.rows.proof_requests,
             "dispute": self.rows.disputes,
+            "shipment": self.rows.shipments,
         }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
@@ -851,9 +854,13 @@ class FakeUnitOfWork:
                 raise ValueError(f"no writer for {d.subject.lifecycle}")
             if d.new and d.subject.id in table:
                 raise UniqueViolation(f"{d.subject.lifecycle} {d.subject.id} exists")
-            if not d.new and isinstance(d.subject, Shipment):  # only state and state_since are updated
+            if not d.new and isinstance(d.subject, Shipment):  # its lines and code are never updated
                 d_subject = replace(
-                    table[d.subject.id], state=d.subject.state, state_since=d.subject.state_since
+                    table[d.subject.id],
+                    state=d.subject.state,
+                    state_since=d.subject.state_since,
+                    sent_back_by=d.subject.sent_back_by,
+                    sent_back_at=d.subject.sent_back_at,
                 )
                 table[d.subject.id] = d_subject
             else:

@@ -80,7 +80,7 @@ def test_every_transition_names_a_spec_rule(machine_and_start: tuple[Machine, st
 
 
 def test_order_terminal_states() -> None:
-    assert frozenset({"cancelled", "closed"}) == ORDER.terminal
+    assert frozenset({"cancelled", "closed", "returned"}) == ORDER.terminal
 
 
 def test_payment_reports_come_only_from_the_system() -> None:

@@ -331,6 +331,9 @@ class _Escrow:
     def escrow(self, order_id: str) -> int:
         return self.balance
 
+    def parcels(self, order_id: str) -> list[object]:
+        return []
+
 
 # --- Decision.then ------------------------------------------------------------------
 

@@ -253,6 +253,12 @@ class Shipment(Out):
     status: ShipmentStatus
     shipped_at: datetime
     status_since: datetime
+    sent_back_by: Literal["refused", "storage_ended"] | None = Field(
+        description="the platform sent the parcel back: the buyer refused it, or it was not collected "
+        "before its storage at the pickup point ended (R6.6); null otherwise (a carrier's own return "
+        "shows as a `returned_to_sender` scan)"
+    )
+    sent_back_at: datetime | None = Field(description="when the platform sent it back")
     lines: list[ShipmentLine]
     scans: list[Scan] = Field(description="in the order they were recorded")
 

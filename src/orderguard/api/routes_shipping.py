@@ -20,6 +20,7 @@ from orderguard.api.schemas import (
     Cursor,
     PathId,
     PlaceIn,
+    RefuseParcelIn,
     SandboxScanIn,
     ShipmentIn,
 )
@@ -73,6 +74,29 @@ def confirm_receipt(
 ) -> models.Order:
     """Complete the order. Do not confirm receipt of a faulty item: open a dispute instead."""
     return views.order(orders.confirm_receipt(ctx, who, order_id))
+
+
+@router.post(
+    "/orders/{order_id}/refuse-parcel",
+    operation_id="refuseParcel",
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422),
+)
+def refuse_parcel(
+    order_id: PathId,
+    body: RefuseParcelIn | None = None,
+    who: Principal = Depends(current_principal),
+    ctx: Context = Depends(context),
+) -> models.Order:
+    """R6.6: the buyer refuses a parcel before it is delivered (shipped, in transit, at the pickup
+    point); it goes back to the seller at once. Once the carrier reports it delivered back, the buyer
+    is refunded its lines, less the return shipping (or in full, by policy). Without `shipment_id`,
+    every parcel of the order not delivered yet is refused.
+
+    409: `order_not_shipped`, `order_cancelled`, `order_completed` (open a dispute instead),
+    `order_returned`, `parcel_delivered`, `parcel_returning`; 404 `shipment_not_found` for a parcel
+    that is not the order's."""
+    shipment_id = body.shipment_id if body else None
+    return views.order(orders.refuse_parcel(ctx, who, order_id, shipment_id))
 
 
 def _by_reference(model: type[CarrierScansIn]) -> dict[str, Any]:

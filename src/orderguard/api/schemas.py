@@ -429,6 +429,12 @@ class ProofRequestIn(Body):
     )
 
 
+class RefuseParcelIn(Body):
+    shipment_id: Id | None = Field(
+        None, description="the parcel to refuse; omit to refuse every parcel of the order not delivered yet"
+    )
+
+
 class ComplaintIn(Body):
     proof_request_id: Id = Field(description="the proof request whose deadline the seller missed")
     order_id: Id | None = Field(None, description="optional; when given, the proof request's order")

@@ -27,6 +27,7 @@ from orderguard.domain.disputes import Dispute, Proposal, ProposalState
 from orderguard.domain.ledger import escrow as escrow_account
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
+from orderguard.domain.shipments import Shipment
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,10 @@ class Batch:
         found = self._uow.disputes.open_proposals(dispute_id)
         current = [self._current.get(("dispute_proposal", p.id), p) for p in found]
         return [p for p in current if p.state == ProposalState.OPEN]
+    def parcels(self, order_id: str) -> list[Shipment]:
+        """The order's shipments (written only under the order's lock), as moved in this batch."""
+        found = self._uow.shipments.shipments_of([order_id])
+        return [self._current.get(("shipment", s.id), s) for s in found]
 
     def moved(self, decision: Decision[Any]) -> None:
         for d in decision.flatten():

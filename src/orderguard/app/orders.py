@@ -11,7 +11,7 @@ from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.ports import OrderMoney, UnitOfWork
-from orderguard.domain import cancellation, disputes, orders
+from orderguard.domain import cancellation, disputes, orders, unclaimed
 from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.machine import Actor, Machine, Refusal, Refused, one_of
 from orderguard.domain.orders import Action, Order, OrderDecision
@@ -63,6 +63,23 @@ def confirm_receipt(ctx: Context, buyer: Principal, order_id: str) -> OrderView:
     return _buyer_command(ctx, buyer, order_id, orders.confirm_receipt)
 
 
+def refuse_parcel(ctx: Context, buyer: Principal, order_id: str, shipment_id: str | None) -> OrderView:
+    """R6.6: the buyer refuses a parcel (None: every parcel not delivered yet); it goes back to the
+    seller, and its lines are refunded once it is back. Locks the order, as every command on its
+    parcels does (scans, the storage deadline), so exactly one of them sends a parcel back."""
+    require_role(buyer, Actor.BUYER)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        order, _ = visible_order(uow, buyer, uow.orders.load_order(order_id, lock=True), order_id)
+        policy = ctx.policies.get(order.policy_key)
+        parcels = uow.shipments.shipments_of([order.id])
+        refused = unclaimed.refuse(order, parcels, shipment_id, buyer.id, now, policy)
+        after = {s.id: s for s in parcels} | {d.subject.id: d.subject for d in refused}
+        decided = unclaimed.follow(order, list(after.values()), refused, None, 0, now, policy)
+        uow.save([*refused, *([decided] if decided else [])], now)
+        return _view(uow, decided.subject if decided else order, Actor.BUYER, now)
+
+
 def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
     with ctx.reading() as uow:
         order, role = visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
@@ -74,6 +91,7 @@ def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderVie
     if role is Actor.BUYER:
         actions.append(_request_action(uow, order))
         actions.append(_dispute_action(uow, order, now))
+        actions.append(unclaimed.refuse_action(order, uow.shipments.shipments_of([order.id])))
     return OrderView(
         order,
         role,

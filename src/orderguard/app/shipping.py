@@ -7,13 +7,16 @@ import hmac
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from orderguard.app import disputes
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
+from orderguard.app.effects import run_after_commit
 from orderguard.app.ports import UnitOfWork
-from orderguard.domain import cancellation_requests, orders, shipments, shipping
+from orderguard.domain import cancellation_requests, orders, shipments, shipping, unclaimed
 from orderguard.domain.cancellation_requests import CancellationRequest
+from orderguard.domain.decision import AfterCommit, Decision
 from orderguard.domain.machine import Actor, Refusal, Refused, one_of
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
@@ -109,7 +112,8 @@ def record_scans(
     A scan moves only the shipments that hold its code legitimately (`shipping.holds_code`).
 
     A signed delivery's `signature` is remembered in the same transaction, so a
-    replay is refused while a delivery that failed may be retried.
+    replay is refused while a delivery that failed may be retried. A parcel back with the seller
+    is refunded (R6.6); the refund is sent to the provider after the commit.
     """
     now = ctx.clock.now()
     with ctx.uow() as uow:
@@ -144,18 +148,19 @@ def record_scans(
                     )
                 )
             targets += [(s, scan) for s in found]
-        result = _apply_scans(uow, ctx, targets, source, now) if targets else ScanResult(0, 0)
+        result, after = _apply_scans(uow, ctx, targets, source, now) if targets else (ScanResult(0, 0), [])
         for code, scans in sorted(returns.items()):
             counted = disputes.record_return_scans(uow, ctx, carrier, code, scans, source, now)
             if counted is None:
                 raise Refused(Refusal("unknown_tracking_code", f"no {carrier} parcel has code {code}", 422))
             result = ScanResult(result.accepted + counted[0], result.duplicates + counted[1])
-        return result
+    run_after_commit(ctx, after)
+    return result
 
 
 def _apply_scans(
     uow: UnitOfWork, ctx: Context, targets: list[tuple[Shipment, Scan]], source: str, now: datetime
-) -> ScanResult:
+) -> tuple[ScanResult, list[AfterCommit]]:
     order_ids = {s.order_id for s, _ in targets}
     current = uow.orders.load_orders(order_ids, lock=True)  # orders first: the lock order of commands
     known = uow.shipments.scans_of({s.id for s, _ in targets})
@@ -170,12 +175,59 @@ def _apply_scans(
     uow.shipments.insert_scans(fresh, source, now)
     # States as they stand now that the orders are locked: `targets` were read before the lock, and a
     # concurrent batch may have moved them since (its event must not be written twice).
-    locked = {s.id: s for s in uow.shipments.shipments_of(order_ids)}
+    parcels = uow.shipments.shipments_of(order_ids)
+    locked = {s.id: s for s in parcels}
     touched = {s.id: locked[s.id] for s, _ in targets}
-    moved = [shipments.rescan(s, known[sid], now) for sid, s in touched.items()]
-    uow.save([d for d in moved if d is not None], now)
+    moved: list[shipments.ShipmentDecision] = []
+    for sid, s in touched.items():
+        d = shipments.rescan(s, known[sid], now, ctx.policies.get(current[s.order_id].policy_key))
+        if d is not None:
+            moved.append(d)
+    decisions: list[Decision[Any]] = [*moved, *_follow_parcels(uow, ctx, current, parcels, moved, now)]
+    uow.save(decisions, now)
+    for decided in decisions:
+        if isinstance(decided.subject, orders.Order):
+            current[decided.subject.id] = decided.subject
     _deliver_orders(uow, ctx, current, now)
-    return ScanResult(len(fresh), len(targets) - len(fresh))
+    after = [effect for top in decisions for part in top.flatten() for effect in part.after_commit]
+    return ScanResult(len(fresh), len(targets) - len(fresh)), after
+
+
+def _follow_parcels(
+    uow: UnitOfWork,
+    ctx: Context,
+    current: dict[str, orders.Order],
+    parcels: list[Shipment],
+    moved: list[shipments.ShipmentDecision],
+    now: datetime,
+) -> list[orders.OrderDecision]:
+    """R6.6: what the moved parcels mean for their (locked) orders: notices, a refund for a parcel back
+    with the seller, the order returning, returned or resumed (`domain.unclaimed.follow`)."""
+    by_order: dict[str, list[shipments.ShipmentDecision]] = defaultdict(list)
+    for d in moved:
+        by_order[d.subject.order_id].append(d)
+    now_parcels = {s.id: s for s in parcels} | {d.subject.id: d.subject for d in moved}
+    out = []
+    for order_id, mine in sorted(by_order.items()):
+        order = current[order_id]
+        payment, escrow, refunded = None, 0, frozenset[str]()
+        if order.state == orders.OrderState.RETURNING or any(
+            d.subject.state == shipping.RETURNED for d in mine
+        ):
+            payment = uow.payments.captured_payment(order_id)
+            escrow = uow.ledger.order_money(order_id, order.currency).in_escrow
+            refunded = frozenset(
+                r.cause_id
+                for r in uow.refunds.refunds_of(order_id)
+                if r.cause_type == unclaimed.CAUSE and r.cause_id
+            )
+        of_order = [s for s in now_parcels.values() if s.order_id == order_id]
+        decided = unclaimed.follow(
+            order, of_order, mine, payment, escrow, now, ctx.policies.get(order.policy_key), refunded
+        )
+        if decided is not None:
+            out.append(decided)
+    return out
 
 
 def _deliver_orders(uow: UnitOfWork, ctx: Context, current: dict[str, orders.Order], now: datetime) -> None:

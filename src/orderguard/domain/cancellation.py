@@ -187,7 +187,7 @@ def carry_out(
     (money refunded outside a cancellation has already left it): the last lines give way first.
     """
     cause_type, cause_id = cause
-    lines = _within(
+    lines = refunds.within(
         [
             RefundLine(line_id, q, line_refund(order, line_id, q, shipped))
             for line_id, q in sorted(quantities.items())
@@ -219,17 +219,6 @@ def carry_out(
         order, quantities, shipped, now, policy, data, ship_by_missed=ship_by_missed
     )
     return Carried(cancelled, refund, fine, amount, fined)
-
-
-def _within(lines: list[RefundLine], refundable: int) -> list[RefundLine]:
-    """The lines' amounts cut, from the last line back, so that they add up to at most `refundable`."""
-    excess = sum(line.amount for line in lines) - max(refundable, 0)
-    out = []
-    for line in reversed(lines):
-        cut = min(max(excess, 0), line.amount)
-        excess -= cut
-        out.append(RefundLine(line.line_id, line.quantity, line.amount - cut))
-    return out[::-1]
 
 
 def approve(

@@ -7,7 +7,10 @@ of its lifecycle's table; this module only finds it.
 
 from __future__ import annotations
 
-from orderguard.domain import cancellation  # noqa: F401 (registers the cancellation timers' handlers)
+from orderguard.domain import (
+    cancellation,  # noqa: F401 (registers the cancellation timers' handlers)
+    unclaimed,  # noqa: F401 (registers the storage timer's handler, R6.6)
+)
 from orderguard.domain.cancellation_requests import CANCELLATION_REQUEST
 from orderguard.domain.disputes import DISPUTE
 from orderguard.domain.machine import Machine, Timer

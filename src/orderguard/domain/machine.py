@@ -119,6 +119,11 @@ class Facts(Protocol):
         """The dispute's open proposals, oldest first, as they stand in this batch."""
         ...
 
+    def parcels(self, order_id: str) -> list[Any]:
+        """The order's shipments, as they stand in this batch (R6.6: is one at a pickup point, or
+        on its way back?)."""
+        ...
+
 
 # what the system does when a timer runs out: (subject, now, policy, facts) -> a Decision
 TimerHandler = Callable[[Any, datetime, Policy, Facts], Any]

@@ -261,6 +261,18 @@ def grant(
     )
 
 
+def within(lines: Sequence[RefundLine], refundable: int) -> list[RefundLine]:
+    """The lines' amounts cut, from the last line back, so that they add up to at most `refundable`
+    (what the order's escrow still holds: money refunded or released before has left it)."""
+    excess = sum(line.amount for line in lines) - max(refundable, 0)
+    out = []
+    for line in reversed(lines):
+        cut = min(max(excess, 0), line.amount)
+        excess -= cut
+        out.append(RefundLine(line.line_id, line.quantity, line.amount - cut))
+    return out[::-1]
+
+
 def _check_payment(order: Order, payment: Payment) -> None:
     if payment.order_id != order.id or payment.state != PaymentState.CAPTURED:
         raise Refused(

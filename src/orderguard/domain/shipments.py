@@ -1,4 +1,5 @@
-"""A shipment as a lifecycle subject: created by the seller's dispatch, moved by its scans (R6.1, R6.2)."""
+"""A shipment as a lifecycle subject: created by the seller's dispatch, moved by its scans (R6.1, R6.2),
+sent back by the platform when the buyer refuses it or it is not collected (R6.6)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from orderguard.domain.decision import Decision, Event
 from orderguard.domain.machine import Actor
 from orderguard.domain.orders import Order
 from orderguard.domain.policy import Policy
-from orderguard.domain.shipping import SHIPMENT, Scan, fold
+from orderguard.domain.shipping import RETURNED, RETURNING, SHIPMENT, Scan, fold
 
 SYS = Actor.SYSTEM
 
@@ -31,6 +32,16 @@ class Shipment:
     shipped_at: datetime
     state_since: datetime | None
     lines: dict[str, int] = field(default_factory=dict)  # order line id -> quantity
+    # R6.6: the platform sent the parcel back (`refused` by the buyer, or `storage_ended` at the
+    # pickup point), and when; a carrier's own return is a `returned_to_sender` scan instead
+    sent_back_by: str | None = None
+    sent_back_at: datetime | None = None
+
+    @property
+    def sent_back(self) -> tuple[str, datetime] | None:
+        if self.sent_back_by is None or self.sent_back_at is None:
+            return None
+        return self.sent_back_by, self.sent_back_at
 
 
 ShipmentDecision = Decision[Shipment]
@@ -59,9 +70,13 @@ def dispatch(
     return Decision(parcel, new=True, also=[shipped])
 
 
-def rescan(shipment: Shipment, scans: Iterable[Scan], now: datetime) -> ShipmentDecision | None:
-    """R6.2: the shipment's state as the fold of all its scans; None when it does not change."""
-    state, since = fold(scans)
+def rescan(
+    shipment: Shipment, scans: Iterable[Scan], now: datetime, policy: Policy
+) -> ShipmentDecision | None:
+    """R6.2: the shipment's state as the fold of all its scans (and of the platform sending it back,
+    R6.6); None when it does not change. The deadlines of the state left and entered (the storage
+    at a pickup point) are cancelled and armed as the SHIPMENT table declares."""
+    state, since = fold(scans, shipment.sent_back)
     if state == shipment.state:
         return None
     moved = replace(shipment, state=state, state_since=since)
@@ -70,4 +85,6 @@ def rescan(shipment: Shipment, scans: Iterable[Scan], now: datetime) -> Shipment
         "carrier": shipment.carrier,
         "occurred_at": since.isoformat() if since else None,
     }
-    return Decision(moved, [Event(f"shipment_{state}", SYS, None, "R6.2", now, data)])
+    cancel, arm = SHIPMENT.rearm(shipment.state, moved, now, policy)
+    rule = "R6.6" if state in (RETURNING, RETURNED) else "R6.2"
+    return Decision(moved, [Event(f"shipment_{state}", SYS, None, rule, now, data)], cancel, arm)

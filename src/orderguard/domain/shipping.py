@@ -1,4 +1,4 @@
-"""Shipments, carrier scans and tracking codes (R6.1, R6.2).
+"""Shipments, carrier scans and tracking codes (R6.1, R6.2), and parcels sent back (R6.6).
 
 Scans are data (carrier, code, kind, place, occurred_at), never status
 flips: a shipment's state is the fold of its scans, ordered by when they
@@ -6,6 +6,12 @@ occurred, through the SHIPMENT transition table. A scan that arrives late
 but happened earlier is simply folded in its place; a scan the table has
 no transition for (say, "accepted" after "in_transit") is kept but changes
 nothing.
+
+The platform itself may send a parcel back (R6.6): the buyer refuses it (`refused`), or its
+storage at the pickup point runs out (`storage_ended`, the STORAGE_END timer). That decision is
+kept on the shipment (`sent_back_by`, `sent_back_at`) and folded with the scans at its time, so
+the carrier's later scans of the way back (in transit, delivered to sender) move the parcel on
+from `returning` as they would after a carrier's own `returned_to_sender`.
 """
 
 from __future__ import annotations
@@ -15,10 +21,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orderguard.domain.machine import Actor, Machine, Refusal, Refused, T
+from orderguard.domain.machine import Actor, Due, Machine, Refusal, Refused, T, Timer
 
-SYS = Actor.SYSTEM
+SYS, BUYER = Actor.SYSTEM, Actor.BUYER
 _MOVING = ("label_created", "accepted", "in_transit", "at_pickup_point")
+# states in which the buyer may still refuse the parcel: before delivery, not on its way back (R6.6)
+REFUSABLE = frozenset(_MOVING)
+RETURNING, RETURNED, AT_PICKUP_POINT = "returning", "returned", "at_pickup_point"
+# what the platform may do to send a parcel back: shipment events that are not carriers' scans
+SENT_BACK_BY = ("refused", "storage_ended")
+
+STORAGE_END = Timer(
+    "storage_end",
+    Due("state_since", "the parcel reached the pickup point", "shipping.pickup_storage_days"),
+    BUYER,
+    "collect the parcel at the pickup point (or refuse it)",
+    "the parcel is sent back to the seller; once it is back the buyer is refunded its lines, less "
+    "the return shipping unless the policy refunds in full",
+)
 
 SHIPMENT = Machine(
     "shipment",
@@ -28,6 +48,8 @@ SHIPMENT = Machine(
         *(T(s, "at_pickup_point", "at_pickup_point", SYS, "R6.2") for s in _MOVING if s != "at_pickup_point"),
         *(T(s, "delivered", "delivered", SYS, "R6.2") for s in _MOVING),
         *(T(s, "returned_to_sender", "returning", SYS, "R6.6") for s in _MOVING),
+        T("at_pickup_point", "storage_ended", "returning", SYS, "R6.6", STORAGE_END),
+        *(T(s, "refused", "returning", BUYER, "R6.6") for s in _MOVING),
         T("returning", "in_transit", "returning", SYS, "R6.6"),
         T("returning", "delivered_to_sender", "returned", SYS, "R6.6"),
     ),
@@ -65,13 +87,20 @@ class Scan:
         return (self.kind, self.occurred_at, self.place.country, self.place.city, self.place.postal_code)
 
 
-def fold(scans: Iterable[Scan]) -> tuple[str, datetime | None]:
-    """(state, time it was reached) of a shipment with these scans, in order of occurrence."""
+def fold(scans: Iterable[Scan], sent_back: tuple[str, datetime] | None = None) -> tuple[str, datetime | None]:
+    """(state, time it was reached) of a shipment with these scans, in order of occurrence.
+
+    `sent_back` is (event, time) when the platform sent the parcel back (R6.6): it is folded in
+    at its time, after any scan of the same time.
+    """
+    steps = [(scan.occurred_at, 0, scan.kind) for scan in scans]
+    if sent_back is not None:
+        steps.append((sent_back[1], 1, sent_back[0]))
     state, reached = "label_created", None
-    for scan in sorted(scans, key=lambda s: s.occurred_at):
-        t = SHIPMENT.find(state, scan.kind)
+    for at, _, kind in sorted(steps, key=lambda step: (step[0], step[1])):
+        t = SHIPMENT.find(state, kind)
         if t is not None and t.target != state:
-            state, reached = t.target, scan.occurred_at
+            state, reached = t.target, at
     return state, reached
 
 

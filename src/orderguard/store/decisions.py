@@ -41,7 +41,7 @@ from orderguard.store.proofs_repo import (
     update_proof_requests,
 )
 from orderguard.store.refunds_repo import insert_refunds, load_refunds, update_refunds
-from orderguard.store.shipments_repo import insert_shipments, update_shipments
+from orderguard.store.shipments_repo import insert_shipments, load_shipments, update_shipments
 
 Writer = Callable[[Connection, Sequence[Any]], None]
 
@@ -74,6 +74,8 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
         return load_proof_requests(conn, ids, skip_locked=True)
     if lifecycle == "dispute":
         return load_disputes(conn, ids, skip_locked=True)
+    if lifecycle == "shipment":
+        return load_shipments(conn, ids, skip_locked=True)
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 

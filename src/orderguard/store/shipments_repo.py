@@ -27,6 +27,8 @@ def _shipments(conn: Connection, rows: Sequence[Any]) -> list[Shipment]:
             r.shipped_at,
             r.state_since,
             lines.get(r.id, {}),
+            r.sent_back_by,
+            r.sent_back_at,
         )
         for r in rows
     ]
@@ -44,6 +46,8 @@ def insert_shipments(conn: Connection, new: Sequence[Shipment]) -> None:
                 state=s.state,
                 shipped_at=s.shipped_at,
                 state_since=s.state_since,
+                sent_back_by=s.sent_back_by,
+                sent_back_at=s.sent_back_at,
             )
         )
         conn.execute(
@@ -57,8 +61,25 @@ def update_shipments(conn: Connection, changed: Sequence[Shipment]) -> None:
         conn.execute(
             update(t.shipments)
             .where(t.shipments.c.id == s.id)
-            .values(state=s.state, state_since=s.state_since)
+            .values(
+                state=s.state,
+                state_since=s.state_since,
+                sent_back_by=s.sent_back_by,
+                sent_back_at=s.sent_back_at,
+            )
         )
+
+
+def load_shipments(conn: Connection, ids: Iterable[str], *, skip_locked: bool = False) -> dict[str, Shipment]:
+    """Shipments by id, locked (their storage deadlines fire on them); with `skip_locked`, those
+    another transaction holds are left out."""
+    rows = conn.execute(
+        select(t.shipments)
+        .where(t.shipments.c.id.in_(sorted(set(ids))))
+        .order_by(t.shipments.c.id)
+        .with_for_update(skip_locked=skip_locked)
+    ).all()
+    return {s.id: s for s in _shipments(conn, rows)}
 
 
 def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
@@ -193,6 +214,8 @@ def shipments_view(conn: Connection, order_id: str) -> list[dict[str, Any]]:
             "status": s.state,
             "shipped_at": s.shipped_at,
             "status_since": s.state_since,
+            "sent_back_by": s.sent_back_by,
+            "sent_back_at": s.sent_back_at,
             "lines": lines.get(s.id, {}),
             "scans": [
                 {

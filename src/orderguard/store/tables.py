@@ -293,6 +293,9 @@ shipments = Table(
     Column("state", String(32), nullable=False),
     Column("shipped_at", UTCDateTime, nullable=False),
     Column("state_since", UTCDateTime),
+    # R6.6: the platform sent the parcel back (`refused`, `storage_ended`), and when
+    Column("sent_back_by", String(16)),
+    Column("sent_back_at", UTCDateTime),
     Index("ix_shipments_tracking", "carrier", "tracking_code"),
 )
 

@@ -64,6 +64,8 @@ _SHIPPED_STATES = frozenset(
         OrderState.COMPLETED,
         OrderState.DISPUTED,
         OrderState.CLOSED,
+        OrderState.RETURNING,
+        OrderState.RETURNED,
     }
 )
 
@@ -112,6 +114,16 @@ def _why_not_confirm(state: str) -> Refusal:
         )
     if state in {OrderState.COMPLETED, OrderState.CLOSED}:
         return Refusal("order_completed", "Receipt is already confirmed or protection has ended.")
+    if state == OrderState.RETURNING:
+        return Refusal(
+            "parcel_returning",
+            "A parcel of the order is on its way back to the seller: its lines are refunded once it is "
+            "back, and protection resumes then for what you received (R6.6).",
+        )
+    if state == OrderState.RETURNED:
+        return Refusal(
+            "order_returned", "Every parcel of the order went back to the seller and was refunded (R6.6)."
+        )
     return Refusal(
         "order_not_shipped", "Receipt can be confirmed only once the whole order has been shipped."
     )

@@ -13,11 +13,11 @@ from typing import Any
 
 from orderguard.domain import ledger, shipping
 from orderguard.domain.decision import Decision, Event, take
-from orderguard.domain.machine import Actor, Facts, Refusal, Refused
+from orderguard.domain.machine import Actor, ArmDeadline, Facts, Refusal, Refused
 from orderguard.domain.money import Money
 from orderguard.domain.orders.actions import why_not
 from orderguard.domain.orders.model import Order
-from orderguard.domain.orders.table import DISPUTE_WINDOW_END, ORDER, OrderState
+from orderguard.domain.orders.table import DISPUTE_WINDOW_END, ORDER, OrderDeadline, OrderState
 from orderguard.domain.orders.texts import notices
 from orderguard.domain.policy import Policy
 
@@ -156,18 +156,71 @@ def confirm_receipt(order: Order, buyer_id: str, now: datetime, policy: Policy) 
 def protection_ended(
     order: Order, now: datetime, policy: Policy, facts: Facts | None = None
 ) -> OrderDecision:
-    """R6.4: protection ran out with neither confirmation nor dispute; the order completes."""
+    """R6.4: protection ran out with neither confirmation nor dispute; the order completes.
+
+    R6.6: not while a parcel is on its way back to the seller (the order is returning instead), nor
+    while one waits at a pickup point: then protection runs on until `after_delivery_protection_days`
+    after its storage ends, as if it were delivered then (by then it is collected or sent back).
+    """
+    parcels = facts.parcels(order.id) if facts is not None else []
+    if any(p.state == shipping.RETURNING for p in parcels):
+        return parcel_returning(order, now, policy)
+    waiting = _wait_for_pickup(order, parcels, "protection_extended", "protection_ends_at", now, policy)
+    if waiting is not None:
+        return waiting
     return _complete(order, "protection_ended", SYS, None, now, policy)
+
+
+def _wait_for_pickup(
+    order: Order, parcels: list[Any], event: str, field: str, now: datetime, policy: Policy
+) -> OrderDecision | None:
+    """R6.6: a parcel waits at a pickup point: the deadline due now (protection's end, the dispute
+    window's) moves, in `field`, to `after_delivery_protection_days` after its storage ends, as if
+    it were delivered then. By then its own storage deadline has sent it back, or it was collected."""
+    storage_ends = [
+        shipping.STORAGE_END.due.at(p, policy) for p in parcels if p.state == shipping.AT_PICKUP_POINT
+    ]
+    latest = max((end for end in storage_ends if end is not None), default=None)
+    if latest is None or ORDER.find(order.state, event) is None:
+        return None
+    ends = latest + timedelta(days=policy.shipping.after_delivery_protection_days)
+    if ends <= now:  # the storage is over already: its own deadline sends the parcel back
+        return None
+    data = {"storage_ends_at": latest.isoformat(), field: ends.isoformat()}
+    d = transition(order, event, SYS, None, now, policy, data, **{field: ends})
+    # a self-loop re-arms nothing by itself: the state's timers start again from the moved field (the
+    # dispute window's counts from completion, so it is moved explicitly)
+    _, arm = ORDER.rearm("", d.subject, now, policy)
+    d.arm = [ArmDeadline(a.kind, ends) if a.kind == OrderDeadline.DISPUTE_WINDOW_END else a for a in arm]
+    d.cancel = list(ORDER.state_deadlines[order.state])
+    return d
 
 
 @ORDER.on_expiry("dispute_window_ended")
 def dispute_window_ended(order: Order, now: datetime, policy: Policy, facts: Facts) -> OrderDecision:
-    """R6.5: the order closes; its escrow goes to the seller less the platform commission."""
-    escrow_balance = facts.escrow(order.id)
+    """R6.5: the order closes; its escrow goes to the seller less the platform commission.
+
+    R6.6: not while a parcel is on its way back to the seller: the order is returning instead, and
+    pays out what remains once the parcel is back and refunded; nor while one waits at a pickup
+    point (the buyer confirmed receipt without collecting it): the window runs on as protection does.
+    """
+    parcels = facts.parcels(order.id)
+    if any(p.state == shipping.RETURNING for p in parcels):
+        return parcel_returning(order, now, policy)
+    waiting = _wait_for_pickup(
+        order, parcels, "dispute_window_extended", "dispute_window_ends_at", now, policy
+    )
+    if waiting is not None:
+        return waiting
+    return _release(order, "dispute_window_ended", facts.escrow(order.id), now, policy)
+
+
+def _release(order: Order, event: str, escrow_balance: int, now: datetime, policy: Policy) -> OrderDecision:
+    """The order ends with `event`: what its escrow holds goes to the seller, less the commission."""
     commission = Money(escrow_balance, order.currency).bps(policy.money.commission_bps).minor
     d = transition(
         order,
-        "dispute_window_ended",
+        event,
         SYS,
         None,
         now,
@@ -178,6 +231,45 @@ def dispute_window_ended(order: Order, now: datetime, policy: Policy, facts: Fac
     if escrow_balance > 0:
         d.ledger.append(ledger.release(order.id, order.store_id, escrow_balance, commission, order.currency))
     return d
+
+
+# --- parcels sent back (R6.6) ---------------------------------------------------------------
+
+
+def parcel_returning(order: Order, now: datetime, policy: Policy) -> OrderDecision:
+    """R6.6: a parcel is on its way back to the seller: protection, completion and the payout wait
+    until it is back (their deadlines are cancelled on leaving the state)."""
+    return transition(order, "parcel_returning", SYS, None, now, policy)
+
+
+def return_ended(
+    order: Order, parcels: list[Any], escrow_balance: int, now: datetime, policy: Policy
+) -> OrderDecision:
+    """R6.6: no parcel of the returning order is on its way back any more (each is refunded).
+
+    Every parcel back: the order has ended (`returned`) and what its escrow still holds (the return
+    shipping kept) goes to the seller, less the commission. Otherwise the order goes on with the
+    parcels the buyer has: completed again if it was completed (its dispute window as it was), else
+    shipped, protection ending no sooner than `after_delivery_protection_days` from now.
+    """
+    if all(p.state == shipping.RETURNED for p in parcels):
+        return _release(order, "parcels_returned", escrow_balance, now, policy)
+    if order.completed_at is not None:
+        return transition(order, "completion_resumed", SYS, None, now, policy)
+    ends = max(
+        order.protection_ends_at or now,
+        now + timedelta(days=policy.shipping.after_delivery_protection_days),
+    )
+    return transition(
+        order,
+        "protection_resumed",
+        SYS,
+        None,
+        now,
+        policy,
+        {"protection_ends_at": ends.isoformat()},
+        protection_ends_at=ends,
+    )
 
 
 # --- shipment ---------------------------------------------------------------------------

@@ -20,6 +20,8 @@ class OrderState(StrEnum):
     DISPUTED = "disputed"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    RETURNING = "returning"  # a parcel is on its way back to the seller: protection is suspended (R6.6)
+    RETURNED = "returned"  # every parcel came back: the buyer refunded, the rest paid out (R6.6)
 
 
 class OrderDeadline(StrEnum):
@@ -50,7 +52,9 @@ PROTECTION_END = Timer(
     Due(
         "protection_ends_at",
         "the promised delivery days after shipment (at most {shipping.max_protection_days}), or "
-        "{shipping.after_delivery_protection_days} days after delivery if sooner",
+        "{shipping.after_delivery_protection_days} days after delivery if sooner; while a parcel waits "
+        "at a pickup point, no sooner than {shipping.after_delivery_protection_days} days after its "
+        "storage ends",
     ),
     B,
     "confirm receipt or open a dispute",
@@ -119,8 +123,18 @@ ORDER = Machine(
         T(OrderState.DISPUTED, "disputes_ended_in_transit", OrderState.SHIPPED, SYS, "R7.8"),
         T(OrderState.DISPUTED, "disputes_ended_delivered", OrderState.DELIVERED, SYS, "R7.8"),
         T(OrderState.DISPUTED, "disputes_ended_completed", OrderState.COMPLETED, SYS, "R7.8"),
+        # unclaimed and refused parcels (R6.6): a parcel on its way back suspends protection and the
+        # payout until it is back; its lines are refunded then (domain/unclaimed.py)
+        T(OrderState.SHIPPED, "protection_extended", OrderState.SHIPPED, SYS, "R6.6"),
+        T(OrderState.COMPLETED, "dispute_window_extended", OrderState.COMPLETED, SYS, "R6.6"),
+        T(OrderState.SHIPPED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
+        T(OrderState.DELIVERED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
+        T(OrderState.COMPLETED, "parcel_returning", OrderState.RETURNING, SYS, "R6.6"),
+        T(OrderState.RETURNING, "parcels_returned", OrderState.RETURNED, SYS, "R6.6"),
+        T(OrderState.RETURNING, "protection_resumed", OrderState.SHIPPED, SYS, "R6.6"),
+        T(OrderState.RETURNING, "completion_resumed", OrderState.COMPLETED, SYS, "R6.6"),
     ),
-    terminal=frozenset({OrderState.CANCELLED, OrderState.CLOSED}),
+    terminal=frozenset({OrderState.CANCELLED, OrderState.CLOSED, OrderState.RETURNED}),
 )
 
 UNPAID_STATES = frozenset({OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING})

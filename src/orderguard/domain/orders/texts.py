@@ -97,6 +97,49 @@ TEXTS: dict[str, tuple[tuple[str, str, str], ...]] = {
             "Order {order.id} closed: {money[released]} is now in your payable balance.",
         ),
     ),
+    # R6.6: the parcels' own notices say what goes back and what is refunded (domain/unclaimed.py)
+    "protection_extended": (
+        (
+            "buyer",
+            "protection_extended",
+            "A parcel of order {order.id} is still waiting for you at the pickup point, so buyer "
+            "protection runs until {order.protection_ends_at:%Y-%m-%d %H:%M} UTC: collect it before its "
+            "storage ends on {data[storage_ends_at]:.10}.",
+        ),
+    ),
+    "dispute_window_extended": (
+        (
+            "buyer",
+            "parcel_waiting",
+            "A parcel of order {order.id} is still waiting for you at the pickup point: collect it before "
+            "its storage ends on {data[storage_ends_at]:.10}, or it goes back to the seller and you are "
+            "refunded once it is back.",
+        ),
+        (
+            "seller",
+            "payout_postponed",
+            "A parcel of order {order.id} is still waiting at the pickup point: the order closes, and is "
+            "paid out, no sooner than {order.dispute_window_ends_at:%Y-%m-%d}.",
+        ),
+    ),
+    "parcels_returned": (
+        (
+            "seller",
+            "payout_released",
+            "Order {order.id} has ended: every parcel came back to you and the buyer was refunded; "
+            "{money[released]} is now in your payable balance.",
+        ),
+    ),
+    "protection_resumed": (
+        (
+            "buyer",
+            "protection_resumed",
+            "Order {order.id}: the parcel that went back is with the seller again and refunded. Buyer "
+            "protection resumes for the rest: confirm receipt if all is well, or open a dispute before "
+            "{order.protection_ends_at:%Y-%m-%d %H:%M} UTC.",
+        ),
+    ),
+    "completion_resumed": (_COMPLETED,),
 }
 
 
