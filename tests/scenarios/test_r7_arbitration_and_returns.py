@@ -290,3 +290,17 @@ def test_r7_8_disputed_money_stays_in_escrow_until_the_dispute_ends(api: Api) ->
     assert closed["status"] == "closed" and closed["money"]["in_escrow"] == 0
     balance = api.get(f"/v1/stores/{case.listing.store_id}/balance", case.seller).json()
     assert balance["payable"] == [{"currency": "USD", "amount": 18_00 - 90}]  # 18.00 less 5 % commission
+
+
+def test_r7_8_a_parcel_back_with_the_seller_during_a_dispute_refunds_within_the_escrow(api: Api) -> None:
+    case = shipped(api, quantity=2)  # 20.00 + 2.00 shipping held
+    d = case.open(reason="not_received")
+    shipment_id = case.order["shipments"][0]["id"]
+    for kind in ("returned_to_sender", "delivered_to_sender"):
+        api.post(f"/v1/sandbox/shipments/{shipment_id}/scans", json={"kind": kind}, expect=200)
+        api.advance(minutes=1)
+    assert [r["amount"] for r in case.refunds()] == [20_00]  # the items; the shipping kept (R6.6)
+    assert case.order_now()["status"] == "disputed"  # the dispute still holds the rest
+    done = case.answer(d["proposals"][0]["id"], case.seller)
+    assert done["refunded"] == 2_00  # never more than the escrow still holds
+    assert case.money()["in_escrow"] == 0
