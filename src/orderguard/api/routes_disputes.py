@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from orderguard.api import dispute_models as dm
-from orderguard.api import dispute_views, models, views
+from orderguard.api import dispute_views, downloads, models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.dispute_schemas import (
     DisputeIn,
@@ -35,16 +35,7 @@ router = APIRouter(prefix="/v1", tags=["disputes"], route_class=ApiRoute)
 UPLOAD_PATH = re.compile(r"/v1/disputes/[^/]+/evidence")
 MULTIPART_ALLOWANCE = 64 * 1024  # boundaries and part headers around the file, beyond the policy's limit
 
-_FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The evidence as uploaded, with the type recognised from its content; always sent "
-        "as an attachment.",
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in sorted(disputes.EVIDENCE_TYPES)
-        },
-    }
-}
+_FILE_RESPONSE = downloads.file_responses(disputes.EVIDENCE_TYPES, "evidence")
 Limit = Annotated[int, Query(ge=1, le=200)]
 Status = Annotated[
     str | None,
@@ -189,16 +180,7 @@ def get_evidence(
 ) -> Response:
     """An evidence file, for the two parties and administrators."""
     found = disputes.evidence_file(ctx, who, dispute_id, evidence_id)
-    extension = {"image/jpeg": "jpg"}.get(found.media_type, found.media_type.split("/")[-1])
-    return Response(
-        found.data,
-        media_type=found.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="evidence-{evidence_id}.{extension}"',
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "ETag": f'"{found.sha256}"',
-        },
-    )
+    return downloads.attachment(found.data, found.media_type, f"evidence-{evidence_id}", found.sha256)
 
 
 @router.post(

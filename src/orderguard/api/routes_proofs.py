@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from orderguard.api import models, views
+from orderguard.api import downloads, models, views
 from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
@@ -25,13 +25,7 @@ UPLOAD_PATH = re.compile(r"/v1/proof-requests/[^/]+/proof")
 MULTIPART_ALLOWANCE = 64 * 1024  # boundaries and part headers around the file, beyond the policy's limit
 
 _ACCEPTED = sorted(proof_requests.ACCEPTED)
-_FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The proof as uploaded, with the type recognised from its content; always sent as "
-        "an attachment.",
-        "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in _ACCEPTED},
-    }
-}
+_FILE_RESPONSE = downloads.file_responses(proof_requests.ACCEPTED, "proof")
 
 
 @router.post(
@@ -112,18 +106,7 @@ def get_proof_file(
     """The uploaded proof (the buyer, the store's seller and administrators); 404 `proof_not_provided`
     until there is one."""
     found = proofs.proof_file(ctx, who, proof_request_id)
-    extension = {"image/jpeg": "jpg", "application/pdf": "pdf"}.get(
-        found.media_type, found.media_type.split("/")[-1]
-    )
-    return Response(
-        found.data,
-        media_type=found.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="proof-{proof_request_id}.{extension}"',
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "ETag": f'"{found.sha256}"',
-        },
-    )
+    return downloads.attachment(found.data, found.media_type, f"proof-{proof_request_id}", found.sha256)
 
 
 @router.post(
