@@ -61,6 +61,7 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "duplicate_line": "a line may appear once (uniqueItems cannot compare one field)",
         "quantity_exceeds_remaining": "a quantity must fit in what is left of its line",
         "no_lines": "with `lines` left out, something must be left to ship",
+        "carrier_not_chosen": "each line ships with the carrier the buyer chose for it at checkout",
     },
     "payOrder": {"unknown_payment_method": "the methods are the policy's, which orders pin by version"},
     "requestCancellation": {
@@ -73,6 +74,7 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "invalid_tracking_code": "each carrier's code format, and the S10 check digit",
         "incomplete_shipment": "carrier and tracking_code go together (a schema can say it, but "
         "schemathesis draws each optional field alone)",
+        "carrier_not_chosen": "each line ships with the carrier the buyer chose for it at checkout",
     },
     "listStoreFines": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},

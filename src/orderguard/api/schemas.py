@@ -237,7 +237,10 @@ class ProductIn(Body):
 
 
 class ShippingOptionIn(Body):
-    carrier: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{2,40}$")]
+    carrier: Carrier = Field(
+        description="the carrier the parcel will go with: a buyer who chooses this "
+        "option is shipped with this carrier and no other (R6.1)"
+    )
     price: Minor
     promised_days: Annotated[int, Field(ge=1, le=365), JSON_NUMBER]
 

@@ -10,6 +10,7 @@ from orderguard.app.ports import UnitOfWork
 from orderguard.domain.catalogue import Offer, RankedOffer, ShippingOption, rank_offers
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.money import MoneyError, check_amount, check_currency
+from orderguard.domain.shipping import check_carrier
 from orderguard.ids import new_id
 
 
@@ -51,6 +52,7 @@ def create_offer(
     _check_money(price, currency)
     for option in options:
         _check_money(option.price, currency)
+        check_carrier(option.carrier)
     with ctx.uow() as uow:
         if uow.catalogue.store_owner(store_id) != seller.id:
             raise not_found("store", store_id)
