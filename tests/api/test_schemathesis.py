@@ -50,6 +50,8 @@ EXAMPLES = int(FUZZ) if FUZZ else 20
 # operationId -> {problem code: why the schema cannot say it}
 RULE_REFUSALS: dict[str, dict[str, str]] = {
     "listOrders": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listProducts": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listStores": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "listAdminRefunds": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "addCartItem": {
         "invalid_quantity": "the quantity added plus the line already in the cart must fit the policy",

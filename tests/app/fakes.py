@@ -22,7 +22,9 @@ from orderguard.app.context import Context, PolicyBook, load_policy_file
 from orderguard.app.ports import (
     DueDeadline,
     OrderMoney,
+    ProductListing,
     StoredKey,
+    StoreListing,
     TokenHolder,
     TokenRow,
     UniqueViolation,
@@ -79,6 +81,7 @@ class Rows:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
     offer_created: dict[str, datetime] = field(default_factory=dict)
+    created: dict[str, datetime] = field(default_factory=dict)  # stores and products
     carts: dict[str, datetime] = field(default_factory=dict)  # buyer -> last added
     cart_items: dict[str, tuple[str, CartItem, datetime]] = field(
         default_factory=dict
@@ -423,6 +426,7 @@ class FakeCatalogue(_Repository):
 
     def insert_store(self, store_id: str, seller_id: str, name: str, created_at: datetime) -> None:
         self._write().stores[store_id] = {"seller_id": seller_id, "name": name}
+        self.rows.created[store_id] = created_at
 
     def store_owner(self, store_id: str) -> str | None:
         store = self.rows.stores.get(store_id)
@@ -438,6 +442,7 @@ class FakeCatalogue(_Repository):
         self, product_id: str, title: str, description: str, created_by: str, created_at: datetime
     ) -> None:
         self._write().products[product_id] = {"id": product_id, "title": title, "description": description}
+        self.rows.created[product_id] = created_at
 
     def product_exists(self, product_id: str) -> bool:
         return product_id in self.rows.products
@@ -448,6 +453,40 @@ class FakeCatalogue(_Repository):
 
     def product_titles(self, product_ids: set[str]) -> dict[str, str]:
         return {i: p["title"] for i, p in self.rows.products.items() if i in product_ids}
+
+    def _page(self, ids: Iterable[str], after: tuple[datetime, str] | None, limit: int) -> list[str]:
+        keyed = sorted((self.rows.created[i], i) for i in ids)
+        return [i for at, i in keyed if after is None or (at, i) > after][:limit]
+
+    def product_listing(self, product_id: str) -> ProductListing | None:
+        p = self.rows.products.get(product_id)
+        if p is None:
+            return None
+        count = sum(1 for o in self.rows.offers.values() if o.product_id == product_id)
+        return ProductListing(p["id"], p["title"], p["description"], self.rows.created[product_id], count)
+
+    def products_page(
+        self, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+    ) -> list[ProductListing]:
+        ids = [
+            i
+            for i, p in self.rows.products.items()
+            if all(term.lower() in p["title"].lower() for term in terms)
+        ]
+        return [listing for i in self._page(ids, after, limit) if (listing := self.product_listing(i))]
+
+    def store_listing(self, store_id: str) -> StoreListing | None:
+        s = self.rows.stores.get(store_id)
+        if s is None:
+            return None
+        count = sum(1 for o in self.rows.offers.values() if o.store_id == store_id)
+        return StoreListing(store_id, s["name"], s["seller_id"], self.rows.created[store_id], count)
+
+    def stores_page(
+        self, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoreListing]:
+        ids = [i for i, s in self.rows.stores.items() if seller_id is None or s["seller_id"] == seller_id]
+        return [listing for i in self._page(ids, after, limit) if (listing := self.store_listing(i))]
 
 
 class FakeAccounts(_Repository):

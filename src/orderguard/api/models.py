@@ -128,6 +128,34 @@ class RankedOffer(Offer):
     best_shipping_option_id: str
 
 
+class CatalogueProduct(Out):
+    """A product as browsing shows it; its offers are at `GET /v1/products/{id}/offers`."""
+
+    id: str
+    title: str
+    description: str
+    created_at: datetime
+    offer_count: int = Field(description="how many stores offer it")
+
+
+class ProductPage(Out):
+    products: list[CatalogueProduct] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class CatalogueStore(Out):
+    id: str
+    name: str
+    created_at: datetime
+    offer_count: int = Field(description="how many products it offers")
+    yours: bool = Field(description="the caller's own store")
+
+
+class StorePage(Out):
+    stores: list[CatalogueStore] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
 class ProductOffers(Out):
     product: Product
     ranking: str = Field(description="how `score` is computed")

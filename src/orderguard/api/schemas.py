@@ -393,6 +393,18 @@ class CancellationRejectionIn(Body):
     tracking_code: Line(40, min_length=1) | None = None  # type: ignore[valid-type]
 
 
+# A catalogue search: words that a title must all hold, in any case.
+SearchText = Annotated[
+    str,
+    Query(
+        max_length=100,
+        description="words the title must all hold, in any case (on SQLite only A to Z fold case)",
+        json_schema_extra={"pattern": LINE_PATTERN},
+    ),
+    AfterValidator(safe_line),
+]
+
+
 # A page's cursor: the `next_cursor` of the previous page, opaque to the caller.
 Cursor = Annotated[
     str,

@@ -87,6 +87,36 @@ class OrderMoney:
     in_escrow: int  # still held: what can be refunded or released
 
 
+@dataclass(frozen=True, slots=True)
+class ProductListing:
+    """A product of the catalogue, as browsing shows it."""
+
+    id: str
+    title: str
+    description: str
+    created_at: datetime
+    offer_count: int  # how many stores offer it
+
+
+@dataclass(frozen=True, slots=True)
+class StoreListing:
+    id: str
+    name: str
+    seller_id: str
+    created_at: datetime
+    offer_count: int  # how many products it offers
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCheckResult:
+    """The last `orderguard ledger check`: when, over how many transactions, what it found."""
+
+    checked_at: datetime
+    transactions: int
+    problems: dict[str, int]  # problem kind -> how many; empty when the ledger is sound
+    seconds: float
+
+
 # --- repositories ------------------------------------------------------------------------------
 
 
@@ -300,6 +330,24 @@ class Catalogue(Protocol):
     def load_product(self, product_id: str) -> dict[str, str] | None: ...
 
     def product_titles(self, product_ids: set[str]) -> dict[str, str]: ...
+
+    def products_page(
+        self, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+    ) -> list[ProductListing]:
+        """Up to `limit` products whose title holds every one of `terms` (case-insensitively), in
+        (created_at, id) order, after the (created_at, id) `after`."""
+        ...
+
+    def product_listing(self, product_id: str) -> ProductListing | None: ...
+
+    def stores_page(
+        self, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoreListing]:
+        """Up to `limit` stores (only the seller's, when `seller_id` is given) in (created_at, id)
+        order, after the (created_at, id) `after`."""
+        ...
+
+    def store_listing(self, store_id: str) -> StoreListing | None: ...
 
 
 class Accounts(Protocol):

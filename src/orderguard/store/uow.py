@@ -19,7 +19,16 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from orderguard.app import ports
-from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder, TokenRow, UnitOfWork
+from orderguard.app.ports import (
+    DueDeadline,
+    OrderMoney,
+    ProductListing,
+    StoredKey,
+    StoreListing,
+    TokenHolder,
+    TokenRow,
+    UnitOfWork,
+)
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
@@ -283,6 +292,22 @@ class SqlCatalogue(_Repository):
 
     def product_titles(self, product_ids: set[str]) -> dict[str, str]:
         return offers_repo.product_titles(self._conn, product_ids)
+
+    def products_page(
+        self, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+    ) -> list[ProductListing]:
+        return offers_repo.products_page(self._conn, terms, after, limit)
+
+    def product_listing(self, product_id: str) -> ProductListing | None:
+        return offers_repo.product_listing(self._conn, product_id)
+
+    def stores_page(
+        self, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoreListing]:
+        return offers_repo.stores_page(self._conn, seller_id, after, limit)
+
+    def store_listing(self, store_id: str) -> StoreListing | None:
+        return offers_repo.store_listing(self._conn, store_id)
 
 
 class SqlAccounts(_Repository):
