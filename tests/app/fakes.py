@@ -159,6 +159,9 @@ class FakeCancellations(_Repository):
     def open_requests(self, order_id: str) -> list[CancellationRequest]:
         return [r for r in self.requests_of(order_id) if r.state == RequestState.OPEN]
 
+    def open_requests_of(self, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+        return {i: found for i in set(order_ids) if (found := self.open_requests(i))}
+
     def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
         mine = [f for f in self.rows.fines.values() if f.store_id == store_id]
         mine = [f for f in mine if after is None or (f.created_at, f.id) < after]
@@ -244,6 +247,9 @@ class FakeShipments(_Repository):
                 for line_id, quantity in s.lines.items():
                     out[line_id] += quantity
         return dict(out)
+
+    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        return {i: found for i in set(order_ids) if (found := self.shipped_quantities(i))}
 
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return self._write().tracking_codes.setdefault((carrier, code), shipper)
@@ -334,6 +340,9 @@ class FakeDeadlines(_Repository):
 
     def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
         return [(d.subject_type, d.kind, d.due_at) for d in self._armed() if d.order_id == order_id]
+
+    def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
+        return {i: found for i in set(order_ids) if (found := self.armed_deadline_dues(i))}
 
 
 class FakeLedger(_Repository):

@@ -202,11 +202,11 @@ class OrderSummary(Out):
 
 
 class PlacedOrders(Out):
-    orders: list[OrderSummary] = Field(description="one order per store")
+    orders: list[OrderOverview] = Field(description="one order per store")
 
 
 class OrderPage(Out):
-    orders: list[OrderSummary]
+    orders: list[OrderOverview]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
@@ -320,6 +320,15 @@ class Deadline(Out):
     action_needed: str
     on_expiry: str
     rule: str
+
+
+class OrderOverview(OrderSummary):
+    """An order in a list (checkout, "My orders"): its summary with the caller's `actions` and its
+    `deadlines`, the same as `GET /v1/orders/{id}` shows; lines, payments and shipments are there."""
+
+    your_role: Role
+    actions: list[Action] = Field(description="what the caller can do now, and why not")
+    deadlines: list[Deadline]
 
 
 class Order(OrderSummary):

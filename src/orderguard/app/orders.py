@@ -119,8 +119,53 @@ def _request_action(uow: UnitOfWork, order: Order) -> Action:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderOverview:
+    """An order as listings show it: what the caller can do now and the deadlines that run, as the
+    order's own page has them (`OrderView`), without its lines, payments and shipments."""
+
+    order: Order
+    role: Actor
+    actions: list[Action]
+    deadlines: list[DeadlineView]
+
+
+def overviews(uow: UnitOfWork, found: list[Order], role: Actor) -> list[OrderOverview]:
+    """The overviews of a page of orders, in a few queries whatever the page's size."""
+    ids = [o.id for o in found]
+    dues = uow.deadlines.armed_deadline_dues_of(ids)
+    shipped: dict[str, dict[str, int]] = {}
+    open_requests: dict[str, list[Any]] = {}
+    if role is Actor.BUYER:  # the buyer's `request_cancellation` looks at what is shipped and asked
+        cancellable = [o.id for o in found if o.state in cancellation.CANCELLABLE_STATES]
+        shipped = uow.shipments.shipped_quantities_of(cancellable)
+        open_requests = uow.cancellations.open_requests_of(cancellable)
+    out = []
+    for o in found:
+        actions = orders.actions_for(o, role)
+        if role is Actor.BUYER:
+            actions.append(cancellation.request_action(o, shipped.get(o.id, {}), open_requests.get(o.id, [])))
+        deadlines = [deadline_view(MACHINES[st], kind, due) for st, kind, due in dues.get(o.id, [])]
+        out.append(OrderOverview(o, role, actions, deadlines))
+    return out
+
+
+def placed_overviews(ctx: Context, placed: list[Order]) -> list[OrderOverview]:
+    """Orders just placed, to their buyer: nothing but their own timers runs yet, so their deadlines
+    are those their lifecycle declares (the rows armed with them hold the same times)."""
+    return [
+        OrderOverview(
+            o,
+            Actor.BUYER,
+            [*orders.actions_for(o, Actor.BUYER), cancellation.request_action(o, {}, [])],
+            declared_deadlines(orders.ORDER, o, ctx.policies.get(o.policy_key)),
+        )
+        for o in placed
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPage:
-    orders: list[Order]
+    orders: list[OrderOverview]
     next_cursor: str | None
 
 
@@ -140,11 +185,12 @@ def list_orders(
         )
         page = rows[:limit]
         loaded = uow.orders.load_orders([order_id for order_id, _ in page])
+        listed = overviews(uow, [loaded[order_id] for order_id, _ in page], principal.role)
     next_cursor = None
     if len(rows) > limit:
         last_id, last_placed_at = page[-1]
         next_cursor = encode_cursor(last_placed_at, last_id)
-    return OrderPage([loaded[order_id] for order_id, _ in page], next_cursor)
+    return OrderPage(listed, next_cursor)
 
 
 def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str, Any]]:

@@ -185,6 +185,10 @@ class Shipments(Protocol):
         """Quantity shipped so far per order line."""
         ...
 
+    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """`shipped_quantities` of each of these orders (absent: nothing shipped), in one go."""
+        ...
+
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         """The owner of (carrier, code): `shipper` if nobody held it, else whoever did first (race-safe)."""
         ...
@@ -223,6 +227,10 @@ class Cancellations(Protocol):
 
     def open_requests(self, order_id: str) -> list[CancellationRequest]: ...
 
+    def open_requests_of(self, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+        """`open_requests` of each of these orders (absent: none), in one go."""
+        ...
+
     def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
         """The store's fines, newest first, after the (created_at, id) `after`."""
         ...
@@ -243,6 +251,10 @@ class Deadlines(Protocol):
 
     def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
         """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
+        ...
+
+    def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
+        """`armed_deadline_dues` of each of these orders (absent: none), in one go."""
         ...
 
 

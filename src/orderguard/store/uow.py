@@ -142,6 +142,9 @@ class SqlShipments(_Repository):
     def shipped_quantities(self, order_id: str) -> dict[str, int]:
         return shipments_repo.shipped_quantities(self._conn, order_id)
 
+    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        return shipments_repo.shipped_quantities_of(self._conn, order_ids)
+
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return shipments_repo.claim_tracking_code(self._conn, carrier, code, shipper, now)
 
@@ -182,6 +185,9 @@ class SqlCancellations(_Repository):
     def open_requests(self, order_id: str) -> list[CancellationRequest]:
         return cancellations_repo.open_requests(self._conn, order_id)
 
+    def open_requests_of(self, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+        return cancellations_repo.open_requests_of(self._conn, order_ids)
+
     def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
         return cancellations_repo.fines_of(self._conn, store_id, after, limit)
 
@@ -200,6 +206,9 @@ class SqlDeadlines(_Repository):
 
     def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
         return order_queries.armed_deadline_dues(self._conn, order_id)
+
+    def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
+        return order_queries.armed_deadline_dues_of(self._conn, order_ids)
 
 
 class SqlLedger(_Repository):
