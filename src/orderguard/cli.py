@@ -104,6 +104,9 @@ def demo(
             table.add_row(role, name, token)
         console.print(table)
         console.print(f"  (tokens kept in {tokens_file})")
+    from orderguard.demo_banner import print_guide
+
+    print_guide(console, ctx, accounts)  # product ids, and the store each seller account owns
     console.print(f"  Try: curl -H 'Authorization: Bearer <buyer token>' {base}/v1/orders", soft_wrap=True)
     _serve(ctx, host, port, scheduler=True)
 
