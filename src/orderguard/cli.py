@@ -72,7 +72,13 @@ def _serve(ctx: Context, host: str, port: int, scheduler: bool) -> None:
 
     if scheduler:
         start_in_background(ctx, Settings().scheduler_poll_seconds)
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="info")
+    from orderguard.observability.logs import log_config
+
+    # Structured logs (JSON unless stderr is a terminal), uvicorn's included; each request is logged
+    # by the API itself, with its id (api/request_metrics.py), so uvicorn's access log is off.
+    uvicorn.run(
+        create_app(ctx), host=host, port=port, log_level="info", log_config=log_config(), access_log=False
+    )
 
 
 @app.command()
@@ -81,13 +87,15 @@ def demo(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
 ) -> None:
     """Sandbox mode: migrate, seed a sample marketplace, serve the API and the scheduler."""
-    from orderguard.app.seed import is_seeded, seed
+    from orderguard.app.seed import is_seeded
+    from orderguard.demo_banner import seed_showing_progress
 
     ctx = _context(sandbox=True)
     tokens_file = Path("var/demo-tokens.txt")
     if not is_seeded(ctx):
         tokens_file.parent.mkdir(parents=True, exist_ok=True)
-        _write_secret(tokens_file, "".join(f"{a.role}\t{a.name}\t{a.token}\n" for a in seed(ctx)))
+        made = seed_showing_progress(ctx)  # progress on stderr
+        _write_secret(tokens_file, "".join(f"{a.role}\t{a.name}\t{a.token}\n" for a in made))
     elif tokens_file.exists():
         tokens_file.chmod(0o600)  # written by an older version, which left it readable by all
     saved = tokens_file.read_text().splitlines() if tokens_file.exists() else []
@@ -128,10 +136,12 @@ def worker(
     poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 1.0,
 ) -> None:
     """Fire deadlines as they fall due; run as many as you like against PostgreSQL."""
-    from orderguard.scheduler.worker import run
+    from orderguard.observability.logs import configure_logging
+    from orderguard.scheduler.worker import work
 
-    fired = run(_context(migrate=False), poll_seconds=poll, batch=batch, until_idle=until_idle)
-    console.print(f"fired {fired} deadlines")
+    configure_logging()  # JSON lines on stderr unless it is a terminal
+    stats = work(_context(migrate=False), poll_seconds=poll, batch=batch, until_idle=until_idle)
+    typer.echo(stats.summary())  # on SIGTERM / SIGINT too, then exit 0
 
 
 @app.command()
@@ -172,12 +182,10 @@ def policy_diagram(
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Verify that every transaction balances, no escrow is negative, and refunds reconcile; exit 1 if not."""
-    from orderguard.store.db import reading
-    from orderguard.store.ledger_repo import check
+    from orderguard.ledger_check import run_ledger_check
 
     ctx = _context(migrate=False, follow_database=True)
-    with reading(ctx.engine) as conn:
-        count, problems = check(conn)
+    count, problems = run_ledger_check(ctx.engine)  # progress on stderr; the result kept for /metrics
     for p in problems:
         console.print(f"[red]{p.kind}[/] {p.subject}: {p.detail}")
     if problems:

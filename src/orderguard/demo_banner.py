@@ -1,4 +1,5 @@
-"""What the demo's banner shows beyond its tokens: product ids and each seller's store (issue #11).
+"""The demo's output beyond its tokens (issue #11): the seeding's progress, the products' ids and
+each seller's store.
 
 A newcomer follows the README's tour from the API alone: the banner names the seeded products with
 their ids and offer counts, and the store the seller account owns (the tour ships as that seller,
@@ -14,7 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from orderguard.app.context import Context
-from orderguard.app.seed import demo_guide
+from orderguard.app.seed import STORE_NAMES, DemoAccount, demo_guide, seed
+from orderguard.observability.progress import progress
+
+
+def seed_showing_progress(ctx: Context) -> list[DemoAccount]:
+    """`app.seed.seed`, with a progress bar on stderr (a store, its seller and its offers at a time)."""
+    with progress("seeding the demo marketplace", total=len(STORE_NAMES)) as advance:
+        return seed(ctx, on_store=advance)
 
 
 def print_guide(console: Console, ctx: Context, accounts: Sequence[Sequence[str]]) -> None:

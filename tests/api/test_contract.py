@@ -62,6 +62,8 @@ OPERATION_IDS = {
     ("GET", "/v1/admin/refunds"): "listAdminRefunds",
     ("POST", "/v1/sandbox/refunds/{refund_id}/fail"): "failSandboxRefund",
     ("GET", "/healthz"): "getHealth",
+    ("GET", "/readyz"): "getReadiness",
+    ("GET", "/metrics"): "getMetrics",
     ("POST", "/v1/orders/{order_id}/cancellation-requests"): "requestCancellation",
     ("GET", "/v1/orders/{order_id}/cancellation-requests"): "listCancellationRequests",
     ("GET", "/v1/cancellation-requests/{request_id}"): "getCancellationRequest",
@@ -81,6 +83,8 @@ OPERATION_IDS = {
 }
 # Operations that answer with a file, not JSON: its media types, each a binary string.
 FILES = {("GET", "/v1/proof-requests/{proof_request_id}/proof")}
+# Operations that answer with text, not JSON: Prometheus's exposition format.
+TEXT = {("GET", "/metrics")}
 
 LABELS = [f"{m} {p}" for m, p, _ in OPERATIONS]
 
@@ -102,6 +106,9 @@ def test_every_operation_is_tagged_and_answers_with_a_named_model(
             c["schema"] == {"type": "string", "format": "binary"} for c in content.values()
         )
         assert "application/json" not in content
+        return
+    if (method, path) in TEXT:
+        assert operation["responses"][success]["content"] == {"text/plain": {"schema": {"type": "string"}}}
         return
     schema = operation["responses"][success]["content"]["application/json"]["schema"]
     name = schema["$ref"].removeprefix("#/components/schemas/")
@@ -130,7 +137,12 @@ def test_every_error_is_a_problem(method: str, path: str, operation: dict[str, A
 def test_authenticated_operations_declare_the_bearer_scheme_and_its_401(
     method: str, path: str, operation: dict[str, Any]
 ) -> None:
-    public = path.startswith("/v1/sandbox/") or path in {"/healthz", "/v1/carriers/{carrier}/scans"}
+    public = path.startswith("/v1/sandbox/") or path in {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/carriers/{carrier}/scans",
+    }
     if public:
         assert "security" not in operation
         return

@@ -11,7 +11,7 @@ which `load_subjects` skips as SKIP LOCKED would.
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,8 +21,10 @@ from typing import Any
 from orderguard.app.context import Context, PolicyBook, load_policy_file
 from orderguard.app.ports import (
     DueDeadline,
+    LedgerCheckResult,
     OrderMoney,
     ProductListing,
+    SchemaState,
     StoredKey,
     StoreListing,
     TokenHolder,
@@ -344,6 +346,9 @@ class FakeDeadlines(_Repository):
     def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
         return {i: found for i in set(order_ids) if (found := self.armed_deadline_dues(i))}
 
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        return dict(Counter(d.kind for d in self._armed() if d.due_at <= now))
+
 
 class FakeLedger(_Repository):
     def _sum(self, keep: Callable[[dict[str, Any]], bool]) -> dict[str, int]:
@@ -367,6 +372,9 @@ class FakeLedger(_Repository):
             if p["order_id"] in order_ids and p["account"].startswith("escrow:"):
                 out[p["order_id"]] = out.get(p["order_id"], 0) + p["amount"]
         return out
+
+    def last_check(self) -> LedgerCheckResult | None:
+        return None  # `orderguard ledger check` runs over SQL only
 
 
 class FakeCarts(_Repository):
@@ -897,6 +905,9 @@ class FakeDatabase:
             yield
         finally:
             self._checks.remove(check)
+
+    def schema_state(self) -> SchemaState:
+        return SchemaState(("fake",), ("fake",))  # the fake has no migrations: always at its head
 
 
 class ScriptedPayments:

@@ -14,12 +14,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from orderguard.api import (
-    models,
     problems,
     routes_cancellations,
     routes_cart,
     routes_catalogue,
     routes_messages,
+    routes_ops,
     routes_orders,
     routes_proofs,
     routes_refunds,
@@ -27,7 +27,8 @@ from orderguard.api import (
     routes_shipping,
 )
 from orderguard.api.guard import BodyLimit, RequestGuard, SecurityHeaders
-from orderguard.api.problems import RequestIds, errors
+from orderguard.api.problems import RequestIds
+from orderguard.api.request_metrics import RequestMetrics
 from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
 from orderguard.settings import Settings
@@ -52,8 +53,9 @@ Order-protection engine for a multi-seller marketplace.
 
 class _OrderGuardAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outside Starlette's error middleware too, so that a 500 gets the headers as well.
-        return SecurityHeaders(super().build_middleware_stack())
+        # Outside Starlette's error middleware too, so that a 500 gets the headers as well, and is
+        # counted, timed and logged (api/request_metrics.py).
+        return RequestMetrics(SecurityHeaders(super().build_middleware_stack()), lambda: self.router.routes)
 
 
 def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
@@ -88,12 +90,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(routes_refunds.router)
-
-    @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())
-    def healthz() -> models.Health:
-        """Liveness, mode and the policy version in force."""
-        return models.Health(ok=True, sandbox=ctx.sandbox, policy=ctx.policies.current.key)
-
+    app.include_router(routes_ops.router)  # /healthz, /readyz, /metrics
     _docs(app)
     _contract(app)
     return app

@@ -542,6 +542,12 @@ class Health(Out):
     policy: str
 
 
+class Readiness(Out):
+    ready: bool = Field(description="always true here: a process that cannot serve answers 503")
+    detail: str
+    schema_revisions: list[str] = Field(description="the migration revisions the database is at (the head)")
+
+
 class StoreFine(Out):
     id: str
     order_id: str

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from orderguard.api.auth import bearer_token
 from orderguard.api.models import Problem
 from orderguard.domain.machine import Refused
+from orderguard.observability.logs import request_id_var
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://orderguard.dev/problems/"
@@ -67,7 +68,7 @@ MEANINGS = {
     "`idempotency_key_reused` / `invalid_idempotency_key`.",
     500: "An unexpected error, logged on the server with `request_id` (`internal_error`).",
     503: "Try again later (`scheduler_busy`; `payment_provider_unavailable`: the payment is recorded and "
-    "completed when the provider answers).",
+    "completed when the provider answers; `/readyz`: `database_unreachable`, `schema_not_at_head`).",
 }
 
 _HEADERS: dict[int, dict[str, Any]] = {
@@ -152,7 +153,8 @@ def _new_request_id() -> str:
 
 
 class RequestIds:
-    """Gives every HTTP request an id, kept in `request.state` and sent back as `X-Request-Id`."""
+    """Gives every HTTP request an id, kept in `request.state`, sent back as `X-Request-Id`, and put
+    on every log record of the request (`observability.logs.request_id_var`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -171,7 +173,11 @@ class RequestIds:
                     headers.append(REQUEST_ID_HEADER, rid)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = request_id_var.set(rid)  # every log record of the request carries it
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
 
 
 _ERROR_TYPES = {"string_unicode": "unsafe_text"}  # pydantic's name for a lone surrogate
@@ -201,7 +207,9 @@ def _refused(request: Request, exc: Exception) -> JSONResponse:
         return problem(401, r.code, r.detail, headers={"WWW-Authenticate": _challenge(request)})
     if r.status >= 500:
         rid = request_id(request)
-        log.error("refused with %s %s (request %s): %s", r.status, r.code, rid, r.detail)
+        log.error(
+            "refused with %s %s (request %s): %s", r.status, r.code, rid, r.detail, extra={"request_id": rid}
+        )
         return problem(r.status, r.code, r.detail, headers={REQUEST_ID_HEADER: rid}, request_id=rid)
     return problem(r.status, r.code, r.detail)
 
@@ -240,7 +248,14 @@ def _allowed(request: Request) -> str:
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     rid = request_id(request)
-    log.error("unexpected error in %s %s (request %s)", request.method, request.url.path, rid, exc_info=exc)
+    log.error(
+        "unexpected error in %s %s (request %s)",
+        request.method,
+        request.url.path,
+        rid,
+        exc_info=exc,
+        extra={"request_id": rid},  # logged outside the request's own context (Starlette's error layer)
+    )
     return problem(
         500,
         "internal_error",

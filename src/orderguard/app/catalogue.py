@@ -103,6 +103,7 @@ def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[R
 
 # --- browsing: products and stores, a page at a time -------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class ProductPage:
     products: list[ProductListing]

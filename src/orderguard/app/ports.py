@@ -108,6 +108,18 @@ class StoreListing:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where the database's schema stands: its migration revisions, and those of this code."""
+
+    current: tuple[str, ...]  # empty: never migrated
+    head: tuple[str, ...]
+
+    @property
+    def at_head(self) -> bool:
+        return set(self.current) == set(self.head)
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerCheckResult:
     """The last `orderguard ledger check`: when, over how many transactions, what it found."""
 
@@ -257,6 +269,10 @@ class Deadlines(Protocol):
         """`armed_deadline_dues` of each of these orders (absent: none), in one go."""
         ...
 
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        """How many armed deadlines of each kind are due by `now` (the backlog; `/metrics`)."""
+        ...
+
 
 class Ledger(Protocol):
     def balance(self, account: str) -> dict[str, int]:
@@ -267,6 +283,10 @@ class Ledger(Protocol):
 
     def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
         """Escrow held per order."""
+        ...
+
+    def last_check(self) -> LedgerCheckResult | None:
+        """The result of the last `orderguard ledger check`, if one ran."""
         ...
 
 
@@ -561,4 +581,9 @@ class UnitsOfWork(Protocol):
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         """Within this block (and the threads it starts), `check` runs in every writing unit just
         before it commits; raising there rolls the unit back."""
+        ...
+
+    def schema_state(self) -> SchemaState:
+        """The database's schema revisions against the code's (readiness); raises when the
+        database cannot be reached."""
         ...

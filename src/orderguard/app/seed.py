@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orderguard.app import accounts, catalogue
@@ -51,7 +51,8 @@ def is_seeded(ctx: Context) -> bool:
         return uow.accounts.count_accounts() > 0
 
 
-def seed(ctx: Context) -> list[DemoAccount]:
+def seed(ctx: Context, on_store: Callable[[], None] | None = None) -> list[DemoAccount]:
+    """The demo marketplace; `on_store` is called as each of the STORE_NAMES stores is made (progress)."""
     made: list[DemoAccount] = []
 
     def account(role: str, name: str) -> Principal:
@@ -90,6 +91,8 @@ def seed(ctx: Context) -> list[DemoAccount]:
                 2,
                 [OptionInput("postal", 0, 25), OptionInput("cainiao", 99, 12)],
             )
+        if on_store is not None:
+            on_store()
     return made
 
 

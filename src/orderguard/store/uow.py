@@ -9,6 +9,7 @@ engine-level transactions underneath: `BEGIN IMMEDIATE` on SQLite, the before-co
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -50,6 +51,7 @@ from orderguard.store import (
     deadlines_repo,
     decisions,
     idempotency_repo,
+    ledger_checks_repo,
     ledger_repo,
     messages_repo,
     notifications_repo,
@@ -63,6 +65,7 @@ from orderguard.store import (
     shipments_repo,
 )
 from orderguard.store.db import checked_before_commit, reading, unit_of_work
+from orderguard.store.migrate import current_revisions, head_revisions
 
 
 class _Repository:
@@ -210,6 +213,9 @@ class SqlDeadlines(_Repository):
     def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
         return order_queries.armed_deadline_dues_of(self._conn, order_ids)
 
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        return deadlines_repo.due_counts(self._conn, now)
+
 
 class SqlLedger(_Repository):
     __slots__ = ()
@@ -222,6 +228,9 @@ class SqlLedger(_Repository):
 
     def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
         return ledger_repo.escrow_balances(self._conn, order_ids)
+
+    def last_check(self) -> ports.LedgerCheckResult | None:
+        return ledger_checks_repo.last_check(self._conn)
 
 
 class SqlCarts(_Repository):
@@ -486,6 +495,7 @@ class SqlUnitOfWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.armed: Counter[str] = Counter()  # deadlines armed by this unit, by kind (for the metrics)
 
     def __getattr__(self, name: str) -> _Repository:
         # Only reached while the repository is not made yet: a unit uses a few of them.
@@ -500,7 +510,7 @@ class SqlUnitOfWork:
         return decisions.load_subjects(self.conn, lifecycle, ids)
 
     def save(self, decided: Sequence[Decision[Any]], now: datetime) -> None:
-        decisions.save_decisions(self.conn, decided, now)
+        self.armed.update(decisions.save_decisions(self.conn, decided, now))
 
 
 _REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
@@ -509,13 +519,15 @@ _REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
 class _Writing:
     """`store.db.unit_of_work` as a port's writing unit: a unique key met is a UniqueViolation."""
 
-    __slots__ = ("_transaction",)
+    __slots__ = ("_transaction", "_unit")
 
     def __init__(self, engine: Engine) -> None:
         self._transaction = unit_of_work(engine)
+        self._unit: SqlUnitOfWork | None = None
 
     def __enter__(self) -> UnitOfWork:
-        return SqlUnitOfWork(self._transaction.__enter__())
+        self._unit = SqlUnitOfWork(self._transaction.__enter__())
+        return self._unit
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -526,6 +538,10 @@ class _Writing:
             raise ports.UniqueViolation(str(e.orig or e)) from e
         if isinstance(error, IntegrityError) and not suppressed:
             raise ports.UniqueViolation(str(error.orig or error)) from error
+        if error is None and self._unit is not None and self._unit.armed:  # committed
+            from orderguard.observability import metrics  # late: only processes that arm load it
+
+            metrics.deadlines_armed(self._unit.armed)
         return suppressed
 
 
@@ -545,3 +561,8 @@ class SqlUnitsOfWork:
 
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         return checked_before_commit(lambda conn: check(SqlUnitOfWork(conn)))
+
+    def schema_state(self) -> ports.SchemaState:
+        with reading(self.engine) as conn:
+            current = current_revisions(conn)
+        return ports.SchemaState(current, head_revisions())
