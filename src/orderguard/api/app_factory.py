@@ -55,7 +55,9 @@ class _OrderGuardAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's error middleware too, so that a 500 gets the headers as well, and is
         # counted, timed and logged (api/request_metrics.py).
-        return RequestMetrics(SecurityHeaders(super().build_middleware_stack()), lambda: self.router.routes)
+        return RequestMetrics(
+            SecurityHeaders(super().build_middleware_stack()), lambda: self.openapi()["paths"]
+        )
 
 
 def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:

@@ -7,10 +7,11 @@ no BaseHTTPMiddleware (issue #12: nothing between the body and the server but wh
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderguard.observability.logs import request_id_var
@@ -25,9 +26,10 @@ class RequestMetrics:
     """Counts and times every HTTP answer by method, route template and status, and logs it
     (`orderguard.access`, INFO) with the request's id, route, status and duration."""
 
-    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[BaseRoute]]) -> None:
+    def __init__(self, app: ASGIApp, templates: Callable[[], Iterable[str]]) -> None:
         self.app = app
-        self.routes = routes
+        self.templates = templates  # the documented path templates, e.g. "/v1/orders/{order_id}"
+        self._compiled: list[tuple[re.Pattern[str], str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,15 +67,12 @@ class RequestMetrics:
 
     def template(self, scope: Scope) -> str:
         """The template of the route that answered; for an answer given before routing (a body too
-        large, a replayed Idempotency-Key), that of the route that would have."""
+        large, a replayed Idempotency-Key), that of the documented path that would have."""
         path = getattr(scope.get("route"), "path", None)
         if isinstance(path, str):
             return path
-        partial = None
-        for candidate in self.routes():
-            match, _ = candidate.matches(scope)
-            if match is Match.FULL:
-                return str(getattr(candidate, "path", UNMATCHED))
-            if match is Match.PARTIAL and partial is None:  # another method: a 405
-                partial = str(getattr(candidate, "path", UNMATCHED))
-        return partial or UNMATCHED
+        if self._compiled is None:  # once: the routes do not change once the app serves
+            self._compiled = [(compile_path(t)[0], t) for t in self.templates()]
+        path, root = scope["path"], scope.get("root_path", "")
+        route_path = path[len(root) :] if root and path.startswith(root) else path
+        return next((t for regex, t in self._compiled if regex.match(route_path)), UNMATCHED)
