@@ -121,3 +121,18 @@ def test_the_log_config_puts_uvicorns_lines_through_the_same_handler() -> None:
     assert config["root"]["handlers"] == ["stderr"]
     assert config["loggers"]["uvicorn.error"]["propagate"] is True
     assert config["loggers"]["uvicorn.access"]["propagate"] is False  # the API logs each request itself
+
+
+def test_every_problem_carries_the_id_of_its_request(api: Api, lines: io.StringIO) -> None:
+    buyer = api.buyer()
+    answers = [
+        api.get("/v1/orders", expect=401),
+        api.get("/v1/orders/ord_missing", buyer, expect=404),
+        api.get("/v1/orders", buyer, expect=422, limit=0),
+        api.client.post("/v1/cart/items", content=b"x" * 70_000, headers=buyer.auth),  # the guard's 413
+    ]
+    for r in answers:
+        assert r.headers["content-type"].startswith("application/problem+json"), r.text
+        rid = r.headers["x-request-id"]
+        assert r.json()["request_id"] == rid
+        assert any(rec.get("request_id") == rid for rec in _records(lines)), "and its log records"

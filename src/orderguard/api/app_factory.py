@@ -40,8 +40,8 @@ DOCS_ASSETS_URL = "/docs/assets"
 DESCRIPTION = """\
 Order-protection engine for a multi-seller marketplace.
 
-- **Errors** are RFC 9457 `application/problem+json` (schema `Problem`) with a stable machine `code`;
-  a 500 carries `request_id`, as every response carries `X-Request-Id`.
+- **Errors** are RFC 9457 `application/problem+json` (schema `Problem`) with a stable machine `code`
+  and the `request_id` that the response's `X-Request-Id` and the server's logs carry.
 - **Money** is integers in minor units (cents) of an ISO 4217 currency, never floats: the currency is
   the `currency` of the same object or, inside an order, the order's `currency`.
 - **Authentication**: `Authorization: Bearer <token>`.

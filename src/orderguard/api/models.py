@@ -82,7 +82,10 @@ class Problem(Out):
         default=None, description="with `validation_error`: each offending field"
     )
     request_id: str | SkipJsonSchema[None] = Field(
-        default=None, description="with a 500: quote it when reporting; the server logged the error"
+        default=None,
+        description="the request's id, as its `X-Request-Id` and the server's log records carry it: quote "
+        "it when reporting (a 500's error is logged under it). An answer replayed for an Idempotency-Key "
+        "keeps the first request's id",
     )
 
 

@@ -1,10 +1,12 @@
 """RFC 9457 problem+json responses with a stable machine `code`, and how the contract documents them.
 
 Every error is `application/problem+json` with the shared `Problem` schema
-(api/models.py). A 401 carries `WWW-Authenticate: Bearer`, a 405 `Allow`. An
-unexpected exception becomes a 500 problem with the request's id (also in the
-`X-Request-Id` header every response carries); the exception is logged with
-that id, and neither its text nor a stack trace nor SQL reaches the client.
+(api/models.py), which carries the request's id (`request_id`, also in the
+`X-Request-Id` header every response carries, and on every log record of the
+request). A 401 carries `WWW-Authenticate: Bearer`, a 405 `Allow`. An
+unexpected exception becomes a 500 problem; the exception is logged with the
+request's id, and neither its text nor a stack trace nor SQL reaches the client.
+A problem replayed for an Idempotency-Key is the first answer, its id included.
 """
 
 from __future__ import annotations
@@ -135,6 +137,9 @@ def problem(
         "code": code,
         **extra,
     }
+    rid = body.get("request_id") or request_id_var.get()
+    if rid is not None:  # the id the request's log records carry, and its X-Request-Id
+        body["request_id"] = rid
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
