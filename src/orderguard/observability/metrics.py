@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -92,9 +93,13 @@ def deadlines_settled(
 ) -> None:
     """A batch of firings: (kind, lateness in seconds) of each deadline fired, the stale ones by kind."""
     counts: dict[str, int] = {}
+    late_by_kind: dict[str, Any] = {}  # each kind's histogram, looked up once a batch
     for kind, late in fired:
         counts[kind] = counts.get(kind, 0) + 1
-        LATENESS.labels(kind).observe(max(late, 0.0))
+        histogram = late_by_kind.get(kind)
+        if histogram is None:
+            histogram = late_by_kind[kind] = LATENESS.labels(kind)
+        histogram.observe(max(late, 0.0))
     for kind, n in counts.items():
         FIRED.labels(kind).inc(n)
     for kind, n in stale.items():
