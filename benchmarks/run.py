@@ -354,7 +354,7 @@ def main(
     ]
     results: list[Result] = []
     # Progress on stderr (a terminal only; see orderguard/observability/progress.py): which run is
-    # going and since when. Its refresh thread wakes 4 times a second, which the timings do not feel.
+    # going and since when. Its refresh thread wakes 4 times a second; with stderr not a terminal, no bar.
     steps = 2 * len(runs) + 2 + (4 if approvals else 0)
     with progress("benchmarks", total=steps) as advance:
         for suffix, bench, n in runs:
