@@ -36,6 +36,7 @@ from orderguard.app.catalogue import OptionInput
 from orderguard.app.context import Context, Principal
 from orderguard.bootstrap import build_context
 from orderguard.domain.orders import Address
+from orderguard.observability.progress import progress
 from orderguard.providers.clock import FixedClock
 from orderguard.settings import Settings
 from orderguard.store import tables as t
@@ -352,34 +353,47 @@ def main(
         ("firings", bench_firings, firings),
     ]
     results: list[Result] = []
-    for suffix, bench, n in runs:
-        with sqlite_url() as url:
-            results.append(bench(url, "SQLite", n))
-            print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
-        with postgres_url(pg_url, suffix) as url:
-            results.append(bench(url, "PostgreSQL", n))
-            print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
-    from benchmarks.ideal_schema import bench_ideal_schema  # these two import this module
-    from benchmarks.sql_floor import bench_orders_sql_floor
-
-    results[2:2] = [bench_orders_sql_floor(orders), bench_ideal_schema(orders)]
-    print("  done: SQLite orders, SQL alone and ideal schema", flush=True)
-    with postgres_url(pg_url, "firings_workers") as url:
-        results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
-        print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
-    if approvals:
-        from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
-
-        for suffix, bench, n in (
-            ("approvals", bench_seller_approvals, seller_approvals),
-            ("silence", bench_silent_approvals, approvals),
-        ):
+    # Progress on stderr (a terminal only; see orderguard/observability/progress.py): which run is
+    # going and since when. Its refresh thread wakes 4 times a second; with stderr not a terminal, no bar.
+    steps = 2 * len(runs) + 2 + (4 if approvals else 0)
+    with progress("benchmarks", total=steps) as advance:
+        for suffix, bench, n in runs:
+            advance(0, description=f"SQLite: {suffix} ({n})")
             with sqlite_url() as url:
                 results.append(bench(url, "SQLite", n))
+                print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+            advance(1, description=f"PostgreSQL: {suffix} ({n})")
             with postgres_url(pg_url, suffix) as url:
                 results.append(bench(url, "PostgreSQL", n))
-            done = ", ".join(f"{r.backend} {r.per_second:,.0f}/s" for r in results[-2:])
-            print(f"  done: {results[-1].metric} ({done})", flush=True)
+                print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+            advance(1)
+        from benchmarks.ideal_schema import bench_ideal_schema  # these two import this module
+        from benchmarks.sql_floor import bench_orders_sql_floor
+
+        advance(0, description=f"SQLite: orders, SQL alone and ideal schema ({orders})")
+        results[2:2] = [bench_orders_sql_floor(orders), bench_ideal_schema(orders)]
+        print("  done: SQLite orders, SQL alone and ideal schema", flush=True)
+        advance(1, description=f"PostgreSQL: firings by {FIRING_WORKERS} workers ({firings})")
+        with postgres_url(pg_url, "firings_workers") as url:
+            results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
+            print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+        advance(1)
+        if approvals:
+            from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
+
+            for suffix, bench, n in (
+                ("approvals", bench_seller_approvals, seller_approvals),
+                ("silence", bench_silent_approvals, approvals),
+            ):
+                advance(0, description=f"SQLite: {suffix} ({n})")
+                with sqlite_url() as url:
+                    results.append(bench(url, "SQLite", n))
+                advance(1, description=f"PostgreSQL: {suffix} ({n})")
+                with postgres_url(pg_url, suffix) as url:
+                    results.append(bench(url, "PostgreSQL", n))
+                advance(1)
+                done = ", ".join(f"{r.backend} {r.per_second:,.0f}/s" for r in results[-2:])
+                print(f"  done: {results[-1].metric} ({done})", flush=True)
     print_table(results)
     return results
 

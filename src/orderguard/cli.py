@@ -162,15 +162,20 @@ def _serve(ctx: Context, settings: Settings, host: str, port: int, scheduler: bo
 
     if scheduler:  # one scheduler, in this process, whatever the number of API processes
         start_in_background(ctx, settings.scheduler_poll_seconds)
+    from orderguard.observability.logs import log_config
+
+    # Structured logs (JSON unless stderr is a terminal), uvicorn's included; each request is logged
+    # by the API itself, with its id (api/request_metrics.py), so uvicorn's access log is off.
+    logs: dict[str, Any] = {"log_level": "info", "log_config": log_config(), "access_log": False}
     if workers == 1:
         from orderguard.api.app_factory import create_app
 
-        uvicorn.run(create_app(ctx, settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(ctx, settings), host=host, port=port, **logs)
         return
     # Each API process builds its own context from the same environment (api/asgi.py); the
     # database is migrated and its mode checked here, once, before they start.
     factory = "orderguard.api.asgi:app"
-    uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level="info")
+    uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, **logs)
 
 
 @app.command()
@@ -179,7 +184,8 @@ def demo(port: Port = 8000, host: Host = "127.0.0.1") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from orderguard.app.seed import is_seeded, seed
+    from orderguard.app.seed import is_seeded
+    from orderguard.demo_banner import seed_showing_progress
     from orderguard.settings import hide_password
 
     settings = _settings(sandbox=True)
@@ -188,7 +194,8 @@ def demo(port: Port = 8000, host: Host = "127.0.0.1") -> None:
     tokens_file = Path("var/demo-tokens.txt")
     if not is_seeded(ctx):
         tokens_file.parent.mkdir(parents=True, exist_ok=True)
-        _write_secret(tokens_file, "".join(f"{a.role}\t{a.name}\t{a.token}\n" for a in seed(ctx)))
+        made = seed_showing_progress(ctx)  # progress on stderr
+        _write_secret(tokens_file, "".join(f"{a.role}\t{a.name}\t{a.token}\n" for a in made))
     elif tokens_file.exists():
         tokens_file.chmod(0o600)  # written by an older version, which left it readable by all
     saved = tokens_file.read_text().splitlines() if tokens_file.exists() else []
@@ -207,6 +214,9 @@ def demo(port: Port = 8000, host: Host = "127.0.0.1") -> None:
             table.add_row(role, name, token)
         console.print(table)
         console.print(f"  (tokens kept in {tokens_file})")
+    from orderguard.demo_banner import print_guide
+
+    print_guide(console, ctx, accounts)  # product ids, and the store each seller account owns
     console.print(f"  Try: curl -H 'Authorization: Bearer <buyer token>' {base}/v1/orders", soft_wrap=True)
     _serve(ctx, settings, host, port, scheduler=True)
 
@@ -231,10 +241,12 @@ def worker(
     poll: Annotated[float, typer.Option(min=0.01, max=3600, help="seconds between polls when idle")] = 1.0,
 ) -> None:
     """Fire deadlines as they fall due; run as many as you like against PostgreSQL."""
-    from orderguard.scheduler.worker import run
+    from orderguard.observability.logs import configure_logging
+    from orderguard.scheduler.worker import work
 
-    fired = run(_context(migrate=False), poll_seconds=poll, batch=batch, until_idle=until_idle)
-    typer.echo(f"fired {fired} deadlines")
+    configure_logging()  # JSON lines on stderr unless it is a terminal
+    stats = work(_context(migrate=False), poll_seconds=poll, batch=batch, until_idle=until_idle)
+    typer.echo(stats.summary())  # on SIGTERM / SIGINT too, then exit 0
 
 
 @app.command()
@@ -307,13 +319,10 @@ def policy_diagram(
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Verify that every transaction balances, no escrow is negative, and refunds reconcile; exit 1 if not."""
-    from orderguard.store.db import reading
-    from orderguard.store.ledger_repo import check
+    from orderguard.ledger_check import run_ledger_check
 
     ctx = _context(migrate=False, follow_database=True)
-    with reading(ctx.engine) as conn:
-        count, problems = check(conn)
-    ctx.engine.dispose()
+    count, problems = run_ledger_check(ctx.engine)  # progress on stderr; the result kept for /metrics
     for p in problems:
         typer.echo(f"{p.kind} {p.subject}: {p.detail}")
     if problems:

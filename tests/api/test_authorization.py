@@ -244,6 +244,10 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/products", frozenset({SELLER, ADMIN}), 201, lambda w: {"title": "Cable"}),
     Endpoint("POST", "/v1/offers", frozenset({SELLER}), 201, _offer_body),
     Endpoint("GET", "/v1/products/{product_id}/offers", ALL, 200),
+    Endpoint("GET", "/v1/products", ALL, 200),
+    Endpoint("GET", "/v1/products/{product_id}", ALL, 200),
+    Endpoint("GET", "/v1/stores", ALL, 200),
+    Endpoint("GET", "/v1/stores/{store_id}", ALL, 200),
     Endpoint("GET", "/v1/cart", frozenset({BUYER}), 200),
     Endpoint(
         "POST",

@@ -31,6 +31,10 @@ OPERATION_IDS = {
     ("POST", "/v1/products"): "createProduct",
     ("POST", "/v1/offers"): "createOffer",
     ("GET", "/v1/products/{product_id}/offers"): "listProductOffers",
+    ("GET", "/v1/products"): "listProducts",
+    ("GET", "/v1/products/{product_id}"): "getProduct",
+    ("GET", "/v1/stores"): "listStores",
+    ("GET", "/v1/stores/{store_id}"): "getStore",
     ("GET", "/v1/cart"): "getCart",
     ("POST", "/v1/cart/items"): "addCartItem",
     ("PATCH", "/v1/cart/items/{item_id}"): "decreaseCartItem",
@@ -59,6 +63,8 @@ OPERATION_IDS = {
     ("GET", "/v1/admin/refunds"): "listAdminRefunds",
     ("POST", "/v1/sandbox/refunds/{refund_id}/fail"): "failSandboxRefund",
     ("GET", "/healthz"): "getHealth",
+    ("GET", "/readyz"): "getReadiness",
+    ("GET", "/metrics"): "getMetrics",
     ("POST", "/v1/orders/{order_id}/cancellation-requests"): "requestCancellation",
     ("GET", "/v1/orders/{order_id}/cancellation-requests"): "listCancellationRequests",
     ("GET", "/v1/cancellation-requests/{request_id}"): "getCancellationRequest",
@@ -99,6 +105,8 @@ FILES = {
     ("GET", "/v1/proof-requests/{proof_request_id}/proof"),
     ("GET", "/v1/disputes/{dispute_id}/evidence/{evidence_id}"),
 }
+# Operations that answer with text, not JSON: Prometheus's exposition format.
+TEXT = {("GET", "/metrics")}
 
 LABELS = [f"{m} {p}" for m, p, _ in OPERATIONS]
 
@@ -120,6 +128,9 @@ def test_every_operation_is_tagged_and_answers_with_a_named_model(
             c["schema"] == {"type": "string", "format": "binary"} for c in content.values()
         )
         assert "application/json" not in content
+        return
+    if (method, path) in TEXT:
+        assert operation["responses"][success]["content"] == {"text/plain": {"schema": {"type": "string"}}}
         return
     schema = operation["responses"][success]["content"]["application/json"]["schema"]
     name = schema["$ref"].removeprefix("#/components/schemas/")
@@ -148,7 +159,12 @@ def test_every_error_is_a_problem(method: str, path: str, operation: dict[str, A
 def test_authenticated_operations_declare_the_bearer_scheme_and_its_401(
     method: str, path: str, operation: dict[str, Any]
 ) -> None:
-    public = path.startswith("/v1/sandbox/") or path in {"/healthz", "/v1/carriers/{carrier}/scans"}
+    public = path.startswith("/v1/sandbox/") or path in {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/carriers/{carrier}/scans",
+    }
     if public:
         assert "security" not in operation
         return

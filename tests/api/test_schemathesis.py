@@ -51,6 +51,8 @@ EXAMPLES = int(FUZZ) if FUZZ else 20
 # operationId -> {problem code: why the schema cannot say it}
 RULE_REFUSALS: dict[str, dict[str, str]] = {
     "listOrders": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listProducts": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
+    "listStores": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "listAdminRefunds": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "addCartItem": {
         "invalid_quantity": "the quantity added plus the line already in the cart must fit the policy",
@@ -62,6 +64,7 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "duplicate_line": "a line may appear once (uniqueItems cannot compare one field)",
         "quantity_exceeds_remaining": "a quantity must fit in what is left of its line",
         "no_lines": "with `lines` left out, something must be left to ship",
+        "carrier_not_chosen": "each line ships with the carrier the buyer chose for it at checkout",
     },
     "payOrder": {"unknown_payment_method": "the methods are the policy's, which orders pin by version"},
     "requestCancellation": {
@@ -74,6 +77,7 @@ RULE_REFUSALS: dict[str, dict[str, str]] = {
         "invalid_tracking_code": "each carrier's code format, and the S10 check digit",
         "incomplete_shipment": "carrier and tracking_code go together (a schema can say it, but "
         "schemathesis draws each optional field alone)",
+        "carrier_not_chosen": "each line ships with the carrier the buyer chose for it at checkout",
     },
     "listStoreFines": {"invalid_cursor": "a cursor is opaque: only one the API gave out is valid"},
     "injectSandboxScan": {"scan_in_future": "a scan may not be more than 5 minutes ahead of the clock"},

@@ -11,7 +11,7 @@ which `load_subjects` skips as SKIP LOCKED would.
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,8 +21,12 @@ from typing import Any
 from orderguard.app.context import Context, PolicyBook, load_policy_file
 from orderguard.app.ports import (
     DueDeadline,
+    LedgerCheckResult,
     OrderMoney,
+    ProductListing,
+    SchemaState,
     StoredKey,
+    StoreListing,
     TokenHolder,
     TokenRow,
     UniqueViolation,
@@ -80,6 +84,7 @@ class Rows:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
     offer_created: dict[str, datetime] = field(default_factory=dict)
+    created: dict[str, datetime] = field(default_factory=dict)  # stores and products
     carts: dict[str, datetime] = field(default_factory=dict)  # buyer -> last added
     cart_items: dict[str, tuple[str, CartItem, datetime]] = field(
         default_factory=dict
@@ -161,6 +166,9 @@ class FakeCancellations(_Repository):
 
     def open_requests(self, order_id: str) -> list[CancellationRequest]:
         return [r for r in self.requests_of(order_id) if r.state == RequestState.OPEN]
+
+    def open_requests_of(self, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+        return {i: found for i in set(order_ids) if (found := self.open_requests(i))}
 
     def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
         mine = [f for f in self.rows.fines.values() if f.store_id == store_id]
@@ -247,6 +255,9 @@ class FakeShipments(_Repository):
                 for line_id, quantity in s.lines.items():
                     out[line_id] += quantity
         return dict(out)
+
+    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        return {i: found for i in set(order_ids) if (found := self.shipped_quantities(i))}
 
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return self._write().tracking_codes.setdefault((carrier, code), shipper)
@@ -340,6 +351,12 @@ class FakeDeadlines(_Repository):
     def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
         return [(d.subject_type, d.kind, d.due_at) for d in self._armed() if d.order_id == order_id]
 
+    def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
+        return {i: found for i in set(order_ids) if (found := self.armed_deadline_dues(i))}
+
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        return dict(Counter(d.kind for d in self._armed() if d.due_at <= now))
+
 
 class FakeLedger(_Repository):
     def _sum(self, keep: Callable[[dict[str, Any]], bool]) -> dict[str, int]:
@@ -363,6 +380,9 @@ class FakeLedger(_Repository):
             if p["order_id"] in order_ids and p["account"].startswith("escrow:"):
                 out[p["order_id"]] = out.get(p["order_id"], 0) + p["amount"]
         return out
+
+    def last_check(self) -> LedgerCheckResult | None:
+        return None  # `orderguard ledger check` runs over SQL only
 
 
 class FakeCarts(_Repository):
@@ -431,6 +451,7 @@ class FakeCatalogue(_Repository):
 
     def insert_store(self, store_id: str, seller_id: str, name: str, created_at: datetime) -> None:
         self._write().stores[store_id] = {"seller_id": seller_id, "name": name}
+        self.rows.created[store_id] = created_at
 
     def store_owner(self, store_id: str) -> str | None:
         store = self.rows.stores.get(store_id)
@@ -446,6 +467,7 @@ class FakeCatalogue(_Repository):
         self, product_id: str, title: str, description: str, created_by: str, created_at: datetime
     ) -> None:
         self._write().products[product_id] = {"id": product_id, "title": title, "description": description}
+        self.rows.created[product_id] = created_at
 
     def product_exists(self, product_id: str) -> bool:
         return product_id in self.rows.products
@@ -456,6 +478,40 @@ class FakeCatalogue(_Repository):
 
     def product_titles(self, product_ids: set[str]) -> dict[str, str]:
         return {i: p["title"] for i, p in self.rows.products.items() if i in product_ids}
+
+    def _page(self, ids: Iterable[str], after: tuple[datetime, str] | None, limit: int) -> list[str]:
+        keyed = sorted((self.rows.created[i], i) for i in ids)
+        return [i for at, i in keyed if after is None or (at, i) > after][:limit]
+
+    def product_listing(self, product_id: str) -> ProductListing | None:
+        p = self.rows.products.get(product_id)
+        if p is None:
+            return None
+        count = sum(1 for o in self.rows.offers.values() if o.product_id == product_id)
+        return ProductListing(p["id"], p["title"], p["description"], self.rows.created[product_id], count)
+
+    def products_page(
+        self, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+    ) -> list[ProductListing]:
+        ids = [
+            i
+            for i, p in self.rows.products.items()
+            if all(term.lower() in p["title"].lower() for term in terms)
+        ]
+        return [listing for i in self._page(ids, after, limit) if (listing := self.product_listing(i))]
+
+    def store_listing(self, store_id: str) -> StoreListing | None:
+        s = self.rows.stores.get(store_id)
+        if s is None:
+            return None
+        count = sum(1 for o in self.rows.offers.values() if o.store_id == store_id)
+        return StoreListing(store_id, s["name"], s["seller_id"], self.rows.created[store_id], count)
+
+    def stores_page(
+        self, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoreListing]:
+        ids = [i for i, s in self.rows.stores.items() if seller_id is None or s["seller_id"] == seller_id]
+        return [listing for i in self._page(ids, after, limit) if (listing := self.store_listing(i))]
 
 
 class FakeAccounts(_Repository):
@@ -970,6 +1026,9 @@ class FakeDatabase:
             yield
         finally:
             self._checks.remove(check)
+
+    def schema_state(self) -> SchemaState:
+        return SchemaState(("fake",), ("fake",))  # the fake has no migrations: always at its head
 
 
 class ScriptedPayments:

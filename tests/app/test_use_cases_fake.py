@@ -382,3 +382,21 @@ def test_one_batch_fires_many_orders_in_due_order(w: FakeWorld) -> None:
 
 def _seller_of(w: FakeWorld, order: Order) -> Principal:
     return Principal(w.db.rows.stores[order.store_id]["seller_id"], accounts.ROLES["seller"])
+
+
+def test_the_catalogue_is_browsed_a_page_at_a_time(w: FakeWorld) -> None:
+    seller, _ = _offer(w)
+    buyer = _principal(w, "buyer", "Ann")
+    w.clock.set(w.clock.now() + timedelta(minutes=1))  # oldest first
+    catalogue.create_product(w.ctx, seller, "Phone stand", "")
+    first = catalogue.list_products(w.ctx, buyer, None, None, 1)
+    assert [p.title for p in first.products] == ["Phone case"] and first.next_cursor
+    second = catalogue.list_products(w.ctx, buyer, None, first.next_cursor, 1)
+    assert [p.title for p in second.products] == ["Phone stand"] and second.next_cursor is None
+    assert [p.offer_count for p in (*first.products, *second.products)] == [1, 0]
+    assert [p.title for p in catalogue.list_products(w.ctx, buyer, "STAND phone", None, 10).products] == [
+        "Phone stand"
+    ]
+    stores = catalogue.list_stores(w.ctx, seller, True, None, 10).stores
+    assert [(s.name, s.offer_count) for s in stores] == [("Sam's store", 1)]
+    assert catalogue.list_stores(w.ctx, buyer, True, None, 10).stores == []

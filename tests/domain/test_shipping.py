@@ -13,6 +13,7 @@ from orderguard.domain.shipping import (
     SHIPMENT,
     Place,
     Scan,
+    check_chosen_carrier,
     check_shipment_lines,
     check_tracking_code,
     fold,
@@ -133,3 +134,16 @@ def test_last_delivery_waits_for_every_parcel() -> None:
     assert last_delivery([("delivered", t1), ("delivered", t2)]) == t2
     assert last_delivery([("delivered", t1), ("in_transit", t2)]) is None
     assert last_delivery([]) is None
+
+
+def test_a_parcel_goes_with_the_carrier_chosen_for_each_of_its_lines() -> None:
+    chosen = {"lin_a": "postal", "lin_b": "cainiao"}
+    check_chosen_carrier("postal", {"lin_a": 1}, chosen)
+    check_chosen_carrier("cainiao", {"lin_b": 2}, chosen)
+    with pytest.raises(Refused) as e:
+        check_chosen_carrier("dhl", {"lin_a": 1}, chosen)
+    assert e.value.refusal.code == "carrier_not_chosen"
+    assert "postal for line lin_a, not dhl" in e.value.refusal.detail
+    with pytest.raises(Refused) as e:
+        check_chosen_carrier("postal", {"lin_a": 1, "lin_b": 1}, chosen)
+    assert "cainiao: lin_b; postal: lin_a" in e.value.refusal.detail

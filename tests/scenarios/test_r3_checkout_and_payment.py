@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from orderguard.store import tables as t
 from orderguard.store.db import reading
-from tests.support import Api, action, deadline
+from tests.support import Api, Who, action, deadline
 
 
 def test_r3_2_checkout_places_one_order_per_store(api: Api) -> None:
@@ -147,3 +148,39 @@ def test_r3_1_the_cart_remembers_when_the_last_item_was_added(api: Api) -> None:
     api.advance(days=1)
     api.delete(f"/v1/cart/items/{cart['items'][0]['id']}", buyer)  # removing is not adding
     assert api.get("/v1/cart", buyer).json()["last_added_at"] == cart["last_added_at"]
+
+
+def _listed(api: Api, who: Who, order_id: str) -> dict[str, Any]:
+    return next(o for o in api.get("/v1/orders", who).json()["orders"] if o["id"] == order_id)
+
+
+def _same_actions_and_deadlines(shown: dict[str, Any], detail: dict[str, Any]) -> None:
+    assert shown["actions"] == detail["actions"] and shown["deadlines"] == detail["deadlines"]
+    assert shown["your_role"] == detail["your_role"]
+
+
+def test_r3_2_checkout_and_the_order_list_carry_actions_and_deadlines(api: Api) -> None:
+    """Checkout, "My orders" and the order itself tell the caller the same: what they can do and by
+    when (issue #11: a newcomer need not open each order to see that it must be paid)."""
+    buyer, listing = api.buyer(), api.listing()
+    admin = api.account("admin", "Ada")
+    api.add(buyer, listing, 2)
+    (placed,) = api.checkout(buyer)
+    detail = api.order(placed["id"], buyer)
+    _same_actions_and_deadlines(placed, detail)
+    assert action(placed, "pay")["available"] and action(placed, "cancel")["available"]
+    pay_by = deadline(placed, "pay_by")
+    assert pay_by is not None and pay_by["must_act"] == "buyer"
+    assert datetime.fromisoformat(pay_by["due_at"]) == datetime.fromisoformat(placed["pay_by_at"])
+    _same_actions_and_deadlines(_listed(api, buyer, placed["id"]), detail)
+
+    api.pay(buyer, placed["id"])
+    request = api.post(
+        f"/v1/orders/{placed['id']}/cancellation-requests", buyer, {"reason": "other"}, expect=201
+    ).json()
+    for who in (buyer, listing.seller, admin):
+        _same_actions_and_deadlines(_listed(api, who, placed["id"]), api.order(placed["id"], who))
+    shown = _listed(api, buyer, placed["id"])
+    assert action(shown, "request_cancellation")["code"] == "cancellation_already_requested"
+    assert {d["kind"] for d in shown["deadlines"]} >= {"ship_by", "answer_by"}, request["id"]
+    assert action(_listed(api, listing.seller, placed["id"]), "ship")["available"]

@@ -21,8 +21,18 @@ from tests.support import Api, Listing, Who, s10
 CODE = s10("70707070")
 
 
-def _ship(api: Api, seller: Who, order_id: str, code: str = CODE, carrier: str = "postal") -> Any:
-    return api.post(f"/v1/orders/{order_id}/shipments", seller, {"carrier": carrier, "tracking_code": code})
+def _ship(
+    api: Api,
+    seller: Who,
+    order_id: str,
+    code: str = CODE,
+    carrier: str = "postal",
+    lines: list[dict[str, Any]] | None = None,
+) -> Any:
+    body: dict[str, Any] = {"carrier": carrier, "tracking_code": code}
+    if lines is not None:
+        body["lines"] = lines
+    return api.post(f"/v1/orders/{order_id}/shipments", seller, body)
 
 
 def _now(api: Api) -> datetime:
@@ -41,22 +51,50 @@ def _owners(api: Api) -> list[tuple[str, str, str, str]]:
     return sorted(tuple(r) for r in rows)  # type: ignore[misc]
 
 
+def _two_carrier_order(api: Api) -> tuple[Who, Listing, dict[str, Any]]:
+    """A paid order of two lines from one store: one chosen with postal shipping, one with sandbox."""
+    buyer = api.buyer()
+    postal = api.listing()
+    by_sandbox = api.listing(
+        seller=postal.seller, options=[{"carrier": "sandbox", "price": 1_00, "promised_days": 9}]
+    )
+    # the second listing opened a store of its own: offer its product from the first store too
+    offer = api.post(
+        "/v1/offers",
+        postal.seller,
+        {
+            **{k: by_sandbox.offer[k] for k in ("price", "currency", "stock", "handling_days")},
+            "store_id": postal.store_id,
+            "product_id": by_sandbox.product_id,
+            "shipping_options": [{"carrier": "sandbox", "price": 1_00, "promised_days": 9}],
+        },
+        expect=201,
+    ).json()
+    api.add(buyer, postal)
+    api.post("/v1/cart/items", buyer, {"offer_id": offer["id"]}, expect=201)
+    (order,) = api.checkout(buyer)
+    api.pay(buyer, order["id"])
+    return buyer, postal, api.order(order["id"], buyer)
+
+
 def test_r6_1_another_store_cannot_ship_with_a_code_in_use(api: Api) -> None:
     x_buyer, x, x_order = paid_order(api)
-    y_buyer, y, y_order = paid_order(api)
+    y_buyer, y, y_order = _two_carrier_order(api)
+    by_carrier = {ln["carrier"]: {"line_id": ln["id"], "quantity": 1} for ln in y_order["lines"]}
+    postal_line, sandbox_line = by_carrier["postal"], by_carrier["sandbox"]
     assert _ship(api, x.seller, x_order["id"]).status_code == 201
     with writes_nothing(api):
-        r = _ship(api, y.seller, y_order["id"])
+        r = _ship(api, y.seller, y_order["id"], lines=[postal_line])
     body = assert_problem(r, 409, "tracking_code_in_use")
     assert x.store_id not in body["detail"] and x_buyer.id not in body["detail"]
     assert api.order(y_order["id"], y_buyer)["status"] == "awaiting_shipment"
     # the same characters under another carrier are another code
-    assert _ship(api, y.seller, y_order["id"], carrier="sandbox").status_code == 201
+    assert _ship(api, y.seller, y_order["id"], carrier="sandbox", lines=[sandbox_line]).status_code == 201
 
     assert _delivered(api) == {"accepted": 1, "duplicates": 0}
     assert api.status(x_order["id"], x_buyer) == "delivered"
     y_detail = api.order(y_order["id"], y_buyer)
-    assert y_detail["status"] == "shipped" and y_detail["shipments"][0]["scans"] == []
+    assert y_detail["status"] == "partly_shipped" and y_detail["shipments"][0]["scans"] == []
     assert _owners(api) == sorted(
         [("postal", CODE, x.store_id, x_buyer.id), ("sandbox", CODE, y.store_id, y_buyer.id)]
     )

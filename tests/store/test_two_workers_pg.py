@@ -8,6 +8,7 @@ deadlines table through `FOR UPDATE SKIP LOCKED`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -137,7 +138,9 @@ def test_two_worker_processes_fire_each_deadline_exactly_once(
     for proc, out, log in zip(procs, outputs, logs, strict=True):
         errors = log.read_text()
         assert proc.returncode == 0, f"worker exited {proc.returncode}:\n{out}\n{errors}"
-        assert "Traceback" not in errors and "failed" not in errors, errors  # no deadlock, no retried round
+        records = [json.loads(line) for line in errors.splitlines()]  # structured: JSON lines on a pipe
+        assert records and {r["level"] for r in records} == {"info"}, errors  # no deadlock, no retried round
+        assert all(r["logger"] == "orderguard.scheduler" for r in records), errors
         found = FIRED.search(out)
         assert found, out
         counts.append(int(found.group(1)))

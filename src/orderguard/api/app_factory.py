@@ -14,13 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from orderguard.api import (
-    models,
     problems,
     routes_cancellations,
     routes_cart,
     routes_catalogue,
     routes_disputes,
     routes_messages,
+    routes_ops,
     routes_orders,
     routes_proofs,
     routes_refunds,
@@ -28,7 +28,8 @@ from orderguard.api import (
     routes_shipping,
 )
 from orderguard.api.guard import BodyLimit, RequestGuard, SecurityHeaders
-from orderguard.api.problems import RequestIds, errors
+from orderguard.api.problems import RequestIds
+from orderguard.api.request_metrics import RequestMetrics
 from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
 from orderguard.settings import Settings
@@ -40,8 +41,8 @@ DOCS_ASSETS_URL = "/docs/assets"
 DESCRIPTION = """\
 Order-protection engine for a multi-seller marketplace.
 
-- **Errors** are RFC 9457 `application/problem+json` (schema `Problem`) with a stable machine `code`;
-  a 500 carries `request_id`, as every response carries `X-Request-Id`.
+- **Errors** are RFC 9457 `application/problem+json` (schema `Problem`) with a stable machine `code`
+  and the `request_id` that the response's `X-Request-Id` and the server's logs carry.
 - **Money** is integers in minor units (cents) of an ISO 4217 currency, never floats: the currency is
   the `currency` of the same object or, inside an order, the order's `currency`.
 - **Authentication**: `Authorization: Bearer <token>`.
@@ -53,8 +54,11 @@ Order-protection engine for a multi-seller marketplace.
 
 class _OrderGuardAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outside Starlette's error middleware too, so that a 500 gets the headers as well.
-        return SecurityHeaders(super().build_middleware_stack())
+        # Outside Starlette's error middleware too, so that a 500 gets the headers as well, and is
+        # counted, timed and logged (api/request_metrics.py).
+        return RequestMetrics(
+            SecurityHeaders(super().build_middleware_stack()), lambda: self.openapi()["paths"]
+        )
 
 
 def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
@@ -90,12 +94,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(routes_refunds.router)
-
-    @app.get("/healthz", tags=["ops"], operation_id="getHealth", responses=errors())
-    def healthz() -> models.Health:
-        """Liveness, mode and the policy version in force."""
-        return models.Health(ok=True, sandbox=ctx.sandbox, policy=ctx.policies.current.key)
-
+    app.include_router(routes_ops.router)  # /healthz, /readyz, /metrics
     _docs(app)
     _contract(app)
     return app

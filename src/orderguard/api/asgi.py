@@ -18,11 +18,13 @@ from fastapi import FastAPI
 
 from orderguard.api.app_factory import create_app
 from orderguard.bootstrap import StartupError, build_context
+from orderguard.observability.logs import configure_logging
 from orderguard.settings import SettingsInvalid, load_settings
 
 
 def app() -> FastAPI:
     """A new API application over the database and settings of the environment."""
+    configure_logging()  # structured logs with request ids; does nothing when already configured
     try:
         settings = load_settings()
         ctx = build_context(settings, migrate=False)

@@ -127,6 +127,19 @@ class ParcelScans(Out):
     scans: list[Scan] = Field(description="in the order they occurred")
 
 
+class DisputeRecord(Out):
+    """How a party's disputes stand and ended."""
+
+    open: int = Field(description="not ended yet")
+    resolved: int = Field(description="ended with a refund to the buyer")
+    closed: int = Field(description="ended with nothing for the buyer")
+    by_verdict: int = Field(description="of those ended, ruled by an arbiter")
+    by_missed_deadline: int = Field(
+        description="of those ended, by a missed deadline: the buyer's (closed) or the seller's answer "
+        "(resolved)"
+    )
+
+
 class DisputeFile(Out):
     """Everything an arbiter sees (R7.5)."""
 
@@ -135,11 +148,8 @@ class DisputeFile(Out):
     messages: list[Message] = Field(description="the dispute's messages, oldest first")
     shipments: list[ParcelScans]
     return_scans: list[Scan]
-    buyer_record: dict[str, int] = Field(
-        description="the buyer's disputes: open ones by state, ended ones by `state:how` (e.g. "
-        "`closed:verdict`, `resolved:agreement`)"
-    )
-    seller_record: dict[str, int] = Field(description="the store's disputes, counted the same way")
+    buyer_record: DisputeRecord = Field(description="the buyer's disputes, this one included")
+    seller_record: DisputeRecord = Field(description="the store's disputes, this one included")
 
 
 class DisputeFilePage(Out):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from orderguard.api import dispute_models as dm
 from orderguard.api import models as m
 from orderguard.api import views
@@ -135,6 +137,21 @@ def dispute_file(f: DisputeFile) -> dm.DisputeFile:
             )
             for s in f.return_scans
         ],
-        buyer_record=f.buyer_record,
-        seller_record=f.seller_record,
+        buyer_record=_record(f.buyer_record),
+        seller_record=_record(f.seller_record),
+    )
+
+
+def _record(counts: dict[str, int]) -> dm.DisputeRecord:
+    """The counts by `state` (open) and `state:how` (ended) of disputes_repo.party_records."""
+
+    def total(match: Callable[[str], bool]) -> int:
+        return sum(n for key, n in counts.items() if match(key))
+
+    return dm.DisputeRecord(
+        open=total(lambda k: ":" not in k),
+        resolved=total(lambda k: k.startswith("resolved:")),
+        closed=total(lambda k: k.startswith("closed:")),
+        by_verdict=total(lambda k: k.endswith(":verdict")),
+        by_missed_deadline=total(lambda k: k.endswith((":buyer_missed_deadline", ":seller_silence"))),
     )

@@ -82,7 +82,10 @@ class Problem(Out):
         default=None, description="with `validation_error`: each offending field"
     )
     request_id: str | SkipJsonSchema[None] = Field(
-        default=None, description="with a 500: quote it when reporting; the server logged the error"
+        default=None,
+        description="the request's id, as its `X-Request-Id` and the server's log records carry it: quote "
+        "it when reporting (a 500's error is logged under it). An answer replayed for an Idempotency-Key "
+        "keeps the first request's id",
     )
 
 
@@ -126,6 +129,34 @@ class RankedOffer(Offer):
     landed_price: Minor = Field(description="price + best option's shipping, minor units of `currency`")
     delivery_days: int = Field(description="handling days + the best option's promised days")
     best_shipping_option_id: str
+
+
+class CatalogueProduct(Out):
+    """A product as browsing shows it; its offers are at `GET /v1/products/{id}/offers`."""
+
+    id: str
+    title: str
+    description: str
+    created_at: datetime
+    offer_count: int = Field(description="how many stores offer it")
+
+
+class ProductPage(Out):
+    products: list[CatalogueProduct] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class CatalogueStore(Out):
+    id: str
+    name: str
+    created_at: datetime
+    offer_count: int = Field(description="how many products it offers")
+    yours: bool = Field(description="the caller's own store")
+
+
+class StorePage(Out):
+    stores: list[CatalogueStore] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
 class ProductOffers(Out):
@@ -174,11 +205,11 @@ class OrderSummary(Out):
 
 
 class PlacedOrders(Out):
-    orders: list[OrderSummary] = Field(description="one order per store")
+    orders: list[OrderOverview] = Field(description="one order per store")
 
 
 class OrderPage(Out):
-    orders: list[OrderSummary]
+    orders: list[OrderOverview]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
@@ -301,6 +332,15 @@ class Deadline(Out):
     action_needed: str
     on_expiry: str
     rule: str
+
+
+class OrderOverview(OrderSummary):
+    """An order in a list (checkout, "My orders"): its summary with the caller's `actions` and its
+    `deadlines`, the same as `GET /v1/orders/{id}` shows; lines, payments and shipments are there."""
+
+    your_role: Role
+    actions: list[Action] = Field(description="what the caller can do now, and why not")
+    deadlines: list[Deadline]
 
 
 class Order(OrderSummary):
@@ -512,6 +552,12 @@ class Health(Out):
     ok: bool
     sandbox: bool
     policy: str
+
+
+class Readiness(Out):
+    ready: bool = Field(description="always true here: a process that cannot serve answers 503")
+    detail: str
+    schema_revisions: list[str] = Field(description="the migration revisions the database is at (the head)")
 
 
 class StoreFine(Out):

@@ -1,10 +1,12 @@
 """RFC 9457 problem+json responses with a stable machine `code`, and how the contract documents them.
 
 Every error is `application/problem+json` with the shared `Problem` schema
-(api/models.py). A 401 carries `WWW-Authenticate: Bearer`, a 405 `Allow`. An
-unexpected exception becomes a 500 problem with the request's id (also in the
-`X-Request-Id` header every response carries); the exception is logged with
-that id, and neither its text nor a stack trace nor SQL reaches the client.
+(api/models.py), which carries the request's id (`request_id`, also in the
+`X-Request-Id` header every response carries, and on every log record of the
+request). A 401 carries `WWW-Authenticate: Bearer`, a 405 `Allow`. An
+unexpected exception becomes a 500 problem; the exception is logged with the
+request's id, and neither its text nor a stack trace nor SQL reaches the client.
+A problem replayed for an Idempotency-Key is the first answer, its id included.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from orderguard.api.auth import bearer_token
 from orderguard.api.models import Problem
 from orderguard.domain.machine import Refused
+from orderguard.observability.logs import request_id_var
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://orderguard.dev/problems/"
@@ -67,7 +70,7 @@ MEANINGS = {
     "`idempotency_key_reused` / `invalid_idempotency_key`.",
     500: "An unexpected error, logged on the server with `request_id` (`internal_error`).",
     503: "Try again later (`scheduler_busy`; `payment_provider_unavailable`: the payment is recorded and "
-    "completed when the provider answers).",
+    "completed when the provider answers; `/readyz`: `database_unreachable`, `schema_not_at_head`).",
 }
 
 _HEADERS: dict[int, dict[str, Any]] = {
@@ -134,6 +137,9 @@ def problem(
         "code": code,
         **extra,
     }
+    rid = body.get("request_id") or request_id_var.get()
+    if rid is not None:  # the id the request's log records carry, and its X-Request-Id
+        body["request_id"] = rid
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -152,7 +158,8 @@ def _new_request_id() -> str:
 
 
 class RequestIds:
-    """Gives every HTTP request an id, kept in `request.state` and sent back as `X-Request-Id`."""
+    """Gives every HTTP request an id, kept in `request.state`, sent back as `X-Request-Id`, and put
+    on every log record of the request (`observability.logs.request_id_var`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -171,7 +178,11 @@ class RequestIds:
                     headers.append(REQUEST_ID_HEADER, rid)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = request_id_var.set(rid)  # every log record of the request carries it
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
 
 
 _ERROR_TYPES = {"string_unicode": "unsafe_text"}  # pydantic's name for a lone surrogate
@@ -207,7 +218,9 @@ def _refused(request: Request, exc: Exception) -> JSONResponse:
         return problem(401, r.code, r.detail, headers={"WWW-Authenticate": _challenge(request)})
     if r.status >= 500:
         rid = request_id(request)
-        log.error("refused with %s %s (request %s): %s", r.status, r.code, rid, r.detail)
+        log.error(
+            "refused with %s %s (request %s): %s", r.status, r.code, rid, r.detail, extra={"request_id": rid}
+        )
         return problem(r.status, r.code, r.detail, headers={REQUEST_ID_HEADER: rid}, request_id=rid)
     return problem(r.status, r.code, r.detail)
 
@@ -246,7 +259,14 @@ def _allowed(request: Request) -> str:
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     rid = request_id(request)
-    log.error("unexpected error in %s %s (request %s)", request.method, request.url.path, rid, exc_info=exc)
+    log.error(
+        "unexpected error in %s %s (request %s)",
+        request.method,
+        request.url.path,
+        rid,
+        exc_info=exc,
+        extra={"request_id": rid},  # logged outside the request's own context (Starlette's error layer)
+    )
     return problem(
         500,
         "internal_error",

@@ -9,7 +9,7 @@ from orderguard.api.auth import context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
 from orderguard.api.schemas import CartItemIn, CartItemPatch, CheckoutIn, PathId
-from orderguard.app import cart
+from orderguard.app import cart, orders
 from orderguard.app.context import Context, Principal
 from orderguard.domain.orders import Address
 
@@ -69,7 +69,9 @@ def remove_item(
 def checkout(
     body: CheckoutIn, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
 ) -> models.PlacedOrders:
-    """One order per store; each must be paid by its `pay_by_at` (last cart addition + 20 days)."""
+    """One order per store; each must be paid by its `pay_by_at` (last cart addition + 20 days).
+
+    Each order carries the buyer's `actions` (pay, cancel) and its `deadlines` (pay-by)."""
     a = body.shipping_address
     placed = cart.check_out(ctx, who, Address(a.name, a.line1, a.city, a.postal_code, a.country, a.line2))
-    return models.PlacedOrders(orders=[views.order_summary(o) for o in placed])
+    return models.PlacedOrders(orders=[views.order_overview(o) for o in orders.placed_overviews(ctx, placed)])

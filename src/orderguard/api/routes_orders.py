@@ -35,10 +35,11 @@ def list_orders(
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
 ) -> models.OrderPage:
-    """A buyer's own orders, a seller's stores' orders, or (admin) all; newest first."""
+    """A buyer's own orders, a seller's stores' orders, or (admin) all; newest first. Each carries
+    the caller's `actions` and its `deadlines`, as `GET /v1/orders/{id}` shows them."""
     page = orders.list_orders(ctx, who, status, cursor, limit)
     return models.OrderPage(
-        orders=[views.order_summary(o) for o in page.orders], next_cursor=page.next_cursor
+        orders=[views.order_overview(o) for o in page.orders], next_cursor=page.next_cursor
     )
 
 

@@ -237,7 +237,10 @@ class ProductIn(Body):
 
 
 class ShippingOptionIn(Body):
-    carrier: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{2,40}$")]
+    carrier: Carrier = Field(
+        description="the carrier the parcel will go with: a buyer who chooses this "
+        "option is shipped with this carrier and no other (R6.1)"
+    )
     price: Minor
     promised_days: Annotated[int, Field(ge=1, le=365), JSON_NUMBER]
 
@@ -388,6 +391,18 @@ class CancellationRejectionIn(Body):
         None, description="with `tracking_code`: the parcel is already on its way (R4.6)"
     )
     tracking_code: Line(40, min_length=1) | None = None  # type: ignore[valid-type]
+
+
+# A catalogue search: words that a title must all hold, in any case.
+SearchText = Annotated[
+    str,
+    Query(
+        max_length=100,
+        description="words the title must all hold, in any case (on SQLite only A to Z fold case)",
+        json_schema_extra={"pattern": LINE_PATTERN},
+    ),
+    AfterValidator(safe_line),
+]
 
 
 # A page's cursor: the `next_cursor` of the previous page, opaque to the caller.

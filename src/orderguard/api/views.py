@@ -7,7 +7,7 @@ from typing import Any
 from orderguard.api import models as m
 from orderguard.app.cancellations import RequestView
 from orderguard.app.cart import CartView
-from orderguard.app.orders import CancellationReasons, DeadlineView, OrderView
+from orderguard.app.orders import CancellationReasons, DeadlineView, OrderOverview, OrderView
 from orderguard.app.proofs import ComplaintView, ProofView
 from orderguard.app.refund_views import RefundView
 from orderguard.domain.catalogue import Offer, RankedOffer
@@ -72,6 +72,15 @@ def _summary_fields(o: Order) -> dict[str, Any]:
 
 def order_summary(o: Order) -> m.OrderSummary:
     return m.OrderSummary(**_summary_fields(o))
+
+
+def order_overview(v: OrderOverview) -> m.OrderOverview:
+    return m.OrderOverview(
+        **_summary_fields(v.order),
+        your_role=str(v.role),
+        actions=[action(a) for a in v.actions],
+        deadlines=[deadline(d) for d in v.deadlines],
+    )
 
 
 def action(a: Action) -> m.Action:

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from orderguard.app.access import not_found, require_role
 from orderguard.app.context import Context, Principal
-from orderguard.app.ports import UnitOfWork
+from orderguard.app.cursors import decode_cursor, encode_cursor
+from orderguard.app.ports import ProductListing, StoreListing, UnitOfWork
 from orderguard.domain.catalogue import Offer, RankedOffer, ShippingOption, rank_offers
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.domain.money import MoneyError, check_amount, check_currency
+from orderguard.domain.shipping import check_carrier
 from orderguard.ids import new_id
 
 
@@ -51,6 +53,7 @@ def create_offer(
     _check_money(price, currency)
     for option in options:
         _check_money(option.price, currency)
+        check_carrier(option.carrier)
     with ctx.uow() as uow:
         if uow.catalogue.store_owner(store_id) != seller.id:
             raise not_found("store", store_id)
@@ -96,3 +99,61 @@ def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[R
         names = uow.catalogue.store_names({o.store_id for o in offers})
     ranked = rank_offers(offers, ctx.policies.current.policy.catalogue.delivery_weight)
     return product, ranked, names
+
+
+# --- browsing: products and stores, a page at a time -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPage:
+    products: list[ProductListing]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StorePage:
+    stores: list[StoreListing]
+    next_cursor: str | None
+
+
+def search_terms(q: str | None) -> list[str]:
+    """The words of a search: a title matches when it holds every one of them, in any case."""
+    return (q or "").split()
+
+
+def list_products(ctx: Context, who: Principal, q: str | None, cursor: str | None, limit: int) -> ProductPage:
+    """Products whose title holds every word of `q` (all when `q` is empty), oldest first; any
+    account may browse. The cursor is the (created_at, id) of the previous page's last product."""
+    terms = search_terms(q)
+    after = decode_cursor(cursor) if cursor else None
+    with ctx.reading() as uow:
+        found = uow.catalogue.products_page(terms, after, limit + 1)
+    page = found[:limit]
+    more = len(found) > limit
+    return ProductPage(page, encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+
+
+def get_product(ctx: Context, who: Principal, product_id: str) -> ProductListing:
+    with ctx.reading() as uow:
+        found = uow.catalogue.product_listing(product_id)
+    if found is None:
+        raise not_found("product", product_id)
+    return found
+
+
+def list_stores(ctx: Context, who: Principal, mine: bool, cursor: str | None, limit: int) -> StorePage:
+    """Stores, oldest first; with `mine`, only the caller's own (a buyer or administrator owns none)."""
+    after = decode_cursor(cursor) if cursor else None
+    with ctx.reading() as uow:
+        found = uow.catalogue.stores_page(who.id if mine else None, after, limit + 1)
+    page = found[:limit]
+    more = len(found) > limit
+    return StorePage(page, encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+
+
+def get_store(ctx: Context, who: Principal, store_id: str) -> StoreListing:
+    with ctx.reading() as uow:
+        found = uow.catalogue.store_listing(store_id)
+    if found is None:
+        raise not_found("store", store_id)
+    return found

@@ -12,10 +12,13 @@ from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.ports import OrderMoney, UnitOfWork
 from orderguard.domain import cancellation, disputes, orders, unclaimed
+from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
+from orderguard.domain.disputes import Dispute
 from orderguard.domain.machine import Actor, Machine, Refusal, Refused, one_of
 from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
+from orderguard.domain.shipments import Shipment
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +92,15 @@ def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
 def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderView:
     actions = orders.actions_for(order, role)
     if role is Actor.BUYER:
-        actions.append(_request_action(uow, order))
-        actions.append(_dispute_action(uow, order, now))
-        actions.append(unclaimed.refuse_action(order, uow.shipments.shipments_of([order.id])))
+        cancellable = order.state in cancellation.CANCELLABLE_STATES
+        actions += buyer_actions(
+            order,
+            uow.shipments.shipped_quantities(order.id) if cancellable else {},
+            uow.cancellations.open_requests(order.id) if cancellable else [],
+            uow.shipments.shipments_of([order.id]),
+            uow.disputes.disputes_of(order.id),
+            now,
+        )
     return OrderView(
         order,
         role,
@@ -129,30 +138,82 @@ def deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
     return DeadlineView(kind, due, must_act, timer.action_needed, timer.consequence, rule)
 
 
-def _request_action(uow: UnitOfWork, order: Order) -> Action:
-    """R4.1: can the buyer ask to cancel (part of) this paid order now, and if not, why."""
-    if order.state not in cancellation.CANCELLABLE_STATES:
-        return cancellation.request_action(order, {}, [])
-    shipped = uow.shipments.shipped_quantities(order.id)
-    return cancellation.request_action(order, shipped, uow.cancellations.open_requests(order.id))
+def buyer_actions(
+    order: Order,
+    shipped: dict[str, int],
+    open_requests: list[CancellationRequest],
+    parcels: list[Shipment],
+    order_disputes: list[Dispute],
+    now: datetime,
+) -> list[Action]:
+    """What only the buyer may do beyond the order's own table: ask to cancel (R4.1), open a dispute
+    (R7.1), refuse a parcel (R6.6); each available or not, with why."""
+    return [
+        cancellation.request_action(order, shipped, open_requests),
+        disputes.open_action(order, order_disputes, now),
+        unclaimed.refuse_action(order, parcels),
+    ]
 
 
-def _dispute_action(uow: UnitOfWork, order: Order, now: datetime) -> Action:
-    """R7.1: can the buyer open a dispute now, until when, and if not, why."""
-    refusal, until = disputes.window(order, now)
-    if refusal is not None:
-        return Action("open_dispute", False, refusal.code, refusal.detail, until)
-    taken = disputes.line_disputes(uow.disputes.disputes_of(order.id))
-    if all(line.id in taken or not line.active for line in order.lines):
-        return Action(
-            "open_dispute", False, "line_already_disputed", "Every line is in a dispute already.", until
+@dataclass(frozen=True, slots=True)
+class OrderOverview:
+    """An order as listings show it: what the caller can do now and the deadlines that run, as the
+    order's own page has them (`OrderView`), without its lines, payments and shipments."""
+
+    order: Order
+    role: Actor
+    actions: list[Action]
+    deadlines: list[DeadlineView]
+
+
+def overviews(uow: UnitOfWork, found: list[Order], role: Actor, now: datetime) -> list[OrderOverview]:
+    """The overviews of a page of orders, in a few queries whatever the page's size (and one more
+    per order a dispute could be opened on now)."""
+    ids = [o.id for o in found]
+    dues = uow.deadlines.armed_deadline_dues_of(ids)
+    shipped: dict[str, dict[str, int]] = {}
+    open_requests: dict[str, list[Any]] = {}
+    parcels: dict[str, list[Shipment]] = {}
+    order_disputes: dict[str, list[Dispute]] = {}
+    if role is Actor.BUYER:  # the buyer's actions look at what is shipped, asked and disputed
+        cancellable = [o.id for o in found if o.state in cancellation.CANCELLABLE_STATES]
+        shipped = uow.shipments.shipped_quantities_of(cancellable)
+        open_requests = uow.cancellations.open_requests_of(cancellable)
+        for s in uow.shipments.shipments_of(ids):
+            parcels.setdefault(s.order_id, []).append(s)
+        for o in found:
+            if disputes.window(o, now)[0] is None:
+                order_disputes[o.id] = uow.disputes.disputes_of(o.id)
+    out = []
+    for o in found:
+        actions = orders.actions_for(o, role)
+        if role is Actor.BUYER:
+            actions += buyer_actions(
+                o, shipped.get(o.id, {}), open_requests.get(o.id, []), parcels.get(o.id, []),
+                order_disputes.get(o.id, []), now,
+            )  # fmt: skip
+        deadlines = [deadline_view(MACHINES[st], kind, due) for st, kind, due in dues.get(o.id, [])]
+        out.append(OrderOverview(o, role, actions, deadlines))
+    return out
+
+
+def placed_overviews(ctx: Context, placed: list[Order]) -> list[OrderOverview]:
+    """Orders just placed, to their buyer: nothing but their own timers runs yet, so their deadlines
+    are those their lifecycle declares (the rows armed with them hold the same times)."""
+    return [
+        OrderOverview(
+            o,
+            Actor.BUYER,
+            [*orders.actions_for(o, Actor.BUYER), *buyer_actions(o, {}, [], [], [], ctx.clock.now())],
+            declared_deadlines(orders.ORDER, o, ctx.policies.get(o.policy_key)),
         )
-    return Action("open_dispute", True, until=until)
+        for o in placed
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPage:
-    orders: list[Order]
+    orders: list[OrderOverview]
     next_cursor: str | None
 
 
@@ -172,11 +233,12 @@ def list_orders(
         )
         page = rows[:limit]
         loaded = uow.orders.load_orders([order_id for order_id, _ in page])
+        listed = overviews(uow, [loaded[order_id] for order_id, _ in page], principal.role, ctx.clock.now())
     next_cursor = None
     if len(rows) > limit:
         last_id, last_placed_at = page[-1]
         next_cursor = encode_cursor(last_placed_at, last_id)
-    return OrderPage([loaded[order_id] for order_id, _ in page], next_cursor)
+    return OrderPage(listed, next_cursor)
 
 
 def timeline(ctx: Context, principal: Principal, order_id: str) -> list[dict[str, Any]]:

@@ -88,6 +88,48 @@ class OrderMoney:
     in_escrow: int  # still held: what can be refunded or released
 
 
+@dataclass(frozen=True, slots=True)
+class ProductListing:
+    """A product of the catalogue, as browsing shows it."""
+
+    id: str
+    title: str
+    description: str
+    created_at: datetime
+    offer_count: int  # how many stores offer it
+
+
+@dataclass(frozen=True, slots=True)
+class StoreListing:
+    id: str
+    name: str
+    seller_id: str
+    created_at: datetime
+    offer_count: int  # how many products it offers
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where the database's schema stands: its migration revisions, and those of this code."""
+
+    current: tuple[str, ...]  # empty: never migrated
+    head: tuple[str, ...]
+
+    @property
+    def at_head(self) -> bool:
+        return set(self.current) == set(self.head)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCheckResult:
+    """The last `orderguard ledger check`: when, over how many transactions, what it found."""
+
+    checked_at: datetime
+    transactions: int
+    problems: dict[str, int]  # problem kind -> how many; empty when the ledger is sound
+    seconds: float
+
+
 # --- repositories ------------------------------------------------------------------------------
 
 
@@ -156,6 +198,10 @@ class Shipments(Protocol):
         """Quantity shipped so far per order line."""
         ...
 
+    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """`shipped_quantities` of each of these orders (absent: nothing shipped), in one go."""
+        ...
+
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         """The owner of (carrier, code): `shipper` if nobody held it, else whoever did first (race-safe)."""
         ...
@@ -194,6 +240,10 @@ class Cancellations(Protocol):
 
     def open_requests(self, order_id: str) -> list[CancellationRequest]: ...
 
+    def open_requests_of(self, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+        """`open_requests` of each of these orders (absent: none), in one go."""
+        ...
+
     def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
         """The store's fines, newest first, after the (created_at, id) `after`."""
         ...
@@ -216,6 +266,14 @@ class Deadlines(Protocol):
         """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
         ...
 
+    def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
+        """`armed_deadline_dues` of each of these orders (absent: none), in one go."""
+        ...
+
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        """How many armed deadlines of each kind are due by `now` (the backlog; `/metrics`)."""
+        ...
+
 
 class Ledger(Protocol):
     def balance(self, account: str) -> dict[str, int]:
@@ -226,6 +284,10 @@ class Ledger(Protocol):
 
     def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
         """Escrow held per order."""
+        ...
+
+    def last_check(self) -> LedgerCheckResult | None:
+        """The result of the last `orderguard ledger check`, if one ran."""
         ...
 
 
@@ -301,6 +363,24 @@ class Catalogue(Protocol):
     def load_product(self, product_id: str) -> dict[str, str] | None: ...
 
     def product_titles(self, product_ids: set[str]) -> dict[str, str]: ...
+
+    def products_page(
+        self, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+    ) -> list[ProductListing]:
+        """Up to `limit` products whose title holds every one of `terms` (case-insensitively), in
+        (created_at, id) order, after the (created_at, id) `after`."""
+        ...
+
+    def product_listing(self, product_id: str) -> ProductListing | None: ...
+
+    def stores_page(
+        self, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoreListing]:
+        """Up to `limit` stores (only the seller's, when `seller_id` is given) in (created_at, id)
+        order, after the (created_at, id) `after`."""
+        ...
+
+    def store_listing(self, store_id: str) -> StoreListing | None: ...
 
 
 class Accounts(Protocol):
@@ -567,4 +647,9 @@ class UnitsOfWork(Protocol):
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         """Within this block (and the threads it starts), `check` runs in every writing unit just
         before it commits; raising there rolls the unit back."""
+        ...
+
+    def schema_state(self) -> SchemaState:
+        """The database's schema revisions against the code's (readiness); raises when the
+        database cannot be reached."""
         ...

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orderguard.app import accounts, catalogue
 from orderguard.app.catalogue import OptionInput
-from orderguard.app.context import Context, Principal
+from orderguard.app.context import SYSTEM, Context, Principal
+from orderguard.app.ports import ProductListing, StoreListing
 from orderguard.domain.machine import Actor
 
 STORE_NAMES = [
@@ -49,7 +51,8 @@ def is_seeded(ctx: Context) -> bool:
         return uow.accounts.count_accounts() > 0
 
 
-def seed(ctx: Context) -> list[DemoAccount]:
+def seed(ctx: Context, on_store: Callable[[], None] | None = None) -> list[DemoAccount]:
+    """The demo marketplace; `on_store` is called as each of the STORE_NAMES stores is made (progress)."""
     made: list[DemoAccount] = []
 
     def account(role: str, name: str) -> Principal:
@@ -88,9 +91,31 @@ def seed(ctx: Context) -> list[DemoAccount]:
                 2,
                 [OptionInput("postal", 0, 25), OptionInput("cainiao", 99, 12)],
             )
+        if on_store is not None:
+            on_store()
     return made
 
 
 def _quiet_seller(ctx: Context, name: str) -> Principal:
     new = accounts.create_account(ctx, "seller", name)
     return Principal(new.id, Actor.SELLER)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoGuide:
+    """What a newcomer needs beyond the tokens to follow the README's tour from the API alone."""
+
+    products: list[ProductListing]  # the catalogue's first products, with their offer counts
+    stores: dict[str, list[StoreListing]]  # seller account name -> the stores that account owns
+
+
+def demo_guide(ctx: Context, accounts_shown: Sequence[Sequence[str]]) -> DemoGuide:
+    """The catalogue's first products, and the stores of each seller among `accounts_shown`
+    ((role, name, token), as the demo's tokens file keeps them)."""
+    products = catalogue.list_products(ctx, SYSTEM, None, None, 10).products
+    stores: dict[str, list[StoreListing]] = {}
+    for role, name, token in (row for row in accounts_shown if len(row) == 3):
+        seller = accounts.authenticate(ctx, token) if role == "seller" else None
+        if seller is not None:
+            stores[name] = catalogue.list_stores(ctx, seller, True, None, 10).stores
+    return DemoGuide(products, stores)

@@ -13,7 +13,7 @@ from orderguard.domain.decision import Decision, Event
 from orderguard.domain.machine import Actor
 from orderguard.domain.orders import Order
 from orderguard.domain.policy import Policy
-from orderguard.domain.shipping import RETURNED, RETURNING, SHIPMENT, Scan, fold
+from orderguard.domain.shipping import RETURNED, RETURNING, SHIPMENT, Scan, check_chosen_carrier, fold
 
 SYS = Actor.SYSTEM
 
@@ -58,7 +58,10 @@ def dispatch(
     now: datetime,
     policy: Policy,
 ) -> ShipmentDecision:
-    """R6.1: a new parcel of `wanted` lines; the order is shipped partly or fully by it."""
+    """R6.1: a new parcel of `wanted` lines; the order is shipped partly or fully by it.
+
+    The parcel goes with the carrier the buyer chose for each of its lines, or not at all
+    (`shipping.check_chosen_carrier`)."""
     data: dict[str, Any] = {
         "shipment_id": shipment_id,
         "carrier": carrier,
@@ -66,6 +69,7 @@ def dispatch(
         "lines": wanted,
     }
     shipped = orders.ship(order, seller_id, wanted, shipped_before, now, policy, data)
+    check_chosen_carrier(carrier, wanted, {line.id: line.carrier for line in order.lines})
     parcel = Shipment(shipment_id, order.id, carrier, code, SHIPMENT.initial, now, now, dict(wanted))
     return Decision(parcel, new=True, also=[shipped])
 

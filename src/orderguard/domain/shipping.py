@@ -135,15 +135,20 @@ def s10_check_digit(serial: str) -> int:
     return {10: 0, 11: 5}.get(check, check)
 
 
-def check_tracking_code(carrier: str, code: str) -> str:
-    """The code, normalised (upper case, no spaces), or a refusal that says what is wrong."""
-    normalised = re.sub(r"\s+", "", code).upper()
-    known = CARRIER_FORMATS.get(carrier)
-    if known is None:
+def check_carrier(carrier: str) -> None:
+    """A carrier we know the codes of; a shipping option of an offer names one too, so that what the
+    buyer chooses can be shipped (R6.1)."""
+    if carrier not in CARRIER_FORMATS:
         raise Refused(
             Refusal("unknown_carrier", f"carrier must be one of {', '.join(sorted(CARRIER_FORMATS))}", 422)
         )
-    pattern, described = known
+
+
+def check_tracking_code(carrier: str, code: str) -> str:
+    """The code, normalised (upper case, no spaces), or a refusal that says what is wrong."""
+    normalised = re.sub(r"\s+", "", code).upper()
+    check_carrier(carrier)
+    pattern, described = CARRIER_FORMATS[carrier]
     if not pattern.match(normalised):
         raise Refused(Refusal("invalid_tracking_code", f"{carrier} tracking codes are {described}", 422))
     s10 = S10.match(normalised)
@@ -230,6 +235,34 @@ def check_shipment_lines(wanted: dict[str, int], ordered: dict[str, int], shippe
                     422,
                 )
             )
+
+
+def check_chosen_carrier(carrier: str, wanted: dict[str, int], chosen: dict[str, str]) -> None:
+    """The buyer's choice binds the seller: every line of a parcel ships with the carrier of the
+    shipping option the buyer chose (and paid for) at checkout, `chosen` (line id -> carrier).
+
+    Refused with `carrier_not_chosen`, naming each line's carrier: a parcel of lines bought with
+    different carriers is split, one parcel per carrier (R6.1).
+    """
+    other = sorted(line_id for line_id in wanted if chosen.get(line_id, carrier) != carrier)
+    if not other:
+        return
+    by_carrier: dict[str, list[str]] = {}
+    for line_id in sorted(wanted):
+        by_carrier.setdefault(chosen[line_id], []).append(line_id)
+    if len(by_carrier) > 1:
+        split = "; ".join(f"{c}: {', '.join(ids)}" for c, ids in sorted(by_carrier.items()))
+        detail = (
+            f"these lines were bought with different carriers ({split}): ship each carrier's lines "
+            "in a parcel of their own"
+        )
+    else:
+        (wanted_carrier,) = by_carrier
+        detail = (
+            f"the buyer chose {wanted_carrier} for line {', '.join(other)}, not {carrier}: ship it "
+            f"with {wanted_carrier}"
+        )
+    raise Refused(Refusal("carrier_not_chosen", detail, 422))
 
 
 def fully_shipped(ordered: dict[str, int], shipped: dict[str, int]) -> bool:

@@ -1,14 +1,59 @@
-"""The scheduler: claims due deadlines in batches and fires them through app/."""
+"""The scheduler: claims due deadlines in batches and fires them through app/.
+
+`run` is the loop, shared by `orderguard worker` and the scheduler thread of `orderguard serve`. It
+logs (logger `orderguard.scheduler`) each batch that claimed anything, with the kinds fired and how
+many, each failed round and the retry, and the recovery. `work` is `orderguard worker` itself: it
+logs its start, stops on SIGTERM or SIGINT once the batch in hand is committed, and hands back what
+it did (`WorkerStats.summary()`), which the command prints before exiting 0.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from types import FrameType
 
 from orderguard.app.context import Context
-from orderguard.app.deadlines import fire_due
+from orderguard.app.deadlines import FireReport, fire_due
 
 log = logging.getLogger("orderguard.scheduler")
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did since it started."""
+
+    started: float = field(default_factory=time.monotonic)
+    batches: int = 0  # rounds that claimed deadlines
+    fired: int = 0
+    stale: int = 0
+    failed_rounds: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # fired, by kind
+    stopped_by: str | None = None  # the signal's name, or "idle" with --until-idle
+
+    def add(self, report: FireReport) -> None:
+        self.batches += 1
+        self.fired += report.fired
+        self.stale += report.stale
+        self.kinds.update(report.fired_kinds)
+
+    def summary(self) -> str:
+        why = {None: "stopped", "idle": "stopped: nothing is due"}.get(
+            self.stopped_by, f"stopped by {self.stopped_by}"
+        )
+        return (
+            f"worker {why} after {time.monotonic() - self.started:.1f} s: fired {self.fired} "
+            f"deadlines in {self.batches} batches{_kinds(self.kinds)}; {self.stale} stale, "
+            f"{self.failed_rounds} rounds failed"
+        )
+
+
+def _kinds(kinds: Counter[str] | dict[str, int]) -> str:
+    return f" ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else ""
 
 
 def run(
@@ -18,35 +63,116 @@ def run(
     batch: int = 500,
     until_idle: bool = False,
     stop: threading.Event | None = None,
+    stats: WorkerStats | None = None,
 ) -> int:
-    """Fire deadlines as they fall due until `stop` is set (or, with `until_idle`, none is due).
+    """Fire deadlines as they fall due until `stop` is set (or, with `until_idle`, none is due);
+    returns how many fired.
 
     Every database access of a round, the sandbox clock's reading included, is inside
     the `try`: a database outage costs rounds, never the worker.
     """
     stop = stop or threading.Event()
+    stats = stats if stats is not None else WorkerStats()
     total = 0
     failures = 0
     while not stop.is_set():
         try:
             report = fire_due(ctx, batch)
         except Exception as e:  # a bad round must not kill the worker; the rows stay armed
-            if failures == 0:
-                log.exception("firing deadlines failed; retrying")
-            else:  # an outage: one line a round, not a trace a second
-                log.warning("firing deadlines failed again (%d): %s", failures + 1, _first_line(e))
             failures += 1
+            stats.failed_rounds += 1
+            extra = {"failures": failures, "retry_in_seconds": poll_seconds}
+            if failures == 1:
+                log.exception("firing deadlines failed; retrying in %g s", poll_seconds, extra=extra)
+            else:  # an outage: one line a round, not a trace a second
+                log.warning(
+                    "firing deadlines failed again (%d): %s; retrying in %g s",
+                    failures,
+                    _first_line(e),
+                    poll_seconds,
+                    extra=extra,
+                )
             stop.wait(poll_seconds)
             continue
         if failures:
-            log.info("firing deadlines works again after %d failed rounds", failures)
+            log.info(
+                "firing deadlines works again after %d failed rounds", failures, extra={"failures": failures}
+            )
             failures = 0
         total += report.fired
+        if report.claimed:
+            stats.add(report)
+            log.info(
+                "fired %d deadlines%s in %.3f s; %d stale, %d left for the next round",
+                report.fired,
+                _kinds(report.fired_kinds),
+                report.seconds,
+                report.stale,
+                report.claimed - report.fired - report.stale,
+                extra={
+                    "claimed": report.claimed,
+                    "fired": report.fired,
+                    "kinds": report.fired_kinds,
+                    "stale": report.stale,
+                    "seconds": round(report.seconds, 4),
+                },
+            )
         if report.claimed == 0:
             if until_idle:
+                stats.stopped_by = stats.stopped_by or "idle"
                 break
             stop.wait(poll_seconds)
     return total
+
+
+def work(
+    ctx: Context, *, poll_seconds: float = 1.0, batch: int = 500, until_idle: bool = False
+) -> WorkerStats:
+    """`orderguard worker`: run until SIGTERM or SIGINT (or, with `until_idle`, until nothing is due).
+
+    A signal lets the batch in hand commit, then stops the loop; a second one is handled as the
+    process would have without us (SIGINT interrupts, SIGTERM terminates)."""
+    stats = WorkerStats()
+    stop = threading.Event()
+    previous: dict[signal.Signals, object] = {}
+
+    def stopping(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        stats.stopped_by = name
+        log.info("%s received: stopping once the batch in hand is committed", name, extra={"signal": name})
+        for sig, handler in previous.items():  # a second signal is not ignored
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, stopping)
+    database = ctx.engine.url.render_as_string(hide_password=True) if ctx.engine is not None else "?"
+    log.info(
+        "worker started: batches of up to %d, polling every %g s, %s mode, database %s",
+        batch,
+        poll_seconds,
+        "sandbox" if ctx.sandbox else "production",
+        database,
+        extra={"batch": batch, "poll_seconds": poll_seconds, "sandbox": ctx.sandbox},
+    )
+    try:
+        run(ctx, poll_seconds=poll_seconds, batch=batch, until_idle=until_idle, stop=stop, stats=stats)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+    log.info(
+        "%s",
+        stats.summary(),
+        extra={
+            "fired": stats.fired,
+            "batches": stats.batches,
+            "kinds": dict(stats.kinds),
+            "stale": stats.stale,
+            "failed_rounds": stats.failed_rounds,
+        },
+    )
+    return stats
 
 
 def start_in_background(ctx: Context, poll_seconds: float = 1.0) -> threading.Event:

@@ -88,6 +88,24 @@ def open_requests(conn: Connection, order_id: str) -> list[CancellationRequest]:
     return [r for r in requests_of(conn, order_id) if r.state == RequestState.OPEN]
 
 
+def open_requests_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+    """The open requests of each of these orders (a page of a listing), oldest first."""
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return {}
+    c = t.cancellation_requests.c
+    rows = conn.execute(
+        select(*(c[f] for f in _FIELDS))
+        .where(c.order_id.in_(wanted), c.state == RequestState.OPEN)
+        .order_by(c.created_at, c.id)
+    )
+    out: dict[str, list[CancellationRequest]] = {}
+    for row in rows:
+        request = CancellationRequest(*row)
+        out.setdefault(request.order_id, []).append(request)
+    return out
+
+
 _FINE_FIELDS = tuple(f.name for f in fields(Fine) if f.name != "state")
 _insert_fine = Statement(t.fines.insert())
 

@@ -34,6 +34,16 @@ def next_due_at(conn: Connection, until: datetime) -> datetime | None:
     return conn.execute(select(func.min(d.due_at)).where(d.state == "armed", d.due_at <= until)).scalar()
 
 
+def due_counts(conn: Connection, now: datetime) -> dict[str, int]:
+    """Armed deadlines due by `now`, per kind: read on the partial index of armed ones by due time, so
+    the cost follows the backlog, not the number armed."""
+    d = t.deadlines.c
+    rows = conn.execute(
+        select(d.kind, func.count()).where(d.state == "armed", d.due_at <= now).group_by(d.kind)
+    )
+    return {kind: int(n) for kind, n in rows}
+
+
 _settle = Statement.per_dialect(
     lambda array: (
         update(t.deadlines)

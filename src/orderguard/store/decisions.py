@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -79,11 +79,13 @@ def load_subjects(conn: Connection, lifecycle: str, ids: Iterable[str]) -> dict[
     raise ValueError(f"no {lifecycle} subjects have timers")
 
 
-def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: datetime) -> None:
-    """Write every change of these decisions, and of those they entail, in the connection's transaction."""
+def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: datetime) -> Counter[str]:
+    """Write every change of these decisions, and of those they entail, in the connection's transaction.
+
+    Returns how many deadlines of each kind were armed (for the metrics, once committed)."""
     changed = [d for top in decisions for d in top.flatten() if d.changed]
     if not changed:
-        return
+        return Counter()
     by_lifecycle: dict[str, list[Decision[Any]]] = defaultdict(list)
     for d in changed:
         by_lifecycle[d.subject.lifecycle].append(d)
@@ -98,15 +100,12 @@ def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: da
         conn, [(d.subject.order_id, d.subject.lifecycle, d.subject.id, e) for d in changed for e in d.events]
     )
     cancel_deadlines(conn, [(d.subject.id, k) for d in changed for k in d.cancel], now)
-    arm_deadlines(
-        conn,
-        [
-            (d.subject.lifecycle, d.subject.id, d.subject.order_id, a.kind, a.due_at)
-            for d in changed
-            for a in d.arm
-        ],
-        now,
-    )
+    armed = [
+        (d.subject.lifecycle, d.subject.id, d.subject.order_id, a.kind, a.due_at)
+        for d in changed
+        for a in d.arm
+    ]
+    arm_deadlines(conn, armed, now)
     write_ledger(conn, [txn for d in changed for txn in d.ledger], now)
     notify(
         conn,
@@ -116,3 +115,4 @@ def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: da
     leave_cart(conn, [d.subject.id for d in changed if LEAVE_CART in d.effects])
     # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.
     restock(conn, [d.restock for d in changed if d.restock])
+    return Counter(kind for _, _, _, kind, _ in armed)

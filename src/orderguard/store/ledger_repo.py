@@ -8,7 +8,7 @@ a Python int.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,9 +104,21 @@ class LedgerProblem:
     detail: str
 
 
-def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
+# What `check` verifies, in order: one aggregate query each, so a progress bar counts these.
+CHECK_STEPS = (
+    "every transaction balances",
+    "no escrow is negative",
+    "ended orders hold no escrow",
+    "refunds reconcile",
+)
+
+
+def check(conn: Connection, on_step: Callable[[str], None] | None = None) -> tuple[int, list[LedgerProblem]]:
     """(transactions checked, problems): every transaction balances, no escrow is negative, an
-    ended order's escrow is empty, and the refunds reconcile with the ledger (`refund_problems`)."""
+    ended order's escrow is empty, and the refunds reconcile with the ledger (`refund_problems`).
+
+    `on_step` is told the name of each of CHECK_STEPS once it is done (a progress bar)."""
+    step = on_step or (lambda _: None)
     problems: list[LedgerProblem] = []
     total = _Sum(conn)
     txn_count = conn.execute(select(func.count(func.distinct(t.postings.c.txn_id)))).scalar_one()
@@ -118,6 +130,7 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
     for txn_id, currency, *parts in unbalanced:
         amount = format_minor(total.value(parts), currency)
         problems.append(LedgerProblem("unbalanced_transaction", txn_id, f"sums to {amount}"))
+    step(CHECK_STEPS[0])
     negative = conn.execute(
         select(t.postings.c.account, t.postings.c.currency, *total.columns)
         .where(t.postings.c.account.like("escrow:%"))
@@ -127,6 +140,7 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
     for account, currency, *parts in negative:
         amount = format_minor(total.value(parts), currency)
         problems.append(LedgerProblem("negative_escrow", account, f"balance {amount}"))
+    step(CHECK_STEPS[1])
     ended = select(t.orders.c.id).where(t.orders.c.state.in_(ENDED_STATES))
     left_over = conn.execute(
         select(t.postings.c.order_id, t.postings.c.currency, *total.columns)
@@ -137,7 +151,10 @@ def check(conn: Connection) -> tuple[int, list[LedgerProblem]]:
     for order_id, currency, *parts in left_over:
         amount = format_minor(total.value(parts), currency)
         problems.append(LedgerProblem("escrow_not_empty", order_id, f"ended with {amount}"))
-    return int(txn_count), problems + refund_problems(conn)
+    step(CHECK_STEPS[2])
+    problems += refund_problems(conn)
+    step(CHECK_STEPS[3])
+    return int(txn_count), problems
 
 
 def refund_problems(conn: Connection) -> list[LedgerProblem]:

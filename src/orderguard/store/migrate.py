@@ -10,9 +10,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, column, inspect, select, table
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +64,19 @@ def migrations_after(revision: str | None) -> list[Migration]:
     """The migrations from `revision` (exclusive; None: from the start) to the head, oldest first."""
     scripts = _scripts().iterate_revisions("head", revision or "base")
     return [Migration(s.revision, next(iter((s.doc or "").strip().splitlines()), "")) for s in scripts][::-1]
+
+
+@cache
+def head_revisions() -> tuple[str, ...]:
+    """The revisions this code's migrations end at (read once: they do not change while it runs)."""
+    return tuple(sorted(_scripts().get_heads()))
+
+
+def current_revisions(conn: Connection) -> tuple[str, ...]:
+    """The revisions the database is at; empty when it was never migrated. Read from Alembic's table
+    itself: a readiness probe asks it every few seconds, and Alembic's own context logs each time."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return ()
+    return tuple(
+        sorted(conn.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).scalars())
+    )

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, true, update
 
+from orderguard.app.ports import ProductListing, StoreListing
 from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement
@@ -199,3 +200,61 @@ def restock(conn: Connection, returns: Iterable[dict[str, int]]) -> None:
             back[offer_id] += quantity
     if back:  # sorted: offers are always locked in the same order, so no deadlock
         _restock.run_many(conn, [{"b_offer": k, "b_qty": back[k]} for k in sorted(back)])
+
+
+# --- browsing the catalogue (GET /v1/products, /v1/stores) ------------------------------------------
+
+_offers_of_product = (
+    select(func.count()).where(t.offers.c.product_id == t.products.c.id).scalar_subquery()
+)  # counted on the offers' product_id index
+_offers_of_store = (
+    select(func.count()).where(t.offers.c.store_id == t.stores.c.id).scalar_subquery()
+)  # on the (store_id, product_id) unique index
+_PRODUCT = (
+    t.products.c.id,
+    t.products.c.title,
+    t.products.c.description,
+    t.products.c.created_at,
+    _offers_of_product,
+)
+_STORE = (t.stores.c.id, t.stores.c.name, t.stores.c.seller_id, t.stores.c.created_at, _offers_of_store)
+
+
+def _after(table: Any, after: tuple[datetime, str] | None) -> Any:
+    """Rows past the (created_at, id) key `after`, in that order."""
+    if after is None:
+        return true()
+    at, last_id = after
+    return or_(table.c.created_at > at, and_(table.c.created_at == at, table.c.id > last_id))
+
+
+def products_page(
+    conn: Connection, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+) -> list[ProductListing]:
+    """A page of products whose title holds every term, case-insensitively (`lower` on both sides:
+    PostgreSQL lowers every letter, SQLite only A to Z). `%` and `_` in a term are plain characters."""
+    query = select(*_PRODUCT).where(
+        _after(t.products, after), *(t.products.c.title.icontains(term, autoescape=True) for term in terms)
+    )
+    rows = conn.execute(query.order_by(t.products.c.created_at, t.products.c.id).limit(limit))
+    return [ProductListing(*row) for row in rows]
+
+
+def product_listing(conn: Connection, product_id: str) -> ProductListing | None:
+    row = conn.execute(select(*_PRODUCT).where(t.products.c.id == product_id)).first()
+    return ProductListing(*row) if row else None
+
+
+def stores_page(
+    conn: Connection, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+) -> list[StoreListing]:
+    query = select(*_STORE).where(_after(t.stores, after))
+    if seller_id is not None:
+        query = query.where(t.stores.c.seller_id == seller_id)
+    rows = conn.execute(query.order_by(t.stores.c.created_at, t.stores.c.id).limit(limit))
+    return [StoreListing(*row) for row in rows]
+
+
+def store_listing(conn: Connection, store_id: str) -> StoreListing | None:
+    row = conn.execute(select(*_STORE).where(t.stores.c.id == store_id)).first()
+    return StoreListing(*row) if row else None

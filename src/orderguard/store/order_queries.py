@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,25 @@ def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, str,
         .order_by(t.deadlines.c.due_at, t.deadlines.c.id)
     )
     return [(subject_type, kind, due_at) for subject_type, kind, due_at in rows]
+
+
+def armed_deadline_dues_of(
+    conn: Connection, order_ids: Iterable[str]
+) -> dict[str, list[tuple[str, str, datetime]]]:
+    """`armed_deadline_dues` of each of these orders (a page of a listing), in one query."""
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return {}
+    d = t.deadlines.c
+    rows = conn.execute(
+        select(d.order_id, d.subject_type, d.kind, d.due_at)
+        .where(d.order_id.in_(wanted), d.state == "armed")
+        .order_by(d.due_at, d.id)
+    )
+    out: dict[str, list[tuple[str, str, datetime]]] = {}
+    for order_id, subject_type, kind, due_at in rows:
+        out.setdefault(order_id, []).append((subject_type, kind, due_at))
+    return out
 
 
 def timeline_events(conn: Connection, order_id: str) -> list[dict[str, Any]]:

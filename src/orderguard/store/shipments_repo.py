@@ -92,6 +92,23 @@ def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
     return {line_id: int(qty) for line_id, qty in rows}
 
 
+def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per order of these (a page of a listing), the quantity shipped of each line."""
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(t.shipments.c.order_id, t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
+        .join(t.shipments, t.shipments.c.id == t.shipment_lines.c.shipment_id)
+        .where(t.shipments.c.order_id.in_(wanted))
+        .group_by(t.shipments.c.order_id, t.shipment_lines.c.line_id)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for order_id, line_id, qty in rows:
+        out.setdefault(order_id, {})[line_id] = int(qty)
+    return out
+
+
 def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[Shipment]:
     rows = conn.execute(
         select(t.shipments)

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -81,6 +82,7 @@ stores = Table(
     Column("seller_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_stores_created", "created_at", "id"),  # GET /v1/stores, a page at a time
 )
 
 products = Table(
@@ -91,6 +93,7 @@ products = Table(
     Column("description", Text, nullable=False, server_default=""),
     Column("created_by", String(ID), ForeignKey("accounts.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_products_created", "created_at", "id"),  # GET /v1/products, a page at a time
 )
 
 offers = Table(
@@ -590,4 +593,16 @@ return_scans = Table(
     UniqueConstraint(
         "dispute_id", "kind", "occurred_at", "country", "city", "postal_code", name="uq_return_scans_identity"
     ),
+)
+
+# The results of `orderguard ledger check`, newest last: /metrics reports the last one, whichever
+# process ran it.
+ledger_checks = Table(
+    "ledger_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("transactions", BigInteger, nullable=False),
+    Column("problems", JSON, nullable=False),  # {problem kind: how many}; {} when the ledger is sound
+    Column("seconds", Float, nullable=False),  # how long the check took
 )

@@ -9,6 +9,7 @@ engine-level transactions underneath: `BEGIN IMMEDIATE` on SQLite, the before-co
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -19,7 +20,16 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from orderguard.app import ports
-from orderguard.app.ports import DueDeadline, OrderMoney, StoredKey, TokenHolder, TokenRow, UnitOfWork
+from orderguard.app.ports import (
+    DueDeadline,
+    OrderMoney,
+    ProductListing,
+    StoredKey,
+    StoreListing,
+    TokenHolder,
+    TokenRow,
+    UnitOfWork,
+)
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
@@ -43,6 +53,7 @@ from orderguard.store import (
     decisions,
     disputes_repo,
     idempotency_repo,
+    ledger_checks_repo,
     ledger_repo,
     messages_repo,
     notifications_repo,
@@ -56,6 +67,7 @@ from orderguard.store import (
     shipments_repo,
 )
 from orderguard.store.db import checked_before_commit, reading, unit_of_work
+from orderguard.store.migrate import current_revisions, head_revisions
 
 
 class _Repository:
@@ -135,6 +147,9 @@ class SqlShipments(_Repository):
     def shipped_quantities(self, order_id: str) -> dict[str, int]:
         return shipments_repo.shipped_quantities(self._conn, order_id)
 
+    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        return shipments_repo.shipped_quantities_of(self._conn, order_ids)
+
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return shipments_repo.claim_tracking_code(self._conn, carrier, code, shipper, now)
 
@@ -175,6 +190,9 @@ class SqlCancellations(_Repository):
     def open_requests(self, order_id: str) -> list[CancellationRequest]:
         return cancellations_repo.open_requests(self._conn, order_id)
 
+    def open_requests_of(self, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+        return cancellations_repo.open_requests_of(self._conn, order_ids)
+
     def fines_of(self, store_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Fine]:
         return cancellations_repo.fines_of(self._conn, store_id, after, limit)
 
@@ -194,6 +212,12 @@ class SqlDeadlines(_Repository):
     def armed_deadline_dues(self, order_id: str) -> list[tuple[str, str, datetime]]:
         return order_queries.armed_deadline_dues(self._conn, order_id)
 
+    def armed_deadline_dues_of(self, order_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
+        return order_queries.armed_deadline_dues_of(self._conn, order_ids)
+
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        return deadlines_repo.due_counts(self._conn, now)
+
 
 class SqlLedger(_Repository):
     __slots__ = ()
@@ -206,6 +230,9 @@ class SqlLedger(_Repository):
 
     def escrow_balances(self, order_ids: list[str]) -> dict[str, int]:
         return ledger_repo.escrow_balances(self._conn, order_ids)
+
+    def last_check(self) -> ports.LedgerCheckResult | None:
+        return ledger_checks_repo.last_check(self._conn)
 
 
 class SqlCarts(_Repository):
@@ -285,6 +312,22 @@ class SqlCatalogue(_Repository):
 
     def product_titles(self, product_ids: set[str]) -> dict[str, str]:
         return offers_repo.product_titles(self._conn, product_ids)
+
+    def products_page(
+        self, terms: Sequence[str], after: tuple[datetime, str] | None, limit: int
+    ) -> list[ProductListing]:
+        return offers_repo.products_page(self._conn, terms, after, limit)
+
+    def product_listing(self, product_id: str) -> ProductListing | None:
+        return offers_repo.product_listing(self._conn, product_id)
+
+    def stores_page(
+        self, seller_id: str | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoreListing]:
+        return offers_repo.stores_page(self._conn, seller_id, after, limit)
+
+    def store_listing(self, store_id: str) -> StoreListing | None:
+        return offers_repo.store_listing(self._conn, store_id)
 
 
 class SqlAccounts(_Repository):
@@ -521,6 +564,7 @@ class SqlUnitOfWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.armed: Counter[str] = Counter()  # deadlines armed by this unit, by kind (for the metrics)
 
     def __getattr__(self, name: str) -> _Repository:
         # Only reached while the repository is not made yet: a unit uses a few of them.
@@ -535,7 +579,7 @@ class SqlUnitOfWork:
         return decisions.load_subjects(self.conn, lifecycle, ids)
 
     def save(self, decided: Sequence[Decision[Any]], now: datetime) -> None:
-        decisions.save_decisions(self.conn, decided, now)
+        self.armed.update(decisions.save_decisions(self.conn, decided, now))
 
 
 _REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
@@ -544,13 +588,15 @@ _REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
 class _Writing:
     """`store.db.unit_of_work` as a port's writing unit: a unique key met is a UniqueViolation."""
 
-    __slots__ = ("_transaction",)
+    __slots__ = ("_transaction", "_unit")
 
     def __init__(self, engine: Engine) -> None:
         self._transaction = unit_of_work(engine)
+        self._unit: SqlUnitOfWork | None = None
 
     def __enter__(self) -> UnitOfWork:
-        return SqlUnitOfWork(self._transaction.__enter__())
+        self._unit = SqlUnitOfWork(self._transaction.__enter__())
+        return self._unit
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -561,6 +607,10 @@ class _Writing:
             raise ports.UniqueViolation(str(e.orig or e)) from e
         if isinstance(error, IntegrityError) and not suppressed:
             raise ports.UniqueViolation(str(error.orig or error)) from error
+        if error is None and self._unit is not None and self._unit.armed:  # committed
+            from orderguard.observability import metrics  # late: only processes that arm load it
+
+            metrics.deadlines_armed(self._unit.armed)
         return suppressed
 
 
@@ -580,3 +630,8 @@ class SqlUnitsOfWork:
 
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         return checked_before_commit(lambda conn: check(SqlUnitOfWork(conn)))
+
+    def schema_state(self) -> ports.SchemaState:
+        with reading(self.engine) as conn:
+            current = current_revisions(conn)
+        return ports.SchemaState(current, head_revisions())

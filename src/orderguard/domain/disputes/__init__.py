@@ -1,5 +1,6 @@
 """Disputes (§7): the lifecycle table, the model, what outcomes are worth, the commands and texts."""
 
+from orderguard.domain.disputes.actions import actions_for, open_action
 from orderguard.domain.disputes.commands import (
     Ending,
     accept_proposal,
@@ -48,11 +49,13 @@ __all__ = [
     "ReturnScan",
     "Verdict",
     "accept_proposal",
+    "actions_for",
     "escalate",
     "gave_info",
     "line_disputes",
     "must_await_return",
     "must_be_open",
+    "open_action",
     "open_dispute",
     "propose",
     "reject_proposal",

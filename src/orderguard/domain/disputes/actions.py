@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from orderguard.domain.disputes.commands import line_disputes, window
 from orderguard.domain.disputes.model import Dispute, Proposal
 from orderguard.domain.disputes.proposals import ProposalState
 from orderguard.domain.disputes.table import DisputeState
 from orderguard.domain.machine import Actor
+from orderguard.domain.orders import Order
 from orderguard.domain.orders.actions import Action
 from orderguard.domain.policy import Policy
 
@@ -106,3 +108,16 @@ def _return_step(name: str, dispute: Dispute, ready: bool, code: str, why: str) 
     if dispute.state != DisputeState.AWAITING_RETURN:
         return Action(name, False, "no_return_expected", "No return is expected in this dispute.")
     return Action(name, True) if ready else Action(name, False, code, why)
+
+
+def open_action(order: Order, order_disputes: Sequence[Dispute], now: datetime) -> Action:
+    """R7.1: can the buyer open a dispute on the order now, until when, and if not, why."""
+    refusal, until = window(order, now)
+    if refusal is not None:
+        return Action("open_dispute", False, refusal.code, refusal.detail, until)
+    taken = line_disputes(order_disputes)
+    if all(line.id in taken or not line.active for line in order.lines):
+        return Action(
+            "open_dispute", False, "line_already_disputed", "Every line is in a dispute already.", until
+        )
+    return Action("open_dispute", True, until=until)
