@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -55,6 +55,7 @@ HOUR, DAY, SECOND = timedelta(hours=1), timedelta(days=1), timedelta(seconds=1)
 LATE = timedelta(minutes=1)  # the parties act this long before a deadline; the scheduler fires it after
 ROUNDS = 12
 ADDRESS = Address(name="Ann Buyer", line1="1 Main St", city="Warsaw", postal_code="00-001", country="PL")
+WARSAW = Place("PL", "Warsaw", "00-001")
 ESCALATIONS = {"buyer_escalated", "seller_escalated", "negotiation_ended"}
 ACCEPTANCES = {
     "buyer_accepted_refund",
@@ -79,6 +80,7 @@ class World:
     buyer: Principal
     offer_id: str
     serial: int = 0
+    parcels: dict[str, str] = field(default_factory=dict)  # order id -> its parcel's tracking code
 
     def at(self, parties: datetime, scheduler: datetime | None = None) -> None:
         for ctx, when in ((self.parties, parties), (self.scheduler, scheduler or parties)):
@@ -95,7 +97,8 @@ class World:
         cart.add_item(self.parties, self.buyer, self.offer_id, 2, None)
         (order,) = cart.check_out(self.parties, self.buyer, ADDRESS)
         payments.pay(self.parties, self.buyer, order.id, "card")
-        shipping.ship(self.parties, self.seller, order.id, "postal", self.code(), None)
+        self.parcels[order.id] = self.code()
+        shipping.ship(self.parties, self.seller, order.id, "postal", self.parcels[order.id], None)
         return order
 
     def open(
@@ -109,6 +112,17 @@ class World:
             self.parties, self.buyer, order.id, "not_as_described", lines, wanted, amount, None, "It is blue."
         )
         return view.dispute
+
+    def returning(self) -> tuple[Order, Dispute, str]:
+        """A shipped order whose dispute agreed on a return, shipped back: (order, dispute, its code)."""
+        order = self.shipped_order()
+        dispute = self.open(order, "return_and_refund")
+        self.at(T0 + HOUR)  # the seller accepts a return at the buyer's cost
+        disputes.answer_proposal(self.parties, self.seller, self.proposal(dispute.id, "buyer").id, True)
+        self.at(T0 + 2 * HOUR)
+        code = self.code()
+        disputes.ship_return(self.parties, self.buyer, dispute.id, "postal", code)
+        return order, dispute, code
 
     def proposal(self, dispute_id: str, author: str) -> Proposal:
         view = disputes.get_dispute(self.parties, self.buyer, dispute_id)
@@ -429,19 +443,10 @@ def test_uploads_by_both_parties_while_a_deadline_fires_and_the_seller_accepts_l
 def test_the_seller_confirming_the_return_as_its_silence_runs_out_refunds_once(world: World) -> None:
     outcomes: Counter[str] = Counter()
     for _ in range(ROUNDS):
-        order = world.shipped_order()
-        dispute = world.open(order, "return_and_refund")
-        buyers = world.proposal(dispute.id, "buyer")
-        world.at(T0 + HOUR)
-        disputes.answer_proposal(
-            world.parties, world.seller, buyers.id, True
-        )  # a return, at the buyer's cost
-        world.at(T0 + 2 * HOUR)
-        code = world.code()
-        disputes.ship_return(world.parties, world.buyer, dispute.id, "postal", code)
+        _, dispute, code = world.returning()
         delivered = T0 + 3 * DAY
         world.at(delivered + HOUR)
-        scan = ScanReport(code, "delivered", delivered, Place("PL", "Warsaw", "00-001"))
+        scan = ScanReport(code, "delivered", delivered, WARSAW)
         assert shipping.record_scans(world.parties, "postal", [scan], source="webhook").accepted == 1
         world.at(delivered + 5 * DAY - LATE, delivered + 5 * DAY + SECOND)
 
@@ -506,3 +511,49 @@ def test_two_disputes_opened_at_once_on_the_same_lines_one_wins(world: World) ->
         assert [tuple(r) for r in lines] == [(line_id, winner.id)]
         assert proposals == 1 and order_events == ["dispute_opened"] and state == "disputed"
     print(f"\nwinners over {ROUNDS} rounds: {dict(winners)}")
+
+
+# --- (g) two carrier deliveries, each with one order's parcel and the other's return --------------
+
+
+def test_two_carrier_deliveries_crossing_parcels_and_returns_of_two_orders_both_apply(world: World) -> None:
+    """A carrier's webhook batch may carry scans of outbound parcels and of dispute returns. Two
+    batches at once, the first with order 1's parcel and order 2's return, the second the other
+    way round, lock the same two orders: both must be applied, with no deadlock between them."""
+    for _ in range(ROUNDS):
+        first, first_dispute, first_return = world.returning()
+        second, second_dispute, second_return = world.returning()
+        world.at(T0 + DAY)
+        seen = T0 + DAY - HOUR
+        one_way = [world.parcels[first.id], second_return]
+        other_way = [world.parcels[second.id], first_return]
+
+        one, other = _race(
+            *(
+                partial(
+                    shipping.record_scans,
+                    world.parties,
+                    "postal",
+                    [ScanReport(code, "in_transit", seen, WARSAW) for code in codes],
+                    "webhook",
+                )
+                for codes in (one_way, other_way)
+            )
+        )
+
+        assert one.error is None and other.error is None, (one.error, other.error)
+        assert one.value.accepted == other.value.accepted == 2
+        with reading(world.parties.engine) as conn:
+            returns = conn.execute(
+                select(t.return_scans.c.dispute_id, func.count())
+                .where(t.return_scans.c.dispute_id.in_([first_dispute.id, second_dispute.id]))
+                .group_by(t.return_scans.c.dispute_id)
+            ).all()
+            s = t.shipments.c
+            parcels = conn.execute(
+                select(func.count())
+                .select_from(t.scans.join(t.shipments, t.scans.c.shipment_id == s.id))
+                .where(s.order_id.in_([first.id, second.id]))
+            ).scalar_one()
+        assert dict(returns) == {first_dispute.id: 1, second_dispute.id: 1}
+        assert parcels == 2
