@@ -557,3 +557,39 @@ def test_two_carrier_deliveries_crossing_parcels_and_returns_of_two_orders_both_
             ).scalar_one()
         assert dict(returns) == {first_dispute.id: 1, second_dispute.id: 1}
         assert parcels == 2
+
+
+# --- (h) two returns shipped at once under one tracking code -----------------------------------
+
+
+def test_two_returns_shipped_at_once_under_one_code_one_wins(world: World) -> None:
+    """The buyer gives the same code for the returns of two disputes (two orders of one store) at
+    once: the code is claimed once, and the second return finds it another return's (409)."""
+    winners: Counter[int] = Counter()
+    for _ in range(ROUNDS):
+        awaiting = []
+        for _order in range(2):
+            order = world.shipped_order()
+            dispute = world.open(order, "return_and_refund")
+            world.at(T0 + HOUR)
+            disputes.answer_proposal(
+                world.parties, world.seller, world.proposal(dispute.id, "buyer").id, True
+            )
+            awaiting.append(dispute.id)
+        world.at(T0 + 2 * HOUR)
+        code = world.code()
+
+        outcomes = _race(
+            *(partial(disputes.ship_return, world.parties, world.buyer, d, "postal", code) for d in awaiting)
+        )
+
+        [winner] = [i for i, o in enumerate(outcomes) if o.error is None]
+        _refused(outcomes[1 - winner], "tracking_code_in_use")
+        winners[winner] += 1
+        with reading(world.parties.engine) as conn:
+            ds = t.disputes.c
+            holders = conn.execute(
+                select(ds.id).where(ds.return_carrier == "postal", ds.return_tracking_code == code)
+            ).all()
+        assert [r.id for r in holders] == [awaiting[winner]]
+    print(f"\nwinners over {ROUNDS} rounds: {dict(winners)}")
