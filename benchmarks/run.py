@@ -387,10 +387,10 @@ def main(
 
         with sqlite_url() as url:
             results.append(bench_escalations(url, "SQLite", escalations))
+            print(f"  done: SQLite {results[-1].metric} ({results[-1].per_second:,.0f}/s)", flush=True)
         with postgres_url(pg_url, "escalations") as url:
             results.append(bench_escalations(url, "PostgreSQL", escalations))
-        done = ", ".join(f"{r.backend} {r.per_second:,.0f}/s" for r in results[-2:])
-        print(f"  done: {results[-1].metric} ({done})", flush=True)
+            print(f"  done: PostgreSQL {results[-1].metric} ({results[-1].per_second:,.0f}/s)", flush=True)
     print_table(results)
     return results
 
