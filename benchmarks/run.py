@@ -1,11 +1,12 @@
 """OrderGuard benchmarks (not tests): orders placed and paid per second, deadline firings per second.
 
 Run with `make bench`, `uv run python -m benchmarks.run [--orders N] [--firings N] [--pg-url URL]`
-or `orderguard bench`. Everything runs in-process, single-threaded, through the `app/` use
-cases, on a fresh SQLite file (WAL, synchronous=NORMAL, as in production) and on a fresh
-PostgreSQL database created for the run and dropped after it; the firings are also run by
-two worker processes sharing one PostgreSQL database, as production workers do. See
-benchmarks/README.md.
+(and `--approvals`, `--seller-approvals`, `--escalations`: benchmarks/cancellations.py,
+benchmarks/disputes.py) or `orderguard bench`. Everything runs in-process, single-threaded,
+through the `app/` use cases, on a fresh SQLite file (WAL, synchronous=NORMAL, as in
+production) and on a fresh PostgreSQL database created for the run and dropped after it; the
+firings are also run by two worker processes sharing one PostgreSQL database, as production
+workers do. See benchmarks/README.md.
 
 How carts map to orders: every buyer's cart holds one item from each of 4 stores, so one
 checkout places 4 orders (one per store, R3.2); each order is then paid by its own `pay`
@@ -339,6 +340,7 @@ def main(
     pg_url: str = DEFAULT_PG_URL,
     approvals: int = 10000,
     seller_approvals: int = 2000,
+    escalations: int = 10000,
 ) -> list[Result]:
     print(
         f"OrderGuard benchmarks: {orders} orders placed+paid ({STORES_PER_CART} orders per checkout,"
@@ -355,7 +357,7 @@ def main(
     results: list[Result] = []
     # Progress on stderr (a terminal only; see orderguard/observability/progress.py): which run is
     # going and since when. Its refresh thread wakes 4 times a second; with stderr not a terminal, no bar.
-    steps = 2 * len(runs) + 2 + (4 if approvals else 0)
+    steps = 2 * len(runs) + 2 + (4 if approvals else 0) + (2 if escalations else 0)
     with progress("benchmarks", total=steps) as advance:
         for suffix, bench, n in runs:
             advance(0, description=f"SQLite: {suffix} ({n})")
@@ -394,6 +396,20 @@ def main(
                 advance(1)
                 done = ", ".join(f"{r.backend} {r.per_second:,.0f}/s" for r in results[-2:])
                 print(f"  done: {results[-1].metric} ({done})", flush=True)
+        if escalations:
+            from benchmarks.disputes import bench_escalations
+
+            advance(0, description=f"SQLite: escalations ({escalations})")
+            with sqlite_url() as url:
+                results.append(bench_escalations(url, "SQLite", escalations))
+                print(f"  done: SQLite {results[-1].metric}", flush=True)
+            advance(1, description=f"PostgreSQL: escalations ({escalations})")
+            with postgres_url(pg_url, "escalations") as url:
+                results.append(bench_escalations(url, "PostgreSQL", escalations))
+                print(f"  done: PostgreSQL {results[-1].metric}", flush=True)
+            advance(1)
+            done = ", ".join(f"{r.backend} {r.per_second:,.0f}/s" for r in results[-2:])
+            print(f"  done: {results[-1].metric} ({done})", flush=True)
     print_table(results)
     return results
 
@@ -407,8 +423,14 @@ def _cli() -> None:
         "--approvals", type=int, default=10000, help="requests approved by silence, a due storm (0: skip)"
     )
     parser.add_argument("--seller-approvals", type=int, default=2000, help="requests approved by sellers")
+    parser.add_argument(
+        "--escalations",
+        type=int,
+        default=10000,
+        help="disputes escalated after their 7 days, a due storm (0: skip)",
+    )
     args = parser.parse_args()
-    main(args.orders, args.firings, args.pg_url, args.approvals, args.seller_approvals)
+    main(args.orders, args.firings, args.pg_url, args.approvals, args.seller_approvals, args.escalations)
 
 
 if __name__ == "__main__":

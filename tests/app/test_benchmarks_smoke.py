@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
+from benchmarks.disputes import bench_escalations
 from benchmarks.ideal_schema import bench_ideal_schema
 from benchmarks.run import bench_firings, bench_orders, print_table, sqlite_url
 from benchmarks.sql_floor import bench_orders_sql_floor
@@ -39,3 +40,10 @@ def test_approval_benchmarks_approve_each_request_once_with_its_refund() -> None
         by_silence = bench_silent_approvals(url, "SQLite", 6)
     assert by_seller.count == by_silence.count == 6
     print_table([by_seller, by_silence])  # every kind of result has its notes
+
+
+def test_escalation_storm_escalates_each_dispute_once() -> None:
+    with sqlite_url() as url:
+        result = bench_escalations(url, "SQLite", 6)  # raises unless each escalated once, ledger clean
+    assert result.count == 6 and result.detail["rounds"] == 2  # one batch, then one that finds none
+    print_table([result])

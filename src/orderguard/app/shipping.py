@@ -148,6 +148,10 @@ def record_scans(
                     )
                 )
             targets += [(s, scan) for s in found]
+        if returns:  # every order of the batch, parcels' and returns', locked at once in id order:
+            # two batches crossing one order's parcel with another's return would deadlock otherwise
+            returning = {d.order_id for code in returns for d in uow.disputes.by_return_code(carrier, code)}
+            uow.orders.load_orders({s.order_id for s, _ in targets} | returning, lock=True)
         result, after = _apply_scans(uow, ctx, targets, source, now) if targets else (ScanResult(0, 0), [])
         for code, scans in sorted(returns.items()):
             counted = disputes.record_return_scans(uow, ctx, carrier, code, scans, source, now)
