@@ -37,11 +37,14 @@ Anything a load should never see is listed under the table and makes the run exi
 answer to a read, a write answered with anything but 201 (no 409 is expected: each buyer has its
 own cart and the stock never runs out), a socket error or a timeout.
 
-`--profile DIR` runs the order-detail load once more per database, under `py-spy record` attached
-to the server, after the measured run (so the figures are not perturbed); it writes collapsed
-stacks (`DIR/order_detail-<database>.txt`, which speedscope.app or flamegraph.pl open) and prints the
-frames that were on the stack most often. py-spy is not a dependency:
-`uv run --with py-spy python -m benchmarks.http_edge --profile var/profiles`.
+`--profile DIR` runs the order-detail load once more on each database and on the bare app, under
+`py-spy record --gil` attached to the server, after the measured runs (so the figures are not
+perturbed). It writes collapsed stacks (`DIR/order_detail-<server>.txt`, which speedscope.app or
+flamegraph.pl open), prints the frames most often on the stack, and the GIL time a request by the
+package of the innermost frame, OrderGuard beside the bare app: what OrderGuard adds, and where.
+`--gil` samples only the thread that holds the GIL, so idle threads of the pool are left out, and
+so is work done without it (SQLite's C code, waits for PostgreSQL, the kernel). py-spy is not a
+dependency: `uv run --with py-spy python -m benchmarks.http_edge --profile var/profiles`.
 """
 
 from __future__ import annotations
@@ -471,8 +474,25 @@ def measure(server: Server, system: str, backend: str, load: str, data_file: Pat
 # --- profiling ------------------------------------------------------------------------------------
 
 
-def profile_load(server: Server, load: str, data_file: Path, run: RunSpec, out: Path, label: str) -> Path:
-    """`load` once more (after its measured run) with py-spy recording the server: collapsed stacks."""
+PROFILE_RATE = 200  # samples a second
+
+
+@dataclass
+class Profile:
+    label: str  # "OrderGuard SQLite", "bare FastAPI"
+    path: Path  # collapsed stacks
+    requests: int  # served while it was recorded
+
+    def ms_per_request(self, share: float) -> float:
+        """Milliseconds of GIL time a request for `share` % of the samples."""
+        samples = sum(int(line.rpartition(" ")[2]) for line in self.path.read_text().splitlines())
+        return 1000 * samples * share / 100 / PROFILE_RATE / self.requests if self.requests else 0.0
+
+
+def profile_load(server: Server, load: str, data_file: Path, run: RunSpec, out: Path, label: str) -> Profile:
+    """`load` once more (after its measured run) with py-spy recording the server: collapsed stacks of
+    the thread that holds the GIL (`--gil`), i.e. where the interpreter spends its time. Work done
+    without the GIL (SQLite's C code, waits for PostgreSQL, the kernel) is not in it."""
     beside = Path(sys.executable).parent / "py-spy"
     py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
     if py_spy is None:
@@ -480,37 +500,102 @@ def profile_load(server: Server, load: str, data_file: Path, run: RunSpec, out: 
             "py-spy is missing: `uv run --with py-spy python -m benchmarks.http_edge --profile DIR`"
         )
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{load}-{label}.txt"
+    path = out / f"{load}-{label.replace(' ', '_')}.txt"
     recorder = subprocess.Popen(
         [
-            *(py_spy, "record", "--pid", str(server.process.pid), "--rate", "200", "--nolineno"),
-            *("--format", "raw", "--output", str(path), "--duration", str(run.seconds + 2)),
+            *(py_spy, "record", "--pid", str(server.process.pid), "--rate", str(PROFILE_RATE)),
+            *("--nolineno", "--gil", "--format", "raw", "--output", str(path)),
+            *("--duration", str(run.seconds + 2)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     time.sleep(1)  # attached
-    run_wrk(server, load, data_file, run, f"profile-{label}-{time.monotonic_ns()}")
+    report = run_wrk(server, load, data_file, run, f"profile-{label}-{time.monotonic_ns()}")
     _, errors = recorder.communicate(timeout=run.seconds + 60)
     if recorder.returncode != 0 or not path.exists():
         raise RuntimeError(f"py-spy failed ({recorder.returncode}): {errors}")
-    return path
+    # py-spy records a little longer than wrk runs: count the requests of its whole window
+    requests = int(report["requests"] * (run.seconds + 2) / run.seconds)
+    return Profile(label, path, requests)
 
 
-def top_frames(collapsed: Path, limit: int = 30) -> list[tuple[str, float]]:
-    """The frames most often on the stack (inclusive share of the samples), from collapsed stacks."""
-    inclusive: Counter[str] = Counter()
-    total = 0
+def top_frames(collapsed: Path, limit: int = 25) -> list[tuple[str, float]]:
+    """The frames most often on the stack (inclusive share of the samples), from collapsed stacks.
+
+    Frames that are on exactly the same samples (a chain of callers that only ever call one another,
+    as the CLI's and the event loop's) are one line, named by the deepest of them with "(+N)".
+    """
+    stacks = []
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        total += n
-        for frame in set(stack.split(";")):
-            inclusive[frame] += n
-    return [(frame, 100 * n / total) for frame, n in inclusive.most_common(limit)] if total else []
+        if stack and count.isdigit():
+            stacks.append((stack.split(";"), int(count)))
+    total = sum(n for _, n in stacks)
+    on: dict[str, set[int]] = {}
+    depth: dict[str, int] = {}
+    for i, (frames, _) in enumerate(stacks):
+        for d, frame in enumerate(frames):
+            on.setdefault(frame, set()).add(i)
+            depth[frame] = max(depth.get(frame, 0), d)
+    chains: dict[frozenset[int], list[str]] = {}
+    for frame, where in on.items():
+        chains.setdefault(frozenset(where), []).append(frame)
+    ranked = []
+    for samples, frames in chains.items():
+        deepest = max(frames, key=lambda f: depth[f])
+        name = deepest if len(frames) == 1 else f"{deepest} (+{len(frames) - 1})"
+        ranked.append((name, 100 * sum(stacks[i][1] for i in samples) / total))
+    ranked.sort(key=lambda r: -r[1])
+    return ranked[:limit]
+
+
+def self_frames(collapsed: Path, limit: int = 12) -> list[tuple[str, float]]:
+    """The innermost frames (where the samples were taken), as shares of the samples."""
+    leaves: Counter[str] = Counter()
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            leaves[stack.split(";")[-1]] += int(count)
+    total = sum(leaves.values())
+    return [(frame, 100 * n / total) for frame, n in leaves.most_common(limit)] if total else []
+
+
+def by_package(collapsed: Path) -> list[tuple[str, float]]:
+    """Self time by the package of the innermost frame (fastapi, h11, orderguard, sqlalchemy ...)."""
+    packages: dict[str, float] = {}
+    for frame, share in self_frames(collapsed, limit=1_000_000):
+        path = frame.rpartition(" (")[2].rstrip(")")
+        package = path.split("/", 1)[0] if "/" in path else path.removesuffix(".py")
+        packages[package] = packages.get(package, 0.0) + share
+    return sorted(packages.items(), key=lambda item: -item[1])
+
+
+def print_profiles(profiles: Sequence[Profile]) -> None:
+    """For each profile its hottest frames, then GIL time a request by package, side by side."""
+    for p in profiles:
+        print(f"profile of order_detail, {p.label}: {p.path} ({p.requests:,} requests)")
+        print("  most often on the stack (inclusive):")
+        for frame, share in top_frames(p.path):
+            print(f"    {share:5.1f}%  {frame}")
+        print("  innermost frames (self):")
+        for frame, share in self_frames(p.path):
+            print(f"    {share:5.1f}%  {frame}")
+    shares = [dict(by_package(p.path)) for p in profiles]
+    packages = sorted(
+        {k for s in shares for k, v in s.items() if v >= 1.0}, key=lambda k: -shares[0].get(k, 0)
+    )
+    print()
+    print("GIL time a request, ms, by the package of the innermost frame (self time)")
+    print(f"{'package':<14}" + "".join(f" {p.label:>22}" for p in profiles))
+    for package in [*packages, "all"]:
+        cells = [
+            p.ms_per_request(100.0 if package == "all" else s.get(package, 0.0))
+            for p, s in zip(profiles, shares, strict=True)
+        ]
+        print(f"{package:<14}" + "".join(f" {c:>22.3f}" for c in cells))
+    print()
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -623,6 +708,7 @@ def main(
     )
     print(f"machine: {machine_line()}", flush=True)
     figures: list[Figure] = []
+    profiles: list[Profile] = []
     docs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="og_http_bench_") as tmp_name:
         tmp = Path(tmp_name)
@@ -633,6 +719,10 @@ def main(
             with serve_bare(tmp / "docs.json", tmp / f"bare-{workers}.log", workers) as server:
                 for name in names:
                     figures.append(measure(server, "bare FastAPI", "", name, bare_data, run))
+                if profile is not None and workers == 1 and "order_detail" in names:
+                    profiles.append(
+                        profile_load(server, "order_detail", bare_data, run, profile, "bare FastAPI")
+                    )
 
         for backend in backends:
             name = BACKEND_NAMES[backend]
@@ -649,10 +739,8 @@ def main(
                     for load in loads:
                         figures.append(measure(server, "OrderGuard", name, load, data, run))
                     if profile is not None and "order_detail" in loads:
-                        collapsed = profile_load(server, "order_detail", data, run, profile, backend)
-                        print(f"  profile of order_detail on {name}: {collapsed}; most often on the stack:")
-                        for frame, share in top_frames(collapsed):
-                            print(f"    {share:5.1f}%  {frame}")
+                        label = f"OrderGuard {name}"
+                        profiles.append(profile_load(server, "order_detail", data, run, profile, label))
                 if backend == backends[0]:
                     bare_round(1, loads)  # between the two databases: the same stretch of the run
                 reads = [load for load in loads if load in READS]
@@ -664,6 +752,8 @@ def main(
                     bare_round(workers_variant, reads)
     print(f"machine at the end: {machine_line()}")
     problems = print_table(figures)
+    if profiles:
+        print_profiles(profiles)
     return figures, problems
 
 
