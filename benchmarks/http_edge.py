@@ -30,8 +30,11 @@ created on --pg-url and dropped afterwards) the harness:
 In the same run the bare app (`benchmarks/bare_app.py`: one synchronous route per load returning,
 from memory, the very document OrderGuard answered to that load) is served by the same uvicorn, with
 the same number of workers, and measured with the same scripts; every OrderGuard figure is printed
-with the bare one and their ratio. `server CPU` is the CPU time of the server's processes per
+with the bare one and their ratio. `CPU ms/req` is the CPU time of the server's processes per
 request (user + system, from /proc), steadier than req/s when other work shares the machine.
+With `--workers N` uvicorn leaves Nagle's algorithm on (uvicorn issue #3149: about 40 ms a
+keep-alive response, for the bare app too); the run prints a note when it shows, and
+benchmarks/README.md has the figures with it worked around.
 
 Anything a load should never see is listed under the table and makes the run exit 1: a non-2xx
 answer to a read, a write answered with anything but 201 (no 409 is expected: each buyer has its
@@ -72,11 +75,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text
 
-from benchmarks.run import DEFAULT_PG_URL, STORES_PER_CART, cpu_model, make_offers, postgres_url
+from benchmarks.run import ADDRESS, DEFAULT_PG_URL, STORES_PER_CART, cpu_model, make_offers, postgres_url
 from orderguard.app import accounts, cart, payments, seed
 from orderguard.app.context import Context, Principal
 from orderguard.bootstrap import build_context
-from orderguard.domain.orders import Address
 from orderguard.settings import Settings
 from orderguard.store import tables as t
 from orderguard.store.db import reading
@@ -90,7 +92,6 @@ BACKENDS = ("sqlite", "postgresql")
 BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 LIST_BUYER_ORDERS = 200
 START_TIMEOUT = 60.0  # seconds for a server to answer; imports alone take several on a loaded machine
-ADDRESS = Address("Bench Buyer", "1 Bench Street", "Testville", "10001", "US")
 CHECKOUT_BODY = json.dumps(
     {
         "shipping_address": {

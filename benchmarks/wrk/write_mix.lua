@@ -3,7 +3,7 @@
 --
 -- wrk runs one Lua state per thread and does not say which connection a callback is for, so the
 -- harness runs this load with as many threads as connections: each thread is one connection and
--- one buyer (data.write_mix.buyers, one per connection), and plays the cycle
+-- one buyer (its bearer token in data.write_mix.buyers, one per connection), and plays the cycle
 --
 --   POST /v1/cart/items (one offer of each store in data.write_mix.offers)
 --   POST /v1/checkout   (one order per store, R3.2)
