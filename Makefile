@@ -7,8 +7,9 @@ UV = $(shell if uv --version >/dev/null 2>&1; then echo uv; \
        elif test -x .tools/bin/uv; then echo "$(CURDIR)/.tools/bin/uv"; else echo "python3 -m uv"; fi)
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_HTTP_ARGS ?=
 
-.PHONY: install uv demo test test-sqlite-plain lint bench clean
+.PHONY: install uv demo test test-sqlite-plain lint bench bench-http bench-inprocess wrk clean
 
 # Where uv is missing it goes into a virtualenv of its own, .tools/: a system Python that refuses
 # `pip install` (PEP 668, "externally-managed-environment", as on Debian and Ubuntu) allows that.
@@ -44,8 +45,30 @@ lint: install
 	$(UV) run ruff check src tests benchmarks
 	$(UV) run mypy
 
-bench: install
+# `make bench`: the HTTP edge first (a served OrderGuard under wrk, on SQLite and PostgreSQL, beside a
+# bare FastAPI app of the same run), then the in-process benchmarks. benchmarks/README.md says more.
+bench:
+	$(MAKE) bench-http
+	$(MAKE) bench-inprocess
+
+# e.g. make bench-http BENCH_HTTP_ARGS="--duration 30 --backends postgresql"
+bench-http: install wrk
+	$(UV) run python -m benchmarks.http_edge $(BENCH_HTTP_ARGS)
+
+bench-inprocess: install
 	$(UV) run python -m benchmarks.run
+
+# wrk (the HTTP load generator of bench-http) from Debian's packages when it is missing: as root, or
+# through sudo.
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: wrk is missing and there is no apt-get: install wrk (e.g. brew install wrk)"; exit 1; \
+	  fi; \
+	  echo "make: wrk is missing; installing Debian's package"; \
+	  sudo=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$sudo apt-get install -y wrk || { $$sudo apt-get update && $$sudo apt-get install -y wrk; }; \
+	fi
 
 clean:
 	rm -rf var .venv .tools

@@ -1,9 +1,17 @@
-"""`make bench` keeps working: each SQLite benchmark runs on a few orders and checks its own work."""
+"""`make bench` keeps working: each SQLite benchmark runs on a few orders and checks its own work; the
+HTTP-edge harness serves OrderGuard and the bare app under wrk for a few seconds."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
 from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
 from benchmarks.disputes import bench_escalations
+from benchmarks.http_edge import LOADS, WRITE, lua_literal, main, top_frames
 from benchmarks.ideal_schema import bench_ideal_schema
 from benchmarks.run import bench_firings, bench_orders, print_table, sqlite_url
 from benchmarks.sql_floor import bench_orders_sql_floor
@@ -47,3 +55,34 @@ def test_escalation_storm_escalates_each_dispute_once() -> None:
         result = bench_escalations(url, "SQLite", 6)  # raises unless each escalated once, ledger clean
     assert result.count == 6 and result.detail["rounds"] == 2  # one batch, then one that finds none
     print_table([result])
+
+
+def test_top_frames_counts_a_frame_once_a_stack() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        collapsed = Path(tmp) / "stacks.txt"
+        collapsed.write_text("main (a.py);work (b.py);work (b.py) 3\nmain (a.py);idle (c.py) 1\n")
+        assert dict(top_frames(collapsed)) == {"main (a.py)": 100.0, "work (b.py)": 75.0, "idle (c.py)": 25.0}
+
+
+def test_lua_data_file_quotes_strings() -> None:
+    assert lua_literal({"a": ['x"y', 2]}) == '{["a"] = {"x\\"y", 2}}'
+    with pytest.raises(ValueError):
+        lua_literal("é")
+
+
+@pytest.mark.slow
+def test_http_edge_benchmark_runs_every_load_on_sqlite_beside_the_bare_app() -> None:
+    """`make bench-http` in miniature: a served OrderGuard and the bare app, under wrk, 2 s a load."""
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("wrk is missing under CI=true: .ci/run installs it (apt-get install -y wrk)")
+        pytest.skip("wrk is not installed: `make bench-http` installs it (apt-get install -y wrk)")
+    figures, problems = main(backends=["sqlite"], seconds=2, warmup=0, connections=4, workers_variant=0)
+    assert problems == []  # every read 2xx, every write 201, no socket error, no timeout
+    assert sorted((f.system, f.load) for f in figures) == sorted(
+        (system, load) for system in ("OrderGuard", "bare FastAPI") for load in LOADS
+    )
+    mix = next(f for f in figures if f.system == "OrderGuard" and f.load == WRITE)
+    assert mix.counts.get("add 201", 0) > 0
+    assert mix.counts.get("pay 201", 0) > 0  # cycles went through: checkout parsed, orders paid
+    assert all(f.requests > 0 and f.p99_ms > 0 and f.server_cpu_s > 0 for f in figures)
