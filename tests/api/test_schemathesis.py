@@ -290,6 +290,9 @@ def _rule_refusal(ctx: CheckContext, response: Any, case: Case) -> bool | None:
 
 # Where the test tool, not the API, is wrong.
 TOOL_LIMITS = {
+    "null-optional-body": "an optional body (`anyOf: [object, null]`) drawn as `null` is sent, and when the "
+    "API then succeeds schemathesis reports it as a schema-violating request accepted, though the schema "
+    "allows `null`; such a draw is sent with its drawn ids only (it still meets every check there)",
     "doubles-at-64-bit-bounds": "schemathesis computes integer bounds in doubles, so it draws integers just "
     "beyond 2**63 as valid for `exclusiveMaximum: 2**63`; the API rightly refuses them",
 }
@@ -348,6 +351,8 @@ def test_every_operation_keeps_the_contract(case: Case, api: Api, world: World) 
     _call(case, api, world.caller, **checks)
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return  # invalid input is refused before any rule looks at the ids
+    if case.body is None:
+        return  # TOOL_LIMITS["null-optional-body"]
     path = {k: world.real(k) or v for k, v in (case.path_parameters or {}).items()}
     body = _with_real_ids(case.body, world)
     if path != (case.path_parameters or {}) or body != case.body:

@@ -65,7 +65,7 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
 ) -> None:
     from contextlib import nullcontext
 
-    from benchmarks import cancellations, ideal_schema, run, sql_floor
+    from benchmarks import cancellations, disputes, ideal_schema, run, sql_floor
 
     def stub(metric: str) -> Any:
         return lambda *args: run.Result(args[1] if len(args) > 1 else "SQLite", metric, 6, 0.1, 0.1, {})
@@ -100,6 +100,7 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
     )
     monkeypatch.setattr(cancellations, "bench_seller_approvals", stub("seller approvals"))
     monkeypatch.setattr(cancellations, "bench_silent_approvals", stub("approvals by silence"))
+    monkeypatch.setattr(disputes, "bench_escalations", stub("disputes escalated"))
 
     shown: list[str] = []
     done: list[float] = []
@@ -118,9 +119,9 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
         assert sum(done) == total, "the bar ends full"
 
     monkeypatch.setattr(run, "progress", recorded)
-    results = run.main(orders=6, firings=6, approvals=6, seller_approvals=6)
-    assert len(results) == 11
-    assert shown[0] == "SQLite: orders (6)" and shown[-1] == "PostgreSQL: silence (6)"
+    results = run.main(orders=6, firings=6, approvals=6, seller_approvals=6, escalations=6)
+    assert len(results) == 13
+    assert shown[0] == "SQLite: orders (6)" and shown[-1] == "PostgreSQL: escalations (6)"
     assert "PostgreSQL: firings by 2 workers (6)" in shown
     assert "benchmarks" in terminal.getvalue()
     out = capsys.readouterr().out

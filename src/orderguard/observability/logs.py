@@ -108,6 +108,8 @@ def log_config(level: str = "INFO", json_lines: bool | None = None) -> dict[str,
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            # its plugin set-up at every migration check says nothing an operator acts on
+            "alembic": {"handlers": [], "propagate": True, "level": "WARNING"},
         },
     }
 
