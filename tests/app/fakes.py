@@ -302,34 +302,6 @@ class FakeShipments(_Repository):
         seen.add((carrier, signature))
         return True
 
-    def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
-        parcels = self.shipments_of([order_id])
-        scans = self.scans_of([s.id for s in parcels])
-        return [
-            {
-                "id": s.id,
-                "carrier": s.carrier,
-                "tracking_code": s.tracking_code,
-                "status": s.state,
-                "shipped_at": s.shipped_at,
-                "status_since": s.state_since,
-                "sent_back_by": s.sent_back_by,
-                "sent_back_at": s.sent_back_at,
-                "lines": dict(s.lines),
-                "scans": [
-                    {
-                        "kind": sc.kind,
-                        "occurred_at": sc.occurred_at,
-                        "country": sc.place.country,
-                        "city": sc.place.city,
-                        "postal_code": sc.place.postal_code,
-                    }
-                    for sc in scans.get(s.id, [])
-                ],
-            }
-            for s in parcels
-        ]
-
 
 class FakeDeadlines(_Repository):
     def _armed(self) -> list[Deadline]:

@@ -9,7 +9,6 @@ from orderguard.api import models as m
 from orderguard.api import views
 from orderguard.app.disputes import DisputeFile, DisputeView
 from orderguard.domain.disputes import Dispute, Evidence, Proposal
-from orderguard.domain.shipping import Scan
 
 
 def evidence_href(dispute_id: str, evidence_id: str) -> str:
@@ -102,16 +101,6 @@ def dispute(v: DisputeView) -> dm.Dispute:
     )
 
 
-def _scan(s: Scan) -> m.Scan:
-    return m.Scan(
-        kind=s.kind,
-        occurred_at=s.occurred_at,
-        country=s.place.country,
-        city=s.place.city,
-        postal_code=s.place.postal_code,
-    )
-
-
 def dispute_file(f: DisputeFile) -> dm.DisputeFile:
     return dm.DisputeFile(
         dispute=dispute(f.view),
@@ -123,7 +112,7 @@ def dispute_file(f: DisputeFile) -> dm.DisputeFile:
                 carrier=p.shipment.carrier,
                 tracking_code=p.shipment.tracking_code,
                 status=p.shipment.state,
-                scans=[_scan(s) for s in p.scans],
+                scans=[views.scan(s) for s in p.scans],
             )
             for p in f.parcels
         ],

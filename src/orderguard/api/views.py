@@ -7,7 +7,7 @@ from typing import Any
 from orderguard.api import models as m
 from orderguard.app.cancellations import RequestView
 from orderguard.app.cart import CartView
-from orderguard.app.orders import CancellationReasons, DeadlineView, OrderOverview, OrderView
+from orderguard.app.orders import CancellationReasons, DeadlineView, OrderOverview, OrderView, ParcelView
 from orderguard.app.proofs import ComplaintView, ProofView
 from orderguard.app.refund_views import RefundView
 from orderguard.domain.catalogue import Offer, RankedOffer
@@ -16,6 +16,7 @@ from orderguard.domain.fines import Fine
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.payments import Payment
+from orderguard.domain.shipping import Scan
 
 
 def offer(o: Offer) -> m.Offer:
@@ -103,11 +104,29 @@ def payment(p: Payment) -> m.Payment:
     )
 
 
-def _shipment(s: dict[str, Any]) -> m.Shipment:
-    lines = s["lines"]
+def _shipment(p: ParcelView) -> m.Shipment:
+    s = p.shipment
     return m.Shipment(
-        **{k: v for k, v in s.items() if k != "lines"},
-        lines=[m.ShipmentLine(line_id=line_id, quantity=q) for line_id, q in lines.items()],
+        id=s.id,
+        carrier=s.carrier,
+        tracking_code=s.tracking_code,
+        status=s.state,
+        shipped_at=s.shipped_at,
+        status_since=s.state_since or s.shipped_at,
+        sent_back_by=s.sent_back_by,
+        sent_back_at=s.sent_back_at,
+        lines=[m.ShipmentLine(line_id=line_id, quantity=q) for line_id, q in s.lines.items()],
+        scans=[scan(x) for x in p.scans],
+    )
+
+
+def scan(s: Scan) -> m.Scan:
+    return m.Scan(
+        kind=s.kind,
+        occurred_at=s.occurred_at,
+        country=s.place.country,
+        city=s.place.city,
+        postal_code=s.place.postal_code,
     )
 
 

@@ -23,7 +23,7 @@ from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
 from orderguard.app.effects import run_after_commit
 from orderguard.app.messages import MessagePage, decode_message_cursor
-from orderguard.app.orders import DeadlineView, declared_deadlines
+from orderguard.app.orders import DeadlineView, ParcelView, declared_deadlines
 from orderguard.app.ports import UnitOfWork
 from orderguard.domain import disputes, files, messages, shipping
 from orderguard.domain.decision import Decision
@@ -33,7 +33,6 @@ from orderguard.domain.machine import Actor, Refusal, Refused, one_of
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.policy import Policy
-from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Place, Scan
 from orderguard.ids import new_id
 
@@ -57,19 +56,13 @@ class DisputePage:
 
 
 @dataclass(frozen=True, slots=True)
-class ParcelFile:
-    shipment: Shipment
-    scans: list[Scan]
-
-
-@dataclass(frozen=True, slots=True)
 class DisputeFile:
     """Everything an arbiter sees (R7.5)."""
 
     view: DisputeView
     order: Order
     messages: list[Message]
-    parcels: list[ParcelFile]
+    parcels: list[ParcelView]
     return_scans: list[ReturnScan]
     buyer_record: dict[str, int]
     seller_record: dict[str, int]
@@ -415,7 +408,7 @@ def _file(ctx: Context, uow: UnitOfWork, dispute: Dispute, now: datetime) -> Dis
         _view(uow, dispute, Actor.ADMIN, policy, now),
         order,
         uow.messages.messages_page(order.id, None, 1000, dispute_id=dispute.id),
-        [ParcelFile(p, scans.get(p.id, [])) for p in parcels],
+        [ParcelView(p, scans.get(p.id, [])) for p in parcels],
         uow.disputes.return_scans_of(dispute.id),
         buyer_record,
         seller_record,

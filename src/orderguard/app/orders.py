@@ -19,6 +19,7 @@ from orderguard.domain.machine import Actor, Machine, Refusal, Refused, one_of
 from orderguard.domain.orders import Action, Order, OrderDecision
 from orderguard.domain.policy import Policy
 from orderguard.domain.shipments import Shipment
+from orderguard.domain.shipping import Scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,14 @@ class DeadlineView:
 
 
 @dataclass(frozen=True, slots=True)
+class ParcelView:
+    """A shipment with its scans, in the order they occurred."""
+
+    shipment: Shipment
+    scans: list[Scan]
+
+
+@dataclass(frozen=True, slots=True)
 class OrderView:
     order: Order
     role: Actor
@@ -39,7 +48,7 @@ class OrderView:
     actions: list[Action]
     deadlines: list[DeadlineView]
     payments: list[dict[str, Any]]
-    shipments: list[dict[str, Any]]
+    shipments: list[ParcelView]
 
 
 BuyerDecision = Callable[[Order, str, datetime, Policy], OrderDecision]
@@ -90,6 +99,8 @@ def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
 
 
 def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderView:
+    parcels = uow.shipments.shipments_of([order.id])
+    scans = uow.shipments.scans_of([p.id for p in parcels]) if parcels else {}
     actions = orders.actions_for(order, role)
     if role is Actor.BUYER:
         cancellable = order.state in cancellation.CANCELLABLE_STATES
@@ -97,7 +108,7 @@ def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderVie
             order,
             uow.shipments.shipped_quantities(order.id) if cancellable else {},
             uow.cancellations.open_requests(order.id) if cancellable else [],
-            uow.shipments.shipments_of([order.id]),
+            parcels,
             uow.disputes.disputes_of(order.id),
             now,
         )
@@ -108,7 +119,7 @@ def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderVie
         actions,
         armed_deadlines(uow, order.id),
         uow.payments.payments_of(order.id),
-        uow.shipments.shipments_view(order.id),
+        [ParcelView(p, scans.get(p.id, [])) for p in parcels],
     )
 
 

@@ -226,10 +226,6 @@ class Shipments(Protocol):
         """False when this exact signed delivery was seen before, even one running concurrently."""
         ...
 
-    def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
-        """The order's shipments with their lines and scans, as the API shows them."""
-        ...
-
 
 class Cancellations(Protocol):
     def load_request(self, request_id: str, *, lock: bool = False) -> CancellationRequest | None: ...

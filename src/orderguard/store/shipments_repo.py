@@ -217,33 +217,3 @@ def remember_webhook(conn: Connection, carrier: str, signature: str, now: dateti
         {"carrier": carrier, "signature": signature, "received_at": now},
         ("carrier", "signature"),
     )
-
-
-def shipments_view(conn: Connection, order_id: str) -> list[dict[str, Any]]:
-    rows = shipments_of(conn, [order_id])
-    scans = scans_of(conn, [s.id for s in rows])
-    lines = lines_of(conn, [s.id for s in rows])
-    return [
-        {
-            "id": s.id,
-            "carrier": s.carrier,
-            "tracking_code": s.tracking_code,
-            "status": s.state,
-            "shipped_at": s.shipped_at,
-            "status_since": s.state_since,
-            "sent_back_by": s.sent_back_by,
-            "sent_back_at": s.sent_back_at,
-            "lines": lines.get(s.id, {}),
-            "scans": [
-                {
-                    "kind": sc.kind,
-                    "occurred_at": sc.occurred_at,
-                    "country": sc.place.country,
-                    "city": sc.place.city,
-                    "postal_code": sc.place.postal_code,
-                }
-                for sc in scans.get(s.id, [])
-            ],
-        }
-        for s in rows
-    ]

@@ -174,8 +174,6 @@ class SqlShipments(_Repository):
     def remember_webhook(self, carrier: str, signature: str, now: datetime) -> bool:
         return shipments_repo.remember_webhook(self._conn, carrier, signature, now)
 
-    def shipments_view(self, order_id: str) -> list[dict[str, Any]]:
-        return shipments_repo.shipments_view(self._conn, order_id)
 
 
 class SqlCancellations(_Repository):
