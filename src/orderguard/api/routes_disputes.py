@@ -23,7 +23,7 @@ from orderguard.api.dispute_schemas import (
 from orderguard.api.problems import errors
 from orderguard.api.routing import ApiRoute
 from orderguard.api.schemas import Cursor, MessageIn, PathId, SandboxScanIn
-from orderguard.app import disputes
+from orderguard.app import disputes, shipping
 from orderguard.app.context import Context, Principal
 from orderguard.app.sandbox import virtual_clock
 from orderguard.domain.machine import Refusal, Refused
@@ -349,5 +349,5 @@ def sandbox_return_scan(
     reached the seller: the seller's 5 days to confirm receipt start (R7.6)."""
     virtual_clock(ctx)
     place = Place(body.place.country, body.place.city, body.place.postal_code) if body.place else None
-    accepted, duplicates = disputes.inject_return_scan(ctx, dispute_id, body.kind, body.occurred_at, place)
-    return models.ScanResult(accepted=accepted, duplicates=duplicates)
+    result = shipping.inject_return_scan(ctx, dispute_id, body.kind, body.occurred_at, place)
+    return models.ScanResult(accepted=result.accepted, duplicates=result.duplicates)

@@ -33,7 +33,7 @@ from orderguard.domain.machine import Actor, Refusal, Refused, one_of
 from orderguard.domain.messages import Message
 from orderguard.domain.orders import Action, Order
 from orderguard.domain.policy import Policy
-from orderguard.domain.shipping import Place, Scan
+from orderguard.domain.shipping import Scan
 from orderguard.ids import new_id
 
 EVIDENCE_TYPES = frozenset({files.JPEG, files.PNG, files.WEBP, files.MP4, files.WEBM})
@@ -137,7 +137,7 @@ def list_disputes(
             buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit + 1
         )
         page = found[:limit]
-        views = [_view(uow, d, _role(who), _policy(ctx, uow, d), now) for d in page]
+        views = [_view(uow, d, who.role, _policy(ctx, uow, d), now) for d in page]
     next_cursor = encode_cursor(page[-1].opened_at, page[-1].id) if len(found) > limit else None
     return DisputePage(views, next_cursor)
 
@@ -148,10 +148,6 @@ def disputes_of_order(ctx: Context, who: Principal, order_id: str) -> list[Dispu
         policy = ctx.policies.get(order.policy_key)
         now = ctx.clock.now()
         return [_view(uow, d, role, policy, now) for d in uow.disputes.disputes_of(order.id)]
-
-
-def _role(who: Principal) -> Actor:
-    return who.role
 
 
 def _policy(ctx: Context, uow: UnitOfWork, dispute: Dispute) -> Policy:
@@ -235,20 +231,14 @@ def post_message(ctx: Context, who: Principal, dispute_id: str, text: str) -> Me
         disputes.must_be_open(dispute)
         body = messages.message_body(text)
         message = uow.messages.insert_message(order.id, who.id, str(role), body, now, dispute_id=dispute.id)
-        note = messages.notice(order.id, role, body)
-        uow.notifications.notify(
-            [(order.id, note.recipient, "dispute_message", _in_dispute(note.text, dispute))], now
-        )
+        note = messages.notice(order.id, role, body, f"dispute {dispute.id}", "dispute_message")
+        uow.notifications.notify([(order.id, note.recipient, note.kind, note.text)], now)
         answered = disputes.gave_info(
             dispute, role, who.id, "message", now, ctx.policies.get(order.policy_key)
         )
         if answered is not None:
             uow.save([answered], now)
     return message
-
-
-def _in_dispute(text: str, dispute: Dispute) -> str:
-    return text.replace("Answer in the order's messages.", f"Answer in dispute {dispute.id}.")
 
 
 def list_messages(
@@ -486,36 +476,6 @@ def record_return_scans(
         if moved is not None:
             uow.save([moved], now)
     return fresh, len(rows) - fresh
-
-
-def inject_return_scan(
-    ctx: Context, dispute_id: str, kind: str, occurred_at: datetime | None, place: Place | None
-) -> tuple[int, int]:
-    """Sandbox carrier: a scan of the dispute's return parcel; by default now, where the order went."""
-    with ctx.reading() as uow:
-        dispute = uow.disputes.load_dispute(dispute_id)
-        order = uow.orders.load_order(dispute.order_id) if dispute else None
-    if dispute is None or order is None:
-        raise not_found("dispute", dispute_id)
-    if dispute.return_carrier is None or dispute.return_tracking_code is None:
-        raise Refused(
-            Refusal("return_not_shipped", f"dispute {dispute_id} has no return parcel to scan", 409)
-        )
-    if kind not in shipping.SCAN_KINDS:
-        raise Refused(
-            Refusal("unknown_scan_kind", f"scan kind must be one of {one_of(shipping.SCAN_KINDS)}", 422)
-        )
-    now = ctx.clock.now()
-    if occurred_at is not None and occurred_at > now + shipping.MAX_FUTURE:
-        raise Refused(Refusal("scan_in_future", "a scan may not be more than 5 minutes ahead", 422))
-    where = place or Place(order.address.country, order.address.city, order.address.postal_code)
-    scan = Scan(kind, occurred_at or now, where)
-    with ctx.uow() as uow:
-        counted = record_return_scans(
-            uow, ctx, dispute.return_carrier, dispute.return_tracking_code, [scan], "sandbox", now
-        )
-    assert counted is not None, "a return's code is claimed as a return when it is given"
-    return counted
 
 
 # --- shared -----------------------------------------------------------------------------------

@@ -265,6 +265,25 @@ def inject_scan(
     return record_scans(ctx, found.carrier, [report], source="sandbox")
 
 
+def inject_return_scan(
+    ctx: Context, dispute_id: str, kind: str, occurred_at: datetime | None, place: Place | None
+) -> ScanResult:
+    """Sandbox carrier: a scan of a dispute's return parcel (R7.6) on demand, through the carrier's own
+    path; by default now, where the order went."""
+    with ctx.reading() as uow:
+        dispute = uow.disputes.load_dispute(dispute_id)
+        order = uow.orders.load_orders([dispute.order_id]).get(dispute.order_id) if dispute else None
+    if dispute is None or order is None:
+        raise not_found("dispute", dispute_id)
+    if dispute.return_carrier is None or dispute.return_tracking_code is None:
+        raise Refused(
+            Refusal("return_not_shipped", f"dispute {dispute_id} has no return parcel to scan", 409)
+        )
+    where = place or Place(order.address.country, order.address.city, order.address.postal_code)
+    report = ScanReport(dispute.return_tracking_code, kind, occurred_at or ctx.clock.now(), where)
+    return record_scans(ctx, dispute.return_carrier, [report], source="sandbox")
+
+
 def verify_signature(
     ctx: Context, carrier: str, timestamp: str | None, signature: str | None, body: bytes
 ) -> str:

@@ -61,13 +61,19 @@ def message_body(text: str) -> str:
     return body
 
 
-def notice(order_id: str, author_role: Actor, body: str) -> Notification:
+def notice(
+    order_id: str,
+    author_role: Actor,
+    body: str,
+    answer_in: str = "the order's messages",
+    kind: str = "message",
+) -> Notification:
     """What the other party is told: who wrote, the start of it, and where to answer."""
     recipient = "seller" if author_role is Actor.BUYER else "buyer"
     preview = body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1].rstrip() + "…"
     preview = " ".join(preview.split())  # one line in a list of notifications
     return Notification(
         recipient,
-        "message",
-        f"Order {order_id}: the {author_role} wrote: \u201c{preview}\u201d. Answer in the order's messages.",
+        kind,
+        f"Order {order_id}: the {author_role} wrote: \u201c{preview}\u201d. Answer in {answer_in}.",
     )
