@@ -156,7 +156,7 @@ class Orders(Protocol):
 class Payments(Protocol):
     def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None: ...
 
-    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+    def payments_of(self, order_id: str) -> list[Payment]:
         """The order's payments, oldest first, as the API shows them."""
         ...
 

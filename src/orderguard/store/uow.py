@@ -106,7 +106,7 @@ class SqlPayments(_Repository):
     def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         return payments_repo.load_payment(self._conn, payment_id, lock=lock)
 
-    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+    def payments_of(self, order_id: str) -> list[Payment]:
         return payments_repo.payments_of(self._conn, order_id)
 
     def captured_payment(self, order_id: str) -> Payment | None:
@@ -173,7 +173,6 @@ class SqlShipments(_Repository):
 
     def remember_webhook(self, carrier: str, signature: str, now: datetime) -> bool:
         return shipments_repo.remember_webhook(self._conn, carrier, signature, now)
-
 
 
 class SqlCancellations(_Repository):
