@@ -8,13 +8,14 @@ library's `http` package from it.
 For each database (SQLite, a file in a temporary directory; PostgreSQL, a database of its own
 created on --pg-url and dropped afterwards) the harness:
 
-1. builds a sandbox database through the `app/` use cases (in this process, not timed): the demo
+1. builds a database through the `app/` use cases (in this process, not timed): the demo
    marketplace of `orderguard demo` (`app/seed.py`: a phone case offered by 24 stores), four stores
    with one offer each and unlimited stock, a buyer with 200 orders (one in two paid), and one buyer
    per connection for the write mix; then `ANALYZE` on PostgreSQL;
-2. serves it for real: `orderguard serve --no-scheduler` in a subprocess (sandbox mode: the clock
-   stands still, so nothing falls due and the scheduler would only poll), the access log on, as
-   `serve` runs it;
+2. serves it for real: `orderguard serve --no-scheduler` in a subprocess, in production mode as an
+   operator runs it (system clock; `--sandbox` serves a sandbox database instead, whose virtual
+   clock is read from the database at each use), logging each request as `serve` does. The seeded
+   orders fall due days later, so the scheduler would only poll;
 3. runs each load with `wrk` (a C load generator: a Python client would take the server's CPU on
    this 2-core machine): first a warm-up, whose figures are dropped, then a measured run of a fixed
    duration, 16 connections. The loads are Lua scripts in benchmarks/wrk/, fed with the seeded

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 
 from orderguard.app import accounts
 from orderguard.domain.machine import Refused
+from orderguard.store import driver
 from orderguard.store import tables as t
 from orderguard.store.db import reading
 from tests.api.helpers import assert_problem
@@ -99,7 +100,8 @@ def test_unknown_accounts_and_tokens_are_refused(api: Api) -> None:
         assert refused.value.refusal.code == "unknown_token"
 
 
-def test_authentication_is_one_query(api: Api) -> None:
+def test_authentication_is_one_query(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(driver, "DIRECT", False)  # every statement through SQLAlchemy, which counts it
     ann = api.buyer()
     statements: list[str] = []
 
@@ -112,3 +114,16 @@ def test_authentication_is_one_query(api: Api) -> None:
     finally:
         event.remove(api.ctx.engine, "before_cursor_execute", seen)
     assert len(statements) == 1 and "tokens" in statements[0], statements
+
+
+def test_a_token_is_looked_up_after_the_request_is_validated_and_never_kept(api: Api) -> None:
+    """Routes authenticate in the thread that runs them (api/routing.py): a request without a token
+    is 401 before anything else, a malformed one with a token is 422, and a token revoked between two
+    requests is refused at the second."""
+    ann = api.buyer()
+    assert_problem(api.get("/v1/orders", None, expect=None, limit=0), 401, "unauthenticated")
+    r = api.get("/v1/orders", _as(ann, "og_not_a_token"), expect=None, limit=0)
+    assert_problem(r, 422, "validation_error")
+    assert _works(api, ann)
+    accounts.revoke_token(api.ctx, ann.token)
+    assert not _works(api, ann)

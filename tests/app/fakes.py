@@ -670,6 +670,14 @@ class FakeDisputes(_Repository):
     def disputes_of(self, order_id: str) -> list[Dispute]:
         return [d for d in self.rows.disputes.values() if d.order_id == order_id]
 
+    def disputes_of_orders(self, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
+        wanted = set(order_ids)
+        out: dict[str, list[Dispute]] = {}
+        for d in self.rows.disputes.values():
+            if d.order_id in wanted:
+                out.setdefault(d.order_id, []).append(d)
+        return out
+
     def open_disputes(self, order_id: str) -> list[Dispute]:
         return [d for d in self.disputes_of(order_id) if d.is_open]
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -34,6 +37,10 @@ from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
 from orderguard.settings import Settings
 
+# Blocking work (a route, a token lookup, an idempotency key) runs in anyio's thread pool: no more
+# threads at once than the database pool keeps connections open (store/db.POOL_SIZE).
+REQUEST_THREADS = 16
+
 # Swagger UI and ReDoc ship inside the fastapi-offline package: /docs needs no CDN.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_ASSETS_URL = "/docs/assets"
@@ -50,6 +57,12 @@ Order-protection engine for a multi-seller marketplace.
 - **Text** may not hold control characters (a description may hold line breaks and tabs),
   bidirectional overrides or isolates, or unpaired surrogates.
 """
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+    yield
 
 
 class _OrderGuardAPI(FastAPI):
@@ -70,6 +83,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.ctx = ctx
     problems.install(app)

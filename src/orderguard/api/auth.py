@@ -1,8 +1,16 @@
-"""Bearer-token authentication for the API."""
+"""Bearer-token authentication for the API.
+
+A synchronous route authenticates its caller in the thread that runs it (`Credentials`, see
+`routing.ApiRoute`): one hand-off to the thread pool a request, not one for the token and one for
+the route. The token is looked up on every request, never cached, so a revoked or expired token is
+refused from the next request on.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request, Security
+from dataclasses import dataclass
+
+from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -17,21 +25,10 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    """The application's Context (a coroutine: FastAPI would run a plain function in the pool)."""
     ctx: Context = request.app.state.ctx
     return ctx
-
-
-async def principal_or_none(request: Request) -> Principal | None:
-    cached = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    token = bearer_token(request)
-    if token is None:
-        return None
-    found = await run_in_threadpool(authenticate, context(request), token)
-    request.state.principal = found
-    return found
 
 
 # Declares the scheme in OpenAPI for every operation that depends on `current_principal`.
@@ -42,18 +39,44 @@ bearer_scheme = HTTPBearer(
 )
 
 
-async def current_principal(
+def unauthenticated(token: str | None) -> Refused:
+    # One answer for unknown, expired and revoked tokens (as RFC 6750's invalid_token):
+    # a caller learns nothing about tokens that are not theirs.
+    detail = (
+        "the bearer token is unknown, expired or revoked" if token else "send 'Authorization: Bearer <token>'"
+    )
+    return Refused(Refusal("unauthenticated", detail, 401))
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A request's bearer token, not looked up yet; `known` when the request guard already did."""
+
+    ctx: Context
+    token: str
+    known: Principal | None
+
+    def principal(self) -> Principal:
+        """The caller (a query, unless known), or 401 problem+json. Blocking: call it in the pool."""
+        found = self.known if self.known is not None else authenticate(self.ctx, self.token)
+        if found is None:
+            raise unauthenticated(self.token)
+        return found
+
+
+async def bearer_credentials(
     request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
-) -> Principal:
-    """FastAPI dependency: the caller, or 401 problem+json."""
-    found = await principal_or_none(request)
-    if found is None:
-        # One answer for unknown, expired and revoked tokens (as RFC 6750's invalid_token):
-        # a caller learns nothing about tokens that are not theirs.
-        detail = (
-            "the bearer token is unknown, expired or revoked"
-            if bearer_token(request)
-            else "send 'Authorization: Bearer <token>'"
-        )
-        raise Refused(Refusal("unauthenticated", detail, 401))
-    return found
+) -> Credentials:
+    """FastAPI dependency: the request's token, or 401 problem+json when it has none."""
+    token = bearer_token(request)
+    if token is None:
+        raise unauthenticated(None)
+    return Credentials(request.app.state.ctx, token, getattr(request.state, "principal", None))
+
+
+async def current_principal(credentials: Credentials = Depends(bearer_credentials)) -> Principal:
+    """FastAPI dependency: the caller, or 401 problem+json. A synchronous route that depends on it
+    gets its caller from the thread that runs it instead (`routing.ApiRoute`)."""
+    if credentials.known is not None:
+        return credentials.known
+    return await run_in_threadpool(credentials.principal)

@@ -47,8 +47,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderguard.api.auth import principal_or_none
+from orderguard.api.auth import bearer_token
 from orderguard.api.problems import problem
+from orderguard.app.accounts import authenticate
+from orderguard.app.context import Context, Principal
 from orderguard.app.idempotency import INVALID_KEY, MAX_KEY_LENGTH, IdempotencyKeys, Replay, Reservation
 from orderguard.domain.machine import Refusal
 
@@ -178,18 +180,22 @@ class RequestGuard:
         if not key or len(key) > MAX_KEY_LENGTH:
             await _refused(INVALID_KEY)(scope, receive, send)
             return
-        principal = await principal_or_none(Request(scope, receive))
-        if principal is None:
-            # No caller to scope the key to: replaying would hand one anonymous caller another's
-            # response (a new sandbox account's token), and storing a 401 would burn the key.
-            await self.app(scope, receive, send)
-            return
+        request = Request(scope, receive)
+        token = bearer_token(request)
         digest = hashlib.sha256(
             b"\n".join(
                 [scope["method"].encode(), scope["path"].encode(), scope["query_string"], _canonical(body)]
             )
         ).hexdigest()
-        found = await run_in_threadpool(self.keys.reserve, principal.id, key, digest)
+        # One hand-off to the thread pool for both: who the caller is, then their key.
+        ctx = request.app.state.ctx
+        reserved = await run_in_threadpool(self._reserve, ctx, token, key, digest) if token else None
+        if reserved is None:
+            # No caller to scope the key to: replaying would hand one anonymous caller another's
+            # response (a new sandbox account's token), and storing a 401 would burn the key.
+            await self.app(scope, receive, send)
+            return
+        request.state.principal, found = reserved
         if isinstance(found, Refusal):
             await _refused(found)(scope, receive, send)
         elif isinstance(found, Replay):
@@ -202,6 +208,13 @@ class RequestGuard:
             await replay(scope, receive, send)
         else:
             await self._run_holding(found, scope, receive, send)
+
+    def _reserve(
+        self, ctx: Context, token: str, key: str, digest: str
+    ) -> tuple[Principal, Reservation | Replay | Refusal] | None:
+        """The caller and what their key says (None for an unknown, expired or revoked token)."""
+        principal = authenticate(ctx, token)
+        return None if principal is None else (principal, self.keys.reserve(principal.id, key, digest))
 
     async def _run_holding(self, held: Reservation, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request while holding its key; store its response before the client sees it."""

@@ -316,6 +316,8 @@ class OrderTimes(Out):
 
 
 class Action(Out):
+    model_config = ConfigDict(extra="forbid", frozen=True)  # one instance serves many responses
+
     action: str
     available: bool
     code: str | None = Field(description="why not, as a stable code, when unavailable")

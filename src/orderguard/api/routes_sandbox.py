@@ -17,7 +17,7 @@ from orderguard.app.context import Context
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], route_class=ApiRoute)
 
 
-def sandbox_ctx(ctx: Context = Depends(context)) -> Context:
+async def sandbox_ctx(ctx: Context = Depends(context)) -> Context:
     sandbox.virtual_clock(ctx)  # 404 sandbox_only outside sandbox mode
     return ctx
 

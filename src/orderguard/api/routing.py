@@ -1,5 +1,11 @@
 """The route class of every API router: what all operations share at the edge.
 
+- A synchronous endpoint runs in the thread pool in one hand-off, with its caller's authentication:
+  `Depends(current_principal)` is resolved there (`auth.Credentials`), just before the endpoint,
+  instead of in a hand-off of its own; the response model is then checked on the event loop rather
+  than in a third. A hand-off costs about as much as the token lookup itself. The request's
+  parameters and body are still validated first, so a malformed request without any token is 401,
+  one with a token 422 before the token is looked up.
 - A POST declares the `Idempotency-Key` header (the request guard handles it), and the guard's
   answers: 409 for a key still in use, 422 for a reused or invalid key.
 - An operation with a body declares the guard's answers to bodies: 408 too slow, 413 too large,
@@ -16,13 +22,16 @@
 from __future__ import annotations
 
 import email.message
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Depends, Request, Response, params
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from orderguard.api.auth import Credentials, bearer_credentials, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.domain.machine import Refusal, Refused
@@ -48,6 +57,8 @@ class ApiRoute(APIRoute):
         if methods & {"POST", "PUT", "PATCH"}:
             guard |= {408, 413, 415, 422}
         kwargs["responses"] = {**errors(*guard), **(kwargs.get("responses") or {})}
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = in_one_handoff(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -79,6 +90,35 @@ class ApiRoute(APIRoute):
             return await handler(request)
 
         return json_only
+
+
+def in_one_handoff(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """`endpoint` as a coroutine that runs it in the thread pool, its `Depends(current_principal)`
+    parameters authenticated there first. FastAPI sees the same parameters, documentation and
+    response model; only the dependency that yields the caller becomes `bearer_credentials`."""
+    signature = inspect.signature(endpoint, eval_str=True)
+    callers = [
+        name
+        for name, p in signature.parameters.items()
+        if isinstance(p.default, params.Depends) and p.default.dependency is current_principal
+    ]
+    parameters = [
+        p.replace(default=Depends(bearer_credentials), annotation=Credentials) if name in callers else p
+        for name, p in signature.parameters.items()
+    ]
+
+    def authenticated(values: dict[str, Any]) -> Any:
+        for name in callers:
+            values[name] = values[name].principal()
+        return endpoint(**values)
+
+    async def handoff(**values: Any) -> Any:
+        return await run_in_threadpool(authenticated, values)
+
+    handoff.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(handoff, attribute, getattr(endpoint, attribute))
+    return handoff
 
 
 def media_type(content_type: str | None) -> str:

@@ -175,7 +175,7 @@ Carrier = Annotated[str, StringConstraints(max_length=40), _enum(CARRIER_FORMATS
 ScanKind = Annotated[str, StringConstraints(max_length=32), _enum(SCAN_KINDS)]
 
 
-def idempotency_key(
+async def idempotency_key(
     # Typed `str` with a default of None: optional, and null stays out of the schema.
     idempotency_key: str = Header(
         default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from orderguard.api import models as m
@@ -84,7 +85,10 @@ def order_overview(v: OrderOverview) -> m.OrderOverview:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def action(a: Action) -> m.Action:
+    """Built once per distinct action (frozen on both sides): a list of 50 orders holds hundreds of
+    actions, mostly the same few unavailable ones with the same reason."""
     return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason, until=a.until)
 
 

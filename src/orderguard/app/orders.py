@@ -179,8 +179,7 @@ class OrderOverview:
 
 
 def overviews(uow: UnitOfWork, found: list[Order], role: Actor, now: datetime) -> list[OrderOverview]:
-    """The overviews of a page of orders, in a few queries whatever the page's size (and one more
-    per order a dispute could be opened on now)."""
+    """The overviews of a page of orders, in a few queries whatever the page's size."""
     ids = [o.id for o in found]
     dues = uow.deadlines.armed_deadline_dues_of(ids)
     shipped: dict[str, dict[str, int]] = {}
@@ -193,9 +192,8 @@ def overviews(uow: UnitOfWork, found: list[Order], role: Actor, now: datetime) -
         open_requests = uow.cancellations.open_requests_of(cancellable)
         for s in uow.shipments.shipments_of(ids):
             parcels.setdefault(s.order_id, []).append(s)
-        for o in found:
-            if disputes.window(o, now)[0] is None:
-                order_disputes[o.id] = uow.disputes.disputes_of(o.id)
+        open_window = [o.id for o in found if disputes.window(o, now)[0] is None]
+        order_disputes = uow.disputes.disputes_of_orders(open_window)
     out = []
     for o in found:
         actions = orders.actions_for(o, role)

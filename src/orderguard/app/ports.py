@@ -512,6 +512,10 @@ class Disputes(Protocol):
         """The order's disputes, oldest first."""
         ...
 
+    def disputes_of_orders(self, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
+        """`disputes_of` each of these orders (a page of a listing), in one query."""
+        ...
+
     def open_disputes(self, order_id: str) -> list[Dispute]: ...
 
     def disputes_page(

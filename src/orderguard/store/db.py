@@ -16,6 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 
 READ_ONLY = "orderguard_read_only"
+# Connections kept open per engine: at least as many as the API's request threads
+# (api/app_factory.REQUEST_THREADS), each holding one, so that none is closed and reopened under load.
+POOL_SIZE = 20
 
 # Run inside every writing unit of work, just before it commits, in the context that set it
 # (a request and the threads it runs its use cases in); raising rolls the unit back.
@@ -25,10 +28,10 @@ _before_commit: ContextVar[Callable[[Connection], None] | None] = ContextVar(
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", 20)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 

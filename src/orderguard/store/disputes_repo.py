@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from orderguard.domain.disputes import OPEN_STATES, Dispute, Evidence, Proposal, ProposalState, ReturnScan
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Statement, in_list
 from orderguard.store.once import insert_once
 
 _d = t.disputes.c
@@ -27,6 +27,11 @@ _update = (
     update(t.disputes).where(_d.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in _MUTABLE})
 )
 _columns = [_d[f] for f in _FIELDS]
+_of_orders = Statement.per_dialect(
+    lambda array: (
+        select(*_columns).where(in_list(_d.order_id, "b_orders", array=array)).order_by(_d.opened_at, _d.id)
+    )
+)
 _of_order = Statement(
     select(*_columns).where(_d.order_id == bindparam("b_order")).order_by(_d.opened_at, _d.id)
 )
@@ -73,6 +78,17 @@ def load_dispute(conn: Connection, dispute_id: str, *, lock: bool = False) -> Di
 def disputes_of(conn: Connection, order_id: str) -> list[Dispute]:
     """The order's disputes, oldest first."""
     return [_dispute(row) for row in _of_order.rows(conn, {"b_order": order_id})]
+
+
+def disputes_of_orders(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
+    """The disputes of each of these orders that has any, oldest first."""
+    wanted = sorted(set(order_ids))
+    out: dict[str, list[Dispute]] = {}
+    if wanted:
+        for row in _of_orders.rows(conn, {"b_orders": wanted}):
+            dispute = _dispute(row)
+            out.setdefault(dispute.order_id, []).append(dispute)
+    return out
 
 
 def open_disputes(conn: Connection, order_id: str) -> list[Dispute]:

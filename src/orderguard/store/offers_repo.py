@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, t
 from orderguard.app.ports import ProductListing, StoreListing
 from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Statement, in_list
 from orderguard.store.once import insert_once
 
 # The offer's columns in the order of `Offer`'s fields, before its shipping options.
@@ -147,11 +147,15 @@ def store_ids_of(conn: Connection, seller_id: str) -> set[str]:
     return set(conn.execute(select(t.stores.c.id).where(t.stores.c.seller_id == seller_id)).scalars())
 
 
+_store_names = Statement.per_dialect(
+    lambda array: select(t.stores.c.id, t.stores.c.name).where(in_list(t.stores.c.id, "b_ids", array=array))
+)
+
+
 def store_names(conn: Connection, store_ids: set[str]) -> dict[str, str]:
     """Store name by id."""
-    return dict(
-        conn.execute(select(t.stores.c.id, t.stores.c.name).where(t.stores.c.id.in_(store_ids))).all()
-    )
+    wanted = sorted(store_ids)
+    return dict(_store_names.rows(conn, {"b_ids": wanted})) if wanted else {}
 
 
 def insert_product(

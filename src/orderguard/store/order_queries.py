@@ -9,9 +9,16 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Statement, in_list
 
 _d = t.deadlines.c
+_armed_dues_of = Statement.per_dialect(
+    lambda array: (
+        select(_d.order_id, _d.subject_type, _d.kind, _d.due_at)
+        .where(in_list(_d.order_id, "b_orders", array=array), _d.state == "armed")
+        .order_by(_d.due_at, _d.id)
+    )
+)
 _armed_dues = Statement(
     select(_d.subject_type, _d.kind, _d.due_at)
     .where(_d.order_id == bindparam("b_order"), _d.state == "armed")
@@ -66,14 +73,8 @@ def armed_deadline_dues_of(
     wanted = sorted(set(order_ids))
     if not wanted:
         return {}
-    d = t.deadlines.c
-    rows = conn.execute(
-        select(d.order_id, d.subject_type, d.kind, d.due_at)
-        .where(d.order_id.in_(wanted), d.state == "armed")
-        .order_by(d.due_at, d.id)
-    )
     out: dict[str, list[tuple[str, str, datetime]]] = {}
-    for order_id, subject_type, kind, due_at in rows:
+    for order_id, subject_type, kind, due_at in _armed_dues_of.rows(conn, {"b_orders": wanted}):
         out.setdefault(order_id, []).append((subject_type, kind, due_at))
     return out
 

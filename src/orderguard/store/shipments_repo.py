@@ -47,6 +47,14 @@ _scans_of = Statement.per_dialect(
         .order_by(t.scans.c.occurred_at, t.scans.c.id)
     )
 )
+_shipped_quantities_of = Statement.per_dialect(
+    lambda array: (
+        select(_s.order_id, t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
+        .join(t.shipments, _s.id == t.shipment_lines.c.shipment_id)
+        .where(in_list(_s.order_id, "b_orders", array=array))
+        .group_by(_s.order_id, t.shipment_lines.c.line_id)
+    )
+)
 _shipped_quantities = Statement(
     select(t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
     .join(t.shipments, _s.id == t.shipment_lines.c.shipment_id)
@@ -121,14 +129,8 @@ def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[st
     wanted = sorted(set(order_ids))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(t.shipments.c.order_id, t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
-        .join(t.shipments, t.shipments.c.id == t.shipment_lines.c.shipment_id)
-        .where(t.shipments.c.order_id.in_(wanted))
-        .group_by(t.shipments.c.order_id, t.shipment_lines.c.line_id)
-    )
     out: dict[str, dict[str, int]] = {}
-    for order_id, line_id, qty in rows:
+    for order_id, line_id, qty in _shipped_quantities_of.rows(conn, {"b_orders": wanted}):
         out.setdefault(order_id, {})[line_id] = int(qty)
     return out
 

@@ -475,6 +475,9 @@ class SqlDisputes(_Repository):
     def disputes_of(self, order_id: str) -> list[Dispute]:
         return disputes_repo.disputes_of(self._conn, order_id)
 
+    def disputes_of_orders(self, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
+        return disputes_repo.disputes_of_orders(self._conn, order_ids)
+
     def open_disputes(self, order_id: str) -> list[Dispute]:
         return disputes_repo.open_disputes(self._conn, order_id)
 
