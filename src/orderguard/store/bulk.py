@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from orderguard.store.driver import Statement
+from orderguard.store.pg_session import raise_as_sqlalchemy, session
 
 COPY_FROM_ROWS = 20  # below this, an ordinary INSERT costs no more than starting a COPY
 
@@ -24,6 +25,13 @@ def insert_rows(conn: Connection, statement: Statement, rows: Sequence[dict[str,
     if len(rows) < COPY_FROM_ROWS or conn.dialect.name != "postgresql":
         statement.run_many(conn, rows)
         return
+    pending = session(conn)
+    if pending is not None:  # COPY cannot share a pipeline: what is queued goes first
+        try:
+            pending.flush()
+        except Exception as e:
+            pending.discard()
+            raise_as_sqlalchemy(conn, e, None)
     table = statement.statement.table  # type: ignore[attr-defined]
     names = list(rows[0])
     dialect = conn.dialect

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from orderguard.store import pg_session
+
 READ_ONLY = "orderguard_read_only"
 
 # Run inside every writing unit of work, just before it commits, in the context that set it
@@ -29,8 +31,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # No pool_pre_ping (a round trip at every checkout): connections idle for a while are checked
+    # instead, and BEGIN, writes and COMMIT share round trips (store/pg_session.py).
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        pg_session.install(engine)
+    return engine
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from orderguard.domain.orders import Address, Line, Order
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Statement, in_list, rows_together
 
 MUTABLE = (
     "state",
@@ -80,12 +80,13 @@ def load_orders(
     if not ids:
         return {}
     query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
-    rows = query.rows(conn, {"b_ids": ids})
-    ids = [row[0] for row in rows]
-    if not ids:
+    # The lines of every id asked for, in the same round trip; those of orders not found (or skipped
+    # as locked) are left out below. Lines are never locked: they change only with their order.
+    rows, line_rows = rows_together(conn, [(query, {"b_ids": ids}), (_select_lines, {"b_ids": ids})])
+    if not rows:
         return {}
     lines: dict[str, list[Line]] = defaultdict(list)
-    for order_id, *line in _select_lines.rows(conn, {"b_ids": ids}):
+    for order_id, *line in line_rows:
         lines[order_id].append(Line(*line))
     return {row[0]: _order(row, lines[row[0]]) for row in rows}
 
@@ -167,7 +168,7 @@ def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
     for o in changed:
         alike[tuple(getattr(o, c) for c in MUTABLE)].append(o.id)
     for values, ids in alike.items():
-        _update_orders.run(
+        _update_orders.send(
             conn, {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}}
         )
 
