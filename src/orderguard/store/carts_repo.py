@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from orderguard.app.ports import OpenCart
 from orderguard.domain.checkout import CartItem
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Statement, in_list, rows_together
+from orderguard.store.offers_repo import cart_offer_queries, cart_offers_from
 
 # The statements of the buyer's hot path: built once, run straight on SQLite's driver.
 _ITEM = (t.cart_items.c.id, t.cart_items.c.offer_id, t.cart_items.c.shipping_option_id)
@@ -60,6 +62,26 @@ def lock_cart(conn: Connection, buyer_id: str) -> None:
 def cart_item_rows(conn: Connection, buyer_id: str) -> list[tuple[CartItem, datetime]]:
     """The buyer's cart items with when each was added, oldest first."""
     return [(CartItem(*r[:5]), r[5]) for r in _select_items.rows(conn, {"b_buyer": buyer_id})]
+
+
+def open_cart(
+    conn: Connection, buyer_id: str, *, adding: str | None = None, lock_free_offers: bool = False
+) -> OpenCart:
+    """Lock the cart, then read it whole in one round trip: items, last addition, offers and titles
+    (see app/ports.py, `Carts.open_cart`)."""
+    lock_cart(conn, buyer_id)
+    items, last, *offer_rows = rows_together(
+        conn,
+        [
+            (_select_items, {"b_buyer": buyer_id}),
+            (_select_last_added, {"b_buyer": buyer_id}),
+            *cart_offer_queries(buyer_id, adding=adding, lock_free_offers=lock_free_offers),
+        ],
+    )
+    offers, titles = cart_offers_from(*offer_rows)
+    return OpenCart(
+        [(CartItem(*r[:5]), r[5]) for r in items], last[0][0] if last else None, offers, titles
+    )
 
 
 def last_added_at(conn: Connection, buyer_id: str) -> datetime | None:

@@ -60,6 +60,74 @@ _take_stock = Statement(
 )
 
 
+# A cart's offers, found from the cart in the statement itself so that they are read in the same
+# round trip as the cart (see carts_repo.open_cart): those of its free items, locked (checkout), or
+# those of all its items and of the offer being added.
+_ci = t.cart_items.c
+_free_offers_of_cart = select(_ci.offer_id).where(
+    _ci.buyer_id == bindparam("b_buyer"), _ci.order_id.is_(None)
+)
+_offers_of_cart = or_(
+    t.offers.c.id.in_(select(_ci.offer_id).where(_ci.buyer_id == bindparam("b_buyer"))),
+    t.offers.c.id == bindparam("b_adding"),
+)
+_CART_OFFERS = {
+    True: t.offers.c.id.in_(_free_offers_of_cart),
+    False: _offers_of_cart,
+}
+_cart_offers = {
+    locked: Statement(
+        select(*_OFFER).where(where).order_by(t.offers.c.id).with_for_update()
+        if locked
+        else select(*_OFFER).where(where).order_by(t.offers.c.id)
+    )
+    for locked, where in _CART_OFFERS.items()
+}
+_cart_options = {
+    locked: Statement(
+        select(
+            t.shipping_options.c.offer_id,
+            t.shipping_options.c.id,
+            t.shipping_options.c.carrier,
+            t.shipping_options.c.price,
+            t.shipping_options.c.promised_days,
+        )
+        .where(t.shipping_options.c.offer_id.in_(select(t.offers.c.id).where(where)))
+        .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
+    )
+    for locked, where in _CART_OFFERS.items()
+}
+_cart_titles = {
+    locked: Statement(
+        select(t.products.c.id, t.products.c.title).where(
+            t.products.c.id.in_(select(t.offers.c.product_id).where(where))
+        )
+    )
+    for locked, where in _CART_OFFERS.items()
+}
+
+
+def cart_offer_queries(
+    buyer_id: str, *, adding: str | None, lock_free_offers: bool
+) -> list[tuple[Statement, dict[str, Any]]]:
+    """The queries of a cart's offers, their options and their products' titles, for `rows_together`;
+    `cart_offers_from` reads their rows."""
+    params: dict[str, Any] = {"b_buyer": buyer_id}
+    if not lock_free_offers:
+        params["b_adding"] = adding
+    return [
+        (_cart_offers[lock_free_offers], params),
+        (_cart_options[lock_free_offers], params),
+        (_cart_titles[lock_free_offers], params),
+    ]
+
+
+def cart_offers_from(
+    rows: Sequence[Sequence[Any]], option_rows: Sequence[Sequence[Any]], title_rows: Sequence[Sequence[Any]]
+) -> tuple[dict[str, Offer], dict[str, str]]:
+    return _offers(rows, option_rows), {product_id: title for product_id, title in title_rows}
+
+
 def load_offers(conn: Connection, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
     """Offers by id; with `lock`, their rows are locked in id order (stock is about to change)."""
     ids = sorted(set(offer_ids))

@@ -69,6 +69,24 @@ _select_lines = Statement.per_dialect(
 )
 
 
+def order_queries(
+    order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
+) -> list[tuple[Statement, dict[str, Any]]]:
+    """The orders' and their lines' queries, for `rows_together`; `orders_from` reads their rows.
+
+    The lines of every id asked for: those of orders not found (or skipped as locked) are left out
+    by `orders_from`. Lines are never locked: they change only with their order."""
+    query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
+    return [(query, {"b_ids": order_ids}), (_select_lines, {"b_ids": order_ids})]
+
+
+def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]]) -> dict[str, Order]:
+    lines: dict[str, list[Line]] = defaultdict(list)
+    for order_id, *line in line_rows:
+        lines[order_id].append(Line(*line))
+    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+
+
 def load_orders(
     conn: Connection, order_ids: Iterable[str], *, lock: bool = False, skip_locked: bool = False
 ) -> dict[str, Order]:
@@ -79,16 +97,8 @@ def load_orders(
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
-    # The lines of every id asked for, in the same round trip; those of orders not found (or skipped
-    # as locked) are left out below. Lines are never locked: they change only with their order.
-    rows, line_rows = rows_together(conn, [(query, {"b_ids": ids}), (_select_lines, {"b_ids": ids})])
-    if not rows:
-        return {}
-    lines: dict[str, list[Line]] = defaultdict(list)
-    for order_id, *line in line_rows:
-        lines[order_id].append(Line(*line))
-    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+    rows, line_rows = rows_together(conn, order_queries(ids, lock=lock, skip_locked=skip_locked))
+    return orders_from(rows, line_rows)
 
 
 def load_order(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:
