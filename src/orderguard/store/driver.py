@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, Connection, Table, bindparam
+from sqlalchemy import Column, Connection, Table, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Dialect
@@ -225,6 +225,24 @@ class Statement:
             return
         plan = self._plan(conn.dialect, many[0])
         _driver(conn).executemany(plan.sql, [_bound(plan, p)[1] for p in many])
+
+    def insert_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert `rows` (dicts with the same keys) into the table of this plain `insert(table)`: on
+        PostgreSQL as one multi-row INSERT (rows in the order given), queued as by `send`."""
+        pending = session(conn) if conn.dialect.name == "postgresql" else None
+        if pending is None or len(rows) < 2:
+            self.run_many(conn, rows)
+            return
+        keys = tuple(rows[0])
+        shape = ("rows", keys, len(rows))
+        plan = self._pg_plans.get(shape)
+        if plan is None:
+            table = self.postgresql.table  # type: ignore[attr-defined]
+            multi = insert(table).values(
+                [{k: bindparam(f"{k}__{i}", type_=table.c[k].type) for k in keys} for i in range(len(rows))]
+            )
+            plan = self._pg_plans[shape] = _build_pg(multi, conn.dialect, ())
+        pending.queue(plan.sql, plan.bound({f"{k}__{i}": row[k] for i, row in enumerate(rows) for k in keys}))
 
     def _pg_ready(self, conn: Connection, params: Mapping[str, Any]) -> tuple[PgSession, _PgPlan] | None:
         """The connection's session and this shape's plan; None when the statement must go through
