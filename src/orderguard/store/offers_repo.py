@@ -7,7 +7,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 
 from orderguard.app.ports import ProductListing, StoreListing
 from orderguard.domain.catalogue import Offer, ShippingOption
@@ -67,9 +80,13 @@ _ci = t.cart_items.c
 _free_offers_of_cart = select(_ci.offer_id).where(
     _ci.buyer_id == bindparam("b_buyer"), _ci.order_id.is_(None)
 )
-_offers_of_cart = or_(
-    t.offers.c.id.in_(select(_ci.offer_id).where(_ci.buyer_id == bindparam("b_buyer"))),
-    t.offers.c.id == bindparam("b_adding"),
+# One IN over a UNION, not `IN (...) OR id = :adding`: PostgreSQL cannot look an OR with a
+# subquery up by index, and would scan every offer.
+_offers_of_cart = t.offers.c.id.in_(
+    union_all(
+        select(_ci.offer_id).where(_ci.buyer_id == bindparam("b_buyer")),
+        select(bindparam("b_adding", type_=String)),
+    )
 )
 _CART_OFFERS = {
     True: t.offers.c.id.in_(_free_offers_of_cart),
