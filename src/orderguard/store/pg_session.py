@@ -39,6 +39,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 
@@ -100,14 +101,19 @@ class PgSession:
                 self._send_pending(self.driver.cursor())
 
     def commit(self) -> None:
-        """The pending writes and COMMIT in one round trip; nothing when no statement was sent."""
+        """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
+        no COMMIT on a connection in autocommit isolation, where only the writes go)."""
         if self.begin and not self.writes:
             self.begin = False  # the server never saw this transaction
+            return
+        in_transaction = self.begin or self.driver.info.transaction_status != TransactionStatus.IDLE
+        if not self.writes and not in_transaction:
             return
         with self.driver.pipeline():
             cursor = self.driver.cursor()
             self._send_pending(cursor)
-            cursor.execute("COMMIT")
+            if in_transaction:
+                cursor.execute("COMMIT")
 
     def discard(self) -> None:
         self.begin = False
