@@ -141,10 +141,11 @@ def _token(ctx: Context, role: str, name: str) -> tuple[Principal, str]:
     return Principal(new.id, accounts.ROLES[role]), new.token
 
 
-def seed_database(url: str, files_dir: Path, connections: int) -> Seeded:
-    """A sandbox database with everything the loads read and write, built through the use cases."""
+def seed_database(url: str, files_dir: Path, connections: int, sandbox: bool = False) -> Seeded:
+    """A database with everything the loads read and write, built through the use cases; in
+    production mode unless `sandbox` (the mode is recorded in the database: serve it in the same)."""
     started = time.perf_counter()
-    ctx = build_context(Settings(database_url=url, sandbox=True, files_dir=files_dir))
+    ctx = build_context(Settings(database_url=url, sandbox=sandbox, files_dir=files_dir))
     try:
         demo = seed.seed(ctx)  # as `orderguard demo`: the phone case is offered by 24 stores
         demo_buyer = next(a.token for a in demo if a.role == "buyer")
@@ -301,10 +302,12 @@ def _clean_env() -> dict[str, str]:
 
 
 @contextmanager
-def serve_orderguard(url: str, files_dir: Path, log: Path, workers: int) -> Iterator[Server]:
+def serve_orderguard(
+    url: str, files_dir: Path, log: Path, workers: int, sandbox: bool = False
+) -> Iterator[Server]:
     env = _clean_env() | {
         "ORDERGUARD_DATABASE_URL": url,
-        "ORDERGUARD_SANDBOX": "true",
+        "ORDERGUARD_SANDBOX": "true" if sandbox else "false",
         "ORDERGUARD_FILES_DIR": str(files_dir),
     }
     command = [_venv_script("orderguard"), "serve", "--no-scheduler", "--workers", str(workers)]
@@ -699,6 +702,7 @@ def main(
     threads: int = 2,
     workers_variant: int = 2,
     profile: Path | None = None,
+    sandbox: bool = False,
 ) -> tuple[list[Figure], list[str]]:
     """Every load on every database and on the bare app; returns the figures and the problems."""
     wrk_binary()
@@ -729,10 +733,11 @@ def main(
             name = BACKEND_NAMES[backend]
             files = tmp / f"files-{backend}"
             with database(backend, pg_url, tmp) as url:
-                seeded = seed_database(url, files, connections)
+                seeded = seed_database(url, files, connections, sandbox)
                 print(f"  {name}: seeded in {seeded.seconds:.1f} s", flush=True)
                 data = write_data_file(tmp / f"data-{backend}.lua", seeded.data())
-                with serve_orderguard(url, files, tmp / f"orderguard-{backend}-1.log", 1) as server:
+                one = tmp / f"orderguard-{backend}-1.log"
+                with serve_orderguard(url, files, one, 1, sandbox) as server:
                     if not docs:
                         docs = capture_documents(server, seeded)
                         (tmp / "docs.json").write_text(json.dumps(docs))
@@ -747,7 +752,7 @@ def main(
                 reads = [load for load in loads if load in READS]
                 if backend == "postgresql" and workers_variant > 1 and reads:
                     log = tmp / f"orderguard-{backend}-{workers_variant}.log"
-                    with serve_orderguard(url, files, log, workers_variant) as server:
+                    with serve_orderguard(url, files, log, workers_variant, sandbox) as server:
                         for load in reads:
                             figures.append(measure(server, "OrderGuard", name, load, data, run))
                     bare_round(workers_variant, reads)
@@ -775,6 +780,11 @@ def _cli() -> None:
         default=2,
         help="also serve PostgreSQL with this many workers for the reads (0 or 1: skip)",
     )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="serve in sandbox mode (its virtual clock is read from the database at each use)",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy the order-detail load into this directory")
     args = parser.parse_args()
     backends = [b for b in args.backends.split(",") if b]
@@ -794,6 +804,7 @@ def _cli() -> None:
         threads=args.threads,
         workers_variant=args.workers_variant,
         profile=args.profile,
+        sandbox=args.sandbox,
     )
     sys.exit(1 if problems else 0)
 

@@ -184,24 +184,9 @@ class FakePayments(_Repository):
     def lock_with_order(self, payment_id: str, order_id: str) -> tuple[Order | None, Payment | None]:
         return self.rows.orders.get(order_id), self.rows.payments.get(payment_id)
 
-    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
-        mine = sorted(
-            (p for p in self.rows.payments.values() if p.order_id == order_id), key=lambda p: p.created_at
-        )
-        return [
-            {
-                "id": p.id,
-                "method": p.method,
-                "state": p.state,
-                "amount": p.amount,
-                "currency": p.currency,
-                "provider_ref": p.provider_ref,
-                "created_at": p.created_at,
-                "settled_at": p.settled_at,
-                "failure_reason": p.failure_reason,
-            }
-            for p in mine
-        ]
+    def payments_of(self, order_id: str) -> list[Payment]:
+        mine = (p for p in self.rows.payments.values() if p.order_id == order_id)
+        return sorted(mine, key=lambda p: (p.created_at, p.id))
 
     def captured_payment(self, order_id: str) -> Payment | None:
         return next(

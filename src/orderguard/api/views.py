@@ -89,7 +89,6 @@ def action(a: Action) -> m.Action:
 
 
 def payment(p: Payment) -> m.Payment:
-    """A payment just made: captured at once (settled when made) or a pending transfer."""
     return m.Payment(
         id=p.id,
         order_id=p.order_id,
@@ -99,8 +98,8 @@ def payment(p: Payment) -> m.Payment:
         currency=p.currency,
         provider_ref=p.provider_ref,
         created_at=p.created_at,
-        settled_at=p.created_at if p.state == "captured" else None,
-        failure_reason=None,
+        settled_at=p.settled_at,
+        failure_reason=p.failure_reason,
     )
 
 
@@ -159,7 +158,7 @@ def order(v: OrderView) -> m.Order:
             country=o.address.country,
         ),
         money=m.OrderMoney(paid=v.money.paid, in_escrow=v.money.in_escrow, refundable=v.money.in_escrow),
-        payments=[m.Payment(order_id=o.id, **p) for p in v.payments],
+        payments=[payment(p) for p in v.payments],
         shipments=[_shipment(s) for s in v.shipments],
         times=m.OrderTimes(
             paid_at=o.paid_at,

@@ -17,6 +17,7 @@ from orderguard.domain.deadlines import MACHINES
 from orderguard.domain.disputes import Dispute
 from orderguard.domain.machine import Actor, Machine, Refusal, Refused, one_of
 from orderguard.domain.orders import Action, Order, OrderDecision
+from orderguard.domain.payments import Payment
 from orderguard.domain.policy import Policy
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import Scan
@@ -47,7 +48,7 @@ class OrderView:
     money: OrderMoney
     actions: list[Action]
     deadlines: list[DeadlineView]
-    payments: list[dict[str, Any]]
+    payments: list[Payment]
     shipments: list[ParcelView]
 
 

@@ -171,7 +171,7 @@ class Payments(Protocol):
         exchange with the store."""
         ...
 
-    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+    def payments_of(self, order_id: str) -> list[Payment]:
         """The order's payments, oldest first, as the API shows them."""
         ...
 

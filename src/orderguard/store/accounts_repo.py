@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from orderguard.app.ports import TokenHolder, TokenRow
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
 
 
 def email_taken(conn: Connection, email: str) -> bool:
@@ -42,16 +43,18 @@ def insert_token(
 
 
 _k = t.tokens.c
+# Every authenticated request runs it: built once.
+_token_holder = Statement(
+    select(t.accounts.c.id, t.accounts.c.role, _k.expires_at, _k.revoked_at)
+    .select_from(t.tokens.join(t.accounts, t.accounts.c.id == _k.account_id))
+    .where(_k.digest == bindparam("b_digest"))
+)
 
 
 def token_holder(conn: Connection, digest: str) -> TokenHolder | None:
     """Who holds the token with this digest (one lookup by the unique digest index)."""
-    row = conn.execute(
-        select(t.accounts.c.id, t.accounts.c.role, _k.expires_at, _k.revoked_at)
-        .select_from(t.tokens.join(t.accounts, t.accounts.c.id == _k.account_id))
-        .where(_k.digest == digest)
-    ).first()
-    return TokenHolder(row.id, row.role, row.expires_at, row.revoked_at) if row else None
+    rows = _token_holder.rows(conn, {"b_digest": digest})
+    return TokenHolder(*rows[0]) if rows else None
 
 
 def account_tokens(conn: Connection, account_id: str) -> list[TokenRow]:

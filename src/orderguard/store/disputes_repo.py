@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from orderguard.domain.disputes import OPEN_STATES, Dispute, Evidence, Proposal, ProposalState, ReturnScan
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
 from orderguard.store.once import insert_once
 
 _d = t.disputes.c
@@ -26,6 +27,9 @@ _update = (
     update(t.disputes).where(_d.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in _MUTABLE})
 )
 _columns = [_d[f] for f in _FIELDS]
+_of_order = Statement(
+    select(*_columns).where(_d.order_id == bindparam("b_order")).order_by(_d.opened_at, _d.id)
+)
 
 
 def _dispute(row: Any) -> Dispute:
@@ -68,8 +72,7 @@ def load_dispute(conn: Connection, dispute_id: str, *, lock: bool = False) -> Di
 
 def disputes_of(conn: Connection, order_id: str) -> list[Dispute]:
     """The order's disputes, oldest first."""
-    rows = conn.execute(select(*_columns).where(_d.order_id == order_id).order_by(_d.opened_at, _d.id))
-    return [_dispute(row) for row in rows]
+    return [_dispute(row) for row in _of_order.rows(conn, {"b_order": order_id})]
 
 
 def open_disputes(conn: Connection, order_id: str) -> list[Dispute]:

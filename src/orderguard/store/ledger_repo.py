@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderguard.app.ports import OrderMoney
@@ -41,9 +41,10 @@ class _Sum:
     high * 2^32 + low, joined in Python.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection | None = None, *, split: bool | None = None) -> None:
+        """For `conn`'s dialect, or with `split` given, for SQLite (True) or PostgreSQL (False)."""
         amount = t.postings.c.amount
-        self.split = conn.dialect.name == "sqlite"
+        self.split = split if split is not None else conn is not None and conn.dialect.name == "sqlite"
         if self.split:
             self.high: ColumnElement[Any] = func.sum(amount.op(">>")(_HALF))
             self.low: ColumnElement[Any] = func.sum(amount.op("&")(_LOW_MASK))
@@ -85,14 +86,28 @@ def balance(conn: Connection, account: str) -> dict[str, int]:
     return {r[0]: total.value(r[1:]) for r in rows}
 
 
+def _account_sums(split: bool) -> Select[Any]:
+    p = t.postings.c
+    return (
+        select(p.kind, p.currency, *_Sum(split=split).columns)
+        .where(p.account == bindparam("b_account"))
+        .group_by(p.kind, p.currency)
+    )
+
+
+# An order's page reads it: one query, built once.
+_account_sums_by_kind = Statement(_account_sums(True), postgresql=_account_sums(False))
+
+
 def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:
-    account = escrow(order_id)
+    """What was captured into the order's escrow, and what it holds in the order's currency."""
     total = _Sum(conn)
-    paid = conn.execute(
-        select(*total.columns).where(t.postings.c.account == account, t.postings.c.kind == "capture")
-    ).one()
-    held = balance(conn, account).get(currency, 0)
-    return OrderMoney(total.value(paid), held)
+    paid = held = 0
+    for kind, in_currency, *sums in _account_sums_by_kind.rows(conn, {"b_account": escrow(order_id)}):
+        amount = total.value(sums)
+        paid += amount if kind == "capture" else 0
+        held += amount if in_currency == currency else 0
+    return OrderMoney(paid, held)
 
 
 @dataclass(frozen=True, slots=True)

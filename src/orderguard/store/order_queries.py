@@ -6,9 +6,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
+
+_d = t.deadlines.c
+_armed_dues = Statement(
+    select(_d.subject_type, _d.kind, _d.due_at)
+    .where(_d.order_id == bindparam("b_order"), _d.state == "armed")
+    .order_by(_d.due_at, _d.id)
+)
 
 
 def order_keys_page(
@@ -45,12 +53,10 @@ def order_keys_page(
 
 def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, str, datetime]]:
     """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
-    rows = conn.execute(
-        select(t.deadlines.c.subject_type, t.deadlines.c.kind, t.deadlines.c.due_at)
-        .where(t.deadlines.c.order_id == order_id, t.deadlines.c.state == "armed")
-        .order_by(t.deadlines.c.due_at, t.deadlines.c.id)
-    )
-    return [(subject_type, kind, due_at) for subject_type, kind, due_at in rows]
+    return [
+        (subject_type, kind, due_at)
+        for subject_type, kind, due_at in _armed_dues.rows(conn, {"b_order": order_id})
+    ]
 
 
 def armed_deadline_dues_of(

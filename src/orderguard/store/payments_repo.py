@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -46,6 +45,11 @@ _payments_by_id_skip = Statement.per_dialect(
         .with_for_update(skip_locked=True)
     )
 )
+_payments_of_order = Statement(
+    select(*(t.payments.c[f] for f in _PAYMENT_FIELDS))
+    .where(t.payments.c.order_id == bindparam("b_order"))
+    .order_by(t.payments.c.created_at, t.payments.c.id)
+)
 
 
 def insert_payments(conn: Connection, new: Sequence[Payment]) -> None:
@@ -84,24 +88,9 @@ def lock_with_order(conn: Connection, payment_id: str, order_id: str) -> tuple[O
     return order, Payment(*payment_rows[0]) if payment_rows else None
 
 
-def payments_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(t.payments).where(t.payments.c.order_id == order_id).order_by(t.payments.c.created_at)
-    )
-    return [
-        {
-            "id": r.id,
-            "method": r.method,
-            "state": r.state,
-            "amount": r.amount,
-            "currency": r.currency,
-            "provider_ref": r.provider_ref,
-            "created_at": r.created_at,
-            "settled_at": r.settled_at,
-            "failure_reason": r.failure_reason,
-        }
-        for r in rows
-    ]
+def payments_of(conn: Connection, order_id: str) -> list[Payment]:
+    """The order's payments, oldest first."""
+    return [Payment(*row) for row in _payments_of_order.rows(conn, {"b_order": order_id})]
 
 
 def captured_payment(conn: Connection, order_id: str) -> Payment | None:

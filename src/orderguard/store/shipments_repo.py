@@ -7,30 +7,60 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Place, Scan
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement, in_list
 from orderguard.store.once import insert_once
+
+_s = t.shipments.c
+_SHIPMENT_COLUMNS = (
+    _s.id, _s.order_id, _s.carrier, _s.tracking_code, _s.state, _s.shipped_at, _s.state_since,
+    _s.sent_back_by, _s.sent_back_at,
+)  # fmt: skip
+# The reads of an order's page (GET /v1/orders/{id}), built once.
+_shipments_of = Statement.per_dialect(
+    lambda array: (
+        select(*_SHIPMENT_COLUMNS)
+        .where(in_list(_s.order_id, "b_orders", array=array))
+        .order_by(_s.shipped_at, _s.id)
+    )
+)
+_lines_of = Statement.per_dialect(
+    lambda array: select(
+        t.shipment_lines.c.shipment_id, t.shipment_lines.c.line_id, t.shipment_lines.c.quantity
+    ).where(in_list(t.shipment_lines.c.shipment_id, "b_ids", array=array))
+)
+_scans_of = Statement.per_dialect(
+    lambda array: (
+        select(
+            t.scans.c.shipment_id,
+            t.scans.c.kind,
+            t.scans.c.occurred_at,
+            t.scans.c.country,
+            t.scans.c.city,
+            t.scans.c.postal_code,
+        )
+        .where(in_list(t.scans.c.shipment_id, "b_ids", array=array))
+        .order_by(t.scans.c.occurred_at, t.scans.c.id)
+    )
+)
+_shipped_quantities = Statement(
+    select(t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
+    .join(t.shipments, _s.id == t.shipment_lines.c.shipment_id)
+    .where(_s.order_id == bindparam("b_order"))
+    .group_by(t.shipment_lines.c.line_id)
+)
 
 
 def _shipments(conn: Connection, rows: Sequence[Any]) -> list[Shipment]:
-    lines = lines_of(conn, [r.id for r in rows]) if rows else {}
+    """Shipments from rows of `_SHIPMENT_COLUMNS`, with their lines."""
+    lines = lines_of(conn, [r[0] for r in rows]) if rows else {}
     return [
-        Shipment(
-            r.id,
-            r.order_id,
-            r.carrier,
-            r.tracking_code,
-            r.state,
-            r.shipped_at,
-            r.state_since,
-            lines.get(r.id, {}),
-            r.sent_back_by,
-            r.sent_back_at,
-        )
-        for r in rows
+        Shipment(id_, order_id, carrier, code, state, shipped_at, since, lines.get(id_, {}), back_by, back_at)
+        for id_, order_id, carrier, code, state, shipped_at, since, back_by, back_at in rows
     ]
 
 
@@ -74,22 +104,16 @@ def load_shipments(conn: Connection, ids: Iterable[str], *, skip_locked: bool = 
     """Shipments by id, locked (their storage deadlines fire on them); with `skip_locked`, those
     another transaction holds are left out."""
     rows = conn.execute(
-        select(t.shipments)
-        .where(t.shipments.c.id.in_(sorted(set(ids))))
-        .order_by(t.shipments.c.id)
+        select(*_SHIPMENT_COLUMNS)
+        .where(_s.id.in_(sorted(set(ids))))
+        .order_by(_s.id)
         .with_for_update(skip_locked=skip_locked)
     ).all()
     return {s.id: s for s in _shipments(conn, rows)}
 
 
 def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
-    rows = conn.execute(
-        select(t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
-        .join(t.shipments, t.shipments.c.id == t.shipment_lines.c.shipment_id)
-        .where(t.shipments.c.order_id == order_id)
-        .group_by(t.shipment_lines.c.line_id)
-    )
-    return {line_id: int(qty) for line_id, qty in rows}
+    return {line_id: int(qty) for line_id, qty in _shipped_quantities.rows(conn, {"b_order": order_id})}
 
 
 def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -110,16 +134,12 @@ def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[st
 
 
 def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[Shipment]:
-    rows = conn.execute(
-        select(t.shipments)
-        .where(t.shipments.c.order_id.in_(sorted(set(order_ids))))
-        .order_by(t.shipments.c.shipped_at, t.shipments.c.id)
-    ).all()
-    return _shipments(conn, rows)
+    wanted = sorted(set(order_ids))
+    return _shipments(conn, _shipments_of.rows(conn, {"b_orders": wanted})) if wanted else []
 
 
 def shipment(conn: Connection, shipment_id: str) -> Shipment | None:
-    r = conn.execute(select(t.shipments).where(t.shipments.c.id == shipment_id)).first()
+    r = conn.execute(select(*_SHIPMENT_COLUMNS).where(_s.id == shipment_id)).first()
     return _shipments(conn, [r])[0] if r else None
 
 
@@ -159,23 +179,21 @@ def code_owner(conn: Connection, carrier: str, code: str) -> CodeHolder | None:
 def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[tuple[Shipment, CodeHolder]]:
     """Every shipment under (carrier, code), with the store and buyer of its order."""
     rows = conn.execute(
-        select(t.shipments, t.orders.c.store_id, t.orders.c.buyer_id)
-        .join(t.orders, t.orders.c.id == t.shipments.c.order_id)
-        .where(t.shipments.c.carrier == carrier, t.shipments.c.tracking_code == code)
-        .order_by(t.shipments.c.id)
+        select(*_SHIPMENT_COLUMNS, t.orders.c.store_id, t.orders.c.buyer_id)
+        .join(t.orders, t.orders.c.id == _s.order_id)
+        .where(_s.carrier == carrier, _s.tracking_code == code)
+        .order_by(_s.id)
     ).all()
-    return list(zip(_shipments(conn, rows), [CodeHolder(r.store_id, r.buyer_id) for r in rows], strict=True))
+    found = _shipments(conn, [r[: len(_SHIPMENT_COLUMNS)] for r in rows])
+    return list(zip(found, [CodeHolder(r.store_id, r.buyer_id) for r in rows], strict=True))
 
 
 def scans_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
     out: dict[str, list[Scan]] = defaultdict(list)
-    rows = conn.execute(
-        select(t.scans)
-        .where(t.scans.c.shipment_id.in_(sorted(set(shipment_ids))))
-        .order_by(t.scans.c.occurred_at, t.scans.c.id)
-    )
-    for r in rows:
-        out[r.shipment_id].append(Scan(r.kind, r.occurred_at, Place(r.country, r.city, r.postal_code)))
+    wanted = sorted(set(shipment_ids))
+    if wanted:
+        for shipment_id, kind, at, country, city, postal_code in _scans_of.rows(conn, {"b_ids": wanted}):
+            out[shipment_id].append(Scan(kind, at, Place(country, city, postal_code)))
     return out
 
 
@@ -201,11 +219,10 @@ def insert_scans(conn: Connection, rows: Sequence[tuple[str, Scan]], source: str
 
 def lines_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    rows = conn.execute(
-        select(t.shipment_lines).where(t.shipment_lines.c.shipment_id.in_(sorted(set(shipment_ids))))
-    )
-    for r in rows:
-        out[r.shipment_id][r.line_id] = r.quantity
+    wanted = sorted(set(shipment_ids))
+    if wanted:
+        for shipment_id, line_id, quantity in _lines_of.rows(conn, {"b_ids": wanted}):
+            out[shipment_id][line_id] = quantity
     return out
 
 

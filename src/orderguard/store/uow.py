@@ -110,7 +110,7 @@ class SqlPayments(_Repository):
     def lock_with_order(self, payment_id: str, order_id: str) -> tuple[Order | None, Payment | None]:
         return payments_repo.lock_with_order(self._conn, payment_id, order_id)
 
-    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+    def payments_of(self, order_id: str) -> list[Payment]:
         return payments_repo.payments_of(self._conn, order_id)
 
     def captured_payment(self, order_id: str) -> Payment | None:
@@ -177,7 +177,6 @@ class SqlShipments(_Repository):
 
     def remember_webhook(self, carrier: str, signature: str, now: datetime) -> bool:
         return shipments_repo.remember_webhook(self._conn, carrier, signature, now)
-
 
 
 class SqlCancellations(_Repository):
