@@ -12,6 +12,11 @@ How carts map to orders: every buyer's cart holds one item from each of 4 stores
 checkout places 4 orders (one per store, R3.2); each order is then paid by its own `pay`
 call (card, captured at once), one transaction each. The timed journey per buyer is
 4 x add_item + 1 x check_out + 4 x pay = 9 transactions for 4 orders.
+
+On PostgreSQL the orders line also gives the round trips to the server per command, counted on
+a few journeys of their own after the timed ones (benchmarks/round_trips.py), and the same
+journey on an idealised schema in raw psycopg (benchmarks/ideal_schema_pg.py) is timed as a
+bound, with OrderGuard's ratio to it.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class Result:
     seconds: float
     cpu_seconds: float  # CPU time of this process (the benchmark and OrderGuard; not the PostgreSQL server)
     detail: dict[str, float] = field(default_factory=dict)
+    round_trips: dict[str, float] = field(default_factory=dict)  # PostgreSQL: per command, counted apart
 
     @property
     def per_second(self) -> float:
@@ -163,9 +169,37 @@ def bench_orders(url: str, backend: str, orders: int) -> Result:
         captured = count(ctx, select(func.count()).where(t.payments.c.state == "captured"))
         if paid != orders or captured != orders:
             raise AssertionError(f"{backend}: {paid} orders paid and {captured} payments, not {orders}")
-        return Result(backend, "orders placed+paid", orders, elapsed, cpu, spent)
+        trips = count_round_trips(ctx, offer_ids) if ctx.engine.dialect.name == "postgresql" else {}
+        return Result(backend, "orders placed+paid", orders, elapsed, cpu, spent, trips)
     finally:
         ctx.engine.dispose()
+
+
+COUNTED_BUYERS = 5  # journeys whose round trips are counted, after the timed ones and apart from them
+
+
+def count_round_trips(ctx: Context, offer_ids: list[str]) -> dict[str, float]:
+    """Round trips to PostgreSQL per command (and per order), on journeys of their own, not timed."""
+    from benchmarks.round_trips import counting  # psycopg: PostgreSQL runs only
+
+    made: dict[str, list[int]] = {"add_item": [], "check_out": [], "pay": []}
+    with counting() as trips:
+        for buyer, _ in make_buyers(ctx, COUNTED_BUYERS * STORES_PER_CART):
+            for offer_id in offer_ids:
+                trips.count = 0
+                cart.add_item(ctx, buyer, offer_id, 1, None)
+                made["add_item"].append(trips.count)
+            trips.count = 0
+            placed = cart.check_out(ctx, buyer, ADDRESS)
+            made["check_out"].append(trips.count)
+            for order in placed:
+                trips.count = 0
+                payments.pay(ctx, buyer, order.id, "card")
+                made["pay"].append(trips.count)
+    orders = len(made["pay"])
+    per_command = {name: sum(counts) / len(counts) for name, counts in made.items()}
+    per_command["per order"] = sum(sum(counts) for counts in made.values()) / orders
+    return per_command
 
 
 FIRING_AT = START + timedelta(days=21)  # pay-by is last cart addition + 20 days
@@ -304,10 +338,22 @@ def print_table(results: list[Result]) -> None:
                 f"per order: {r.detail['statements']:.1f} statements, {r.detail['commits']:.2f} commits;"
                 f" with synchronous=OFF {r.detail['sync_off_per_second']:,.0f}/s"
             )
-        elif r.metric == "orders, ideal schema":
+        elif r.metric == "orders, ideal schema" and r.backend == "SQLite":
             notes = "raw sqlite3 on a minimal schema: a bound for any design"
+        elif r.metric == "orders, ideal schema":
+            notes = (
+                f"raw psycopg, same minimal schema, {r.round_trips['per command']:.1f} round trip a"
+                " command: a bound for any design"
+            )
+            placed = next(
+                (o for o in results if o.backend == r.backend and o.metric == "orders placed+paid"), None
+            )
+            if placed:
+                notes += f"; OrderGuard at {placed.per_second / r.per_second:.0%} of it"
         elif r.metric.startswith("orders"):
             notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
+            if r.round_trips:
+                notes += "; round trips: " + ", ".join(f"{k} {v:.1f}" for k, v in r.round_trips.items())
         elif "rounds" in r.detail:
             notes = f"{int(r.detail['rounds'])} fire_due calls of up to {FIRE_LIMIT}"
         else:
@@ -369,12 +415,16 @@ def main(
                 results.append(bench(url, "PostgreSQL", n))
                 print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
             advance(1)
-        from benchmarks.ideal_schema import bench_ideal_schema  # these two import this module
+        from benchmarks.ideal_schema import bench_ideal_schema  # these import this module
+        from benchmarks.ideal_schema_pg import bench_ideal_schema_pg
         from benchmarks.sql_floor import bench_orders_sql_floor
 
         advance(0, description=f"SQLite: orders, SQL alone and ideal schema ({orders})")
         results[2:2] = [bench_orders_sql_floor(orders), bench_ideal_schema(orders)]
         print("  done: SQLite orders, SQL alone and ideal schema", flush=True)
+        advance(0, description=f"PostgreSQL: orders, ideal schema ({orders})")
+        results[4:4] = [bench_ideal_schema_pg(pg_url, orders)]
+        print("  done: PostgreSQL orders, ideal schema", flush=True)
         advance(1, description=f"PostgreSQL: firings by {FIRING_WORKERS} workers ({firings})")
         with postgres_url(pg_url, "firings_workers") as url:
             results.append(bench_firings_concurrent(url, "PostgreSQL", firings))

@@ -22,6 +22,7 @@ from orderguard.app.context import Context, PolicyBook, load_policy_file
 from orderguard.app.ports import (
     DueDeadline,
     LedgerCheckResult,
+    OpenCart,
     OrderMoney,
     ProductListing,
     SchemaState,
@@ -179,6 +180,9 @@ class FakeCancellations(_Repository):
 class FakePayments(_Repository):
     def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         return self.rows.payments.get(payment_id)
+
+    def lock_with_order(self, payment_id: str, order_id: str) -> tuple[Order | None, Payment | None]:
+        return self.rows.orders.get(order_id), self.rows.payments.get(payment_id)
 
     def payments_of(self, order_id: str) -> list[Payment]:
         mine = (p for p in self.rows.payments.values() if p.order_id == order_id)
@@ -352,6 +356,18 @@ class FakeCarts(_Repository):
 
     def last_added_at(self, buyer_id: str) -> datetime | None:
         return self.rows.carts.get(buyer_id)
+
+    def open_cart(
+        self, buyer_id: str, *, adding: str | None = None, lock_free_offers: bool = False
+    ) -> OpenCart:
+        items = self.cart_item_rows(buyer_id)
+        wanted = {i.offer_id for i, _ in items if i.order_id is None or not lock_free_offers}
+        if adding is not None and not lock_free_offers:
+            wanted.add(adding)
+        offers = {i: self.rows.offers[i] for i in sorted(wanted) if i in self.rows.offers}
+        products = {o.product_id for o in offers.values()}
+        titles = {i: p["title"] for i, p in self.rows.products.items() if i in products}
+        return OpenCart(items, self.last_added_at(buyer_id), offers, titles)
 
     def touch_cart(self, buyer_id: str, now: datetime) -> None:
         self._write().carts[buyer_id] = now

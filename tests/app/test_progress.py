@@ -65,7 +65,7 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
 ) -> None:
     from contextlib import nullcontext
 
-    from benchmarks import cancellations, disputes, ideal_schema, run, sql_floor
+    from benchmarks import cancellations, disputes, ideal_schema, ideal_schema_pg, run, sql_floor
 
     def stub(metric: str) -> Any:
         return lambda *args: run.Result(args[1] if len(args) > 1 else "SQLite", metric, 6, 0.1, 0.1, {})
@@ -98,6 +98,13 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
         "bench_ideal_schema",
         lambda n: run.Result("SQLite", "orders, ideal schema", n, 0.1, 0.1),
     )
+    monkeypatch.setattr(
+        ideal_schema_pg,
+        "bench_ideal_schema_pg",
+        lambda url, n: run.Result(
+            "PostgreSQL", "orders, ideal schema", n, 0.1, 0.1, round_trips={"per command": 1}
+        ),
+    )
     monkeypatch.setattr(cancellations, "bench_seller_approvals", stub("seller approvals"))
     monkeypatch.setattr(cancellations, "bench_silent_approvals", stub("approvals by silence"))
     monkeypatch.setattr(disputes, "bench_escalations", stub("disputes escalated"))
@@ -120,7 +127,7 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
 
     monkeypatch.setattr(run, "progress", recorded)
     results = run.main(orders=6, firings=6, approvals=6, seller_approvals=6, escalations=6)
-    assert len(results) == 13
+    assert len(results) == 14
     assert shown[0] == "SQLite: orders (6)" and shown[-1] == "PostgreSQL: escalations (6)"
     assert "PostgreSQL: firings by 2 workers (6)" in shown
     assert "benchmarks" in terminal.getvalue()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from orderguard.app.context import Context
 from orderguard.store import driver
@@ -135,3 +136,29 @@ def test_the_fast_path_can_be_switched_off(ctx: Context, monkeypatch: pytest.Mon
         assert _rename.run(conn, {"b_order": "ord_a", "b_kind": "renamed"}) == 1
         rows = _events_of.rows(conn, {"b_ids": ["ord_a", "ord_b"]})
     assert [(r[0], r[1]) for r in rows] == [("ord_a", "renamed"), ("ord_b", "placed")]
+
+
+def test_insert_many_writes_the_rows_in_the_order_given(ctx: Context) -> None:
+    """On PostgreSQL one multi-row INSERT (queued with the unit's writes); ids follow the rows' order."""
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.insert_many(conn, [_event(f"ord_{i}", AT + timedelta(hours=i)) for i in (2, 0, 1)])
+        _insert_event.insert_many(conn, [_event("ord_alone", AT)])
+    with unit_of_work(ctx.engine) as conn:
+        rows = conn.execute(select(t.events.c.order_id, t.events.c.data).order_by(t.events.c.id)).all()
+    assert [r[0] for r in rows] == ["ord_2", "ord_0", "ord_1", "ord_alone"]
+    assert rows[0][1] == {"amount": 1999, "lines": ["a", "b"], "note": "né"}
+
+
+def test_a_write_sent_later_that_fails_fails_its_whole_unit(ctx: Context) -> None:
+    """On PostgreSQL `send` queues the write until the commit; its error still reaches the caller as
+    SQLAlchemy's (a broken foreign key here), and nothing of the unit is kept. (SQLite's fast path
+    raises sqlite3's own error, as it did before.)"""
+    orphan = Statement(insert(t.carts))
+    with pytest.raises((IntegrityError, sqlite3.IntegrityError)), unit_of_work(ctx.engine) as conn:
+        _insert_event.send(conn, _event("ord_kept?", AT))
+        orphan.send(conn, {"buyer_id": "acc_nobody", "last_added_at": AT})
+    with unit_of_work(ctx.engine) as conn:
+        assert conn.execute(select(t.events.c.id)).all() == []
+        _insert_event.send(conn, _event("ord_next", AT))  # the connection is fine afterwards
+    with unit_of_work(ctx.engine) as conn:
+        assert [r[0] for r in conn.execute(select(t.events.c.order_id))] == ["ord_next"]

@@ -74,10 +74,10 @@ def add_item(
     policy = ctx.policies.current.policy
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        uow.carts.lock_cart(buyer.id)
-        rows = uow.carts.cart_item_rows(buyer.id)
-        # The offers of the whole cart at once: the one added is checked, the others are shown.
-        offers = uow.catalogue.load_offers({offer_id, *(i.offer_id for i, _ in rows)})
+        # The cart, and the offers of the whole cart at once (the one added is checked, the others
+        # are shown), with their titles: one exchange with the store.
+        cart = uow.carts.open_cart(buyer.id, adding=offer_id)
+        rows, offers = cart.items, cart.offers
         offer = offers.get(offer_id)
         if offer is None:
             raise not_found("offer", offer_id)
@@ -110,9 +110,7 @@ def add_item(
         uow.carts.touch_cart(buyer.id, now)
         # The cart as it now stands, without reading back what was just written (same order as _items).
         rows.sort(key=lambda r: (r[1], r[0].id))
-        items = [i for i, _ in rows]
-        titles = uow.catalogue.product_titles({offers[i.offer_id].product_id for i in items})
-        return _render(now, items, offers, titles)
+        return _render(now, [i for i, _ in rows], offers, cart.titles)
 
 
 def remove_item(ctx: Context, buyer: Principal, item_id: str) -> CartView:
@@ -167,14 +165,11 @@ def check_out(ctx: Context, buyer: Principal, address: Address) -> list[Order]:
     version = ctx.policies.current
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        uow.carts.lock_cart(buyer.id)
-        items = _items(uow, buyer.id)
-        offers = uow.catalogue.load_offers([i.offer_id for i in items if i.order_id is None], lock=True)
+        cart = uow.carts.open_cart(buyer.id, lock_free_offers=True)  # one exchange with the store
+        items, offers, titles = [i for i, _ in cart.items], cart.offers, cart.titles
         drafts = checkout.plan_checkout(items, offers, version.policy)
-        last_added = uow.carts.last_added_at(buyer.id)
-        assert last_added is not None, "a cart with free items has its row: each addition touches it"
-        pay_by = checkout.pay_by(last_added, version.policy)
-        titles = uow.catalogue.product_titles({o.product_id for o in offers.values()})
+        assert cart.last_added_at is not None, "a cart with free items has its row: each addition touches it"
+        pay_by = checkout.pay_by(cart.last_added_at, version.policy)
         placed: list[Order] = []
         holds: list[tuple[str, str]] = []
         for draft in drafts:

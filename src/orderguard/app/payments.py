@@ -75,8 +75,7 @@ def _record(ctx: Context, asked: Payment, answer: ProviderAnswer) -> Payment:
     """Record the provider's answer about `asked`, unless another attempt recorded one first."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        order = uow.orders.load_order(asked.order_id, lock=True)  # orders before payments: one lock order
-        payment = uow.payments.load_payment(asked.id, lock=True)
+        order, payment = uow.payments.lock_with_order(asked.id, asked.order_id)
         assert order is not None and payment is not None
         if payment.state != PaymentState.INITIATED:
             return payment  # answered meanwhile (the retry deadline and the request raced)

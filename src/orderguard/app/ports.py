@@ -73,6 +73,16 @@ class StoredKey:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenCart:
+    """A buyer's cart read whole, in one exchange with the store, its row locked (`Carts.open_cart`)."""
+
+    items: list[tuple[CartItem, datetime]]  # with when each was added, oldest first (then by id)
+    last_added_at: datetime | None
+    offers: dict[str, Offer]
+    titles: dict[str, str]  # product title by product id, for the offers' products
+
+
+@dataclass(frozen=True, slots=True)
 class DueDeadline:
     id: int
     subject_type: str
@@ -155,6 +165,11 @@ class Orders(Protocol):
 
 class Payments(Protocol):
     def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None: ...
+
+    def lock_with_order(self, payment_id: str, order_id: str) -> tuple[Order | None, Payment | None]:
+        """The order, then the payment, each locked (orders before payments: one lock order), in one
+        exchange with the store."""
+        ...
 
     def payments_of(self, order_id: str) -> list[Payment]:
         """The order's payments, oldest first, as the API shows them."""
@@ -294,6 +309,14 @@ class Carts(Protocol):
 
     def cart_item_rows(self, buyer_id: str) -> list[tuple[CartItem, datetime]]:
         """The buyer's cart items with when each was added, oldest first (then by id)."""
+        ...
+
+    def open_cart(
+        self, buyer_id: str, *, adding: str | None = None, lock_free_offers: bool = False
+    ) -> OpenCart:
+        """`lock_cart`, then the cart read whole: its items, when they last added, and offers with
+        their products' titles. The offers are those of its free items, locked in id order, with
+        `lock_free_offers` (checkout); otherwise those of all its items and of `adding` (not locked)."""
         ...
 
     def last_added_at(self, buyer_id: str) -> datetime | None:

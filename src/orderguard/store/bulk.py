@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from orderguard.store.driver import Statement
+from orderguard.store.pg_session import raise_as_sqlalchemy, session
 
 COPY_FROM_ROWS = 20  # below this, an ordinary INSERT costs no more than starting a COPY
 
@@ -15,15 +16,26 @@ COPY_FROM_ROWS = 20  # below this, an ordinary INSERT costs no more than startin
 def insert_rows(conn: Connection, statement: Statement, rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys) in the connection's transaction.
 
-    On PostgreSQL a batch goes through COPY: psycopg runs executemany as one pipelined
-    statement per row, and a multi-row INSERT is a new statement to render for every batch
-    size, both several times dearer per row than COPY.
+    On PostgreSQL a few rows go as one multi-row INSERT, queued with the unit's other writes (a
+    shape per row count, compiled once each); a batch goes through COPY: psycopg runs executemany
+    as one pipelined statement per row, and multi-row INSERTs of every batch size would be as
+    many statements to prepare, both several times dearer per row than COPY.
     """
     if not rows:
         return
-    if len(rows) < COPY_FROM_ROWS or conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql":
         statement.run_many(conn, rows)
         return
+    if len(rows) < COPY_FROM_ROWS:
+        statement.insert_many(conn, rows)
+        return
+    pending = session(conn)
+    if pending is not None:  # COPY cannot share a pipeline: what is queued goes first
+        try:
+            pending.flush()
+        except Exception as e:
+            pending.discard()
+            raise_as_sqlalchemy(conn, e, None)
     table = statement.statement.table  # type: ignore[attr-defined]
     names = list(rows[0])
     dialect = conn.dialect

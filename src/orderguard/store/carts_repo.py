@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
+from orderguard.app.ports import OpenCart
 from orderguard.domain.checkout import CartItem
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Statement, in_list, rows_together
+from orderguard.store.offers_repo import cart_offer_queries, cart_offers_from
 
 # The statements of the buyer's hot path: built once, run straight on SQLite's driver.
 _ITEM = (t.cart_items.c.id, t.cart_items.c.offer_id, t.cart_items.c.shipping_option_id)
@@ -28,10 +31,19 @@ _update_item = Statement(
     .where(t.cart_items.c.id == bindparam("b_item"))
     .values(quantity=bindparam("b_qty"), added_at=bindparam("b_at"))
 )
-_touch = Statement(
-    update(t.carts).where(t.carts.c.buyer_id == bindparam("b_buyer")).values(last_added_at=bindparam("b_at"))
-)
-_insert_cart = Statement(insert(t.carts))
+
+
+def _touch_statement(
+    build: type[postgresql.Insert] | type[sqlite.Insert],
+) -> postgresql.Insert | sqlite.Insert:
+    upsert = build(t.carts).values(buyer_id=bindparam("b_buyer"), last_added_at=bindparam("b_at"))
+    return upsert.on_conflict_do_update(
+        index_elements=[t.carts.c.buyer_id], set_={"last_added_at": upsert.excluded.last_added_at}
+    )
+
+
+# The cart's row made on the first addition, moved on by the others: one statement, no answer awaited.
+_touch = Statement(_touch_statement(sqlite.Insert), postgresql=_touch_statement(postgresql.Insert))
 _lock_buyer = Statement(
     select(t.accounts.c.id).where(t.accounts.c.id == bindparam("b_buyer")).with_for_update()
 )
@@ -41,13 +53,35 @@ _hold_item = Statement(
 
 
 def lock_cart(conn: Connection, buyer_id: str) -> None:
-    """Serialise the buyer's cart commands (a double-clicked checkout must not place orders twice)."""
-    _lock_buyer.rows(conn, {"b_buyer": buyer_id})
+    """Serialise the buyer's cart commands (a double-clicked checkout must not place orders twice).
+
+    Sent with the unit's next statement on PostgreSQL: the lock is taken before it all the same."""
+    _lock_buyer.send(conn, {"b_buyer": buyer_id})
 
 
 def cart_item_rows(conn: Connection, buyer_id: str) -> list[tuple[CartItem, datetime]]:
     """The buyer's cart items with when each was added, oldest first."""
     return [(CartItem(*r[:5]), r[5]) for r in _select_items.rows(conn, {"b_buyer": buyer_id})]
+
+
+def open_cart(
+    conn: Connection, buyer_id: str, *, adding: str | None = None, lock_free_offers: bool = False
+) -> OpenCart:
+    """Lock the cart, then read it whole in one round trip: items, last addition, offers and titles
+    (see app/ports.py, `Carts.open_cart`)."""
+    lock_cart(conn, buyer_id)
+    items, last, *offer_rows = rows_together(
+        conn,
+        [
+            (_select_items, {"b_buyer": buyer_id}),
+            (_select_last_added, {"b_buyer": buyer_id}),
+            *cart_offer_queries(buyer_id, adding=adding, lock_free_offers=lock_free_offers),
+        ],
+    )
+    offers, titles = cart_offers_from(*offer_rows)
+    return OpenCart(
+        [(CartItem(*r[:5]), r[5]) for r in items], last[0][0] if last else None, offers, titles
+    )
 
 
 def last_added_at(conn: Connection, buyer_id: str) -> datetime | None:
@@ -59,12 +93,11 @@ def last_added_at(conn: Connection, buyer_id: str) -> datetime | None:
 
 def touch_cart(conn: Connection, buyer_id: str, now: datetime) -> None:
     """Record `now` as the buyer's last addition, making the cart's row on the first."""
-    if _touch.run(conn, {"b_buyer": buyer_id, "b_at": now}) == 0:
-        _insert_cart.run(conn, {"buyer_id": buyer_id, "last_added_at": now})
+    _touch.send(conn, {"b_buyer": buyer_id, "b_at": now})
 
 
 def insert_cart_item(conn: Connection, buyer_id: str, item: CartItem, added_at: datetime) -> None:
-    _insert_item.run(
+    _insert_item.send(
         conn,
         {
             "id": item.id,
@@ -78,7 +111,7 @@ def insert_cart_item(conn: Connection, buyer_id: str, item: CartItem, added_at: 
 
 
 def update_cart_item(conn: Connection, item_id: str, quantity: int, added_at: datetime) -> None:
-    _update_item.run(conn, {"b_item": item_id, "b_qty": quantity, "b_at": added_at})
+    _update_item.send(conn, {"b_item": item_id, "b_qty": quantity, "b_at": added_at})
 
 
 def set_cart_item_quantity(conn: Connection, item_id: str, quantity: int) -> None:
@@ -111,4 +144,4 @@ _leave_cart = Statement.per_dialect(
 def leave_cart(conn: Connection, order_ids: Sequence[str]) -> None:
     """The goods held by these orders leave their buyers' carts."""
     if order_ids:
-        _leave_cart.run(conn, {"b_ids": sorted(order_ids)})
+        _leave_cart.send(conn, {"b_ids": sorted(order_ids)})

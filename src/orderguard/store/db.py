@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from orderguard.store import pg_session
+
 READ_ONLY = "orderguard_read_only"
 # Connections kept open per engine: at least as many as the API's request threads
 # (api/app_factory.REQUEST_THREADS), each holding one, so that none is closed and reopened under load.
@@ -32,8 +34,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # No pool_pre_ping (a round trip at every checkout): connections idle for a while are checked
+    # instead, and BEGIN, writes and COMMIT share round trips (store/pg_session.py).
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        pg_session.install(engine)
+    return engine
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:

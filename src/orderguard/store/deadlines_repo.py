@@ -82,7 +82,7 @@ def cancel_deadlines(conn: Connection, pairs: Sequence[tuple[str, str]], now: da
     for subject_id, kind in pairs:
         by_kind[kind].add(subject_id)
     for kind, subjects in sorted(by_kind.items()):
-        _cancel_deadlines.run(conn, {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now})
+        _cancel_deadlines.send(conn, {"b_subjects": sorted(subjects), "b_kind": kind, "b_now": now})
 
 
 def arm_deadlines(

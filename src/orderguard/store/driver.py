@@ -11,9 +11,13 @@ bound by the columns' own types and its result columns decoded by them, so what 
 what is read back are exactly what `Connection.execute` stores and returns. It runs on the
 DBAPI connection inside the SQLAlchemy transaction, so units of work are unchanged.
 
-On PostgreSQL a `Statement` is handed to `Connection.execute`: there the round trip to the
-server dominates and SQLAlchemy's overhead does not matter. `Statement.per_dialect` builds a
-statement whose lists are bound as one array on PostgreSQL (see `in_list`).
+On PostgreSQL a `Statement` is compiled the same way (once per shape, psycopg's `%(name)s`
+parameters, bound and decoded by the columns' types) and run on the psycopg connection through
+the connection's `store.pg_session.PgSession`, so that what the caller does not wait for travels
+with what it does: `send` and `run_many` queue a write, `rows` and `run` send the queue with
+their own statement in one pipeline, `rows_together` sends several reads in one. A statement
+with an expanding `IN` list still goes through `Connection.execute` there; `Statement.per_dialect`
+builds a statement whose lists are bound as one array on PostgreSQL (see `in_list`).
 
 What the fast path does not do, it refuses when the statement is built, at import time
 (`UnsupportedStatement`): Python-side column defaults and `onupdate`s (only SQLAlchemy's
@@ -30,12 +34,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, Connection, Table, bindparam
+from sqlalchemy import Column, Connection, Table, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElement, any_
+
+from orderguard.store.pg_session import PgSession, raise_as_sqlalchemy, session
 
 Processor = Callable[[Any], Any] | None
 
@@ -96,6 +103,32 @@ class _Plan:
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, decoder) where one is needed
 
 
+@dataclass(frozen=True, slots=True)
+class _PgPlan:
+    """One compiled shape of a statement on PostgreSQL (psycopg's named parameters)."""
+
+    sql: str
+    params: tuple[tuple[str, str, Processor], ...]  # name given, name in the SQL, encoder
+    fixed: Mapping[str, Any]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def bound(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        values = {}
+        for name, key, encode in self.params:
+            value = given[name] if name in given else self.fixed[name]
+            values[key] = encode(value) if encode else value
+        return values
+
+    def decoded(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if self.results:
+            for i, row in enumerate(rows):
+                values = list(row)
+                for at, decode in self.results:
+                    values[at] = decode(values[at])
+                rows[i] = tuple(values)
+        return rows
+
+
 def in_list(column: ColumnElement[Any], name: str, *, array: bool) -> ColumnElement[bool]:
     """`column IN (...)` for the list bound as `name`; with `array`, `column = ANY(:name)`.
 
@@ -114,7 +147,7 @@ class Statement:
     `postgresql`, when given, is the form run on PostgreSQL instead of `statement`.
     """
 
-    __slots__ = ("_expanding", "_plans", "postgresql", "statement")
+    __slots__ = ("_expanding", "_pg_plans", "_plans", "postgresql", "statement")
 
     def __init__(self, statement: Executable, *, postgresql: Executable | None = None) -> None:
         _refuse_unsupported(statement)
@@ -122,6 +155,7 @@ class Statement:
         self.postgresql = statement if postgresql is None else postgresql
         self._expanding: tuple[str, ...] | None = None
         self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._pg_plans: dict[tuple[Any, ...], _PgPlan] = {}
 
     @classmethod
     def per_dialect(cls, build: Callable[[bool], Executable]) -> Statement:
@@ -131,7 +165,7 @@ class Statement:
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row the statement returns, as tuples in the order of its columns."""
         if conn.dialect.name != "sqlite":
-            return list(conn.execute(self.postgresql, dict(params)))
+            return rows_together(conn, [(self, params)])[0]
         if not DIRECT:
             return [tuple(row) for row in conn.execute(self.statement, dict(params))]
         plan = self._plan(conn.dialect, params)
@@ -148,24 +182,80 @@ class Statement:
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; returns how many rows it changed."""
         if conn.dialect.name != "sqlite":
-            return int(conn.execute(self.postgresql, dict(params)).rowcount)
+            pg = self._pg_ready(conn, params)
+            if pg is None:
+                return int(conn.execute(self.postgresql, dict(params)).rowcount)
+            pending, pg_plan = pg
+            cursor = _pg_execute(conn, pending, [(pg_plan.sql, pg_plan.bound(params))])[0]
+            return int(cursor.rowcount)
         if not DIRECT:
             return int(conn.execute(self.statement, dict(params)).rowcount)
         plan = self._plan(conn.dialect, params)
         return int(_driver(conn).execute(*_bound(plan, params)).rowcount)
 
+    def send(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """Run a write whose answer is not needed: on PostgreSQL it is queued, and goes to the server
+        with the next statement that is answered, or with COMMIT (see store/pg_session.py)."""
+        if conn.dialect.name != "sqlite":
+            pg = self._pg_ready(conn, params)
+            if pg is None:
+                conn.execute(self.postgresql, dict(params))
+            else:
+                pending, pg_plan = pg
+                pending.queue(pg_plan.sql, pg_plan.bound(params))
+            return
+        self.run(conn, params)
+
     def run_many(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
-        """Run the statement once per parameter set (all with the same keys and list lengths)."""
+        """Run the statement once per parameter set (all with the same keys and list lengths).
+
+        On PostgreSQL the writes are queued, as by `send`."""
         if not many:
             return
         if conn.dialect.name != "sqlite":
-            conn.execute(self.postgresql, [dict(p) for p in many])
+            pg = self._pg_ready(conn, many[0])
+            if pg is None:
+                conn.execute(self.postgresql, [dict(p) for p in many])
+            else:
+                pending, pg_plan = pg
+                pending.queue(pg_plan.sql, [pg_plan.bound(p) for p in many], many=True)
             return
         if not DIRECT:
             conn.execute(self.statement, [dict(p) for p in many])
             return
         plan = self._plan(conn.dialect, many[0])
         _driver(conn).executemany(plan.sql, [_bound(plan, p)[1] for p in many])
+
+    def insert_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert `rows` (dicts with the same keys) into the table of this plain `insert(table)`: on
+        PostgreSQL as one multi-row INSERT (rows in the order given), queued as by `send`."""
+        pending = session(conn) if conn.dialect.name == "postgresql" else None
+        if pending is None or len(rows) < 2:
+            self.run_many(conn, rows)
+            return
+        keys = tuple(rows[0])
+        shape = ("rows", keys, len(rows))
+        plan = self._pg_plans.get(shape)
+        if plan is None:
+            table = self.postgresql.table  # type: ignore[attr-defined]
+            multi = insert(table).values(
+                [{k: bindparam(f"{k}__{i}", type_=table.c[k].type) for k in keys} for i in range(len(rows))]
+            )
+            plan = self._pg_plans[shape] = _build_pg(multi, conn.dialect, ())
+        pending.queue(plan.sql, plan.bound({f"{k}__{i}": row[k] for i, row in enumerate(rows) for k in keys}))
+
+    def _pg_ready(self, conn: Connection, params: Mapping[str, Any]) -> tuple[PgSession, _PgPlan] | None:
+        """The connection's session and this shape's plan; None when the statement must go through
+        SQLAlchemy (an engine without a session, an expanding IN list)."""
+        pending = session(conn)
+        if pending is None:
+            return None
+        key = tuple(params) if getattr(self.postgresql, "is_insert", False) else ()
+        plan = self._pg_plans.get(key)
+        if plan is None:
+            plan = _build_pg(self.postgresql, conn.dialect, key)
+            self._pg_plans[key] = plan
+        return None if plan is _UNSUPPORTED else (pending, plan)
 
     def _plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
         if self._expanding is None:
@@ -230,3 +320,62 @@ def _bound(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]]:
 
 def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
+
+
+_UNSUPPORTED = _PgPlan("", (), {}, ())
+
+
+def _build_pg(statement: Executable, dialect: Dialect, column_keys: Sequence[str]) -> _PgPlan:
+    assert isinstance(dialect, PGDialect)
+    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys))  # type: ignore[attr-defined]
+    assert isinstance(compiled, SQLCompiler)
+    sql = compiled.string
+    if "__[POSTCOMPILE_" in sql:  # an expanding IN list: SQLAlchemy renders it per call
+        return _UNSUPPORTED
+    escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
+    fixed = {n: b.value for n, b in compiled.binds.items() if not b.required}
+    if column_keys and not set(column_keys) <= set(compiled.binds):
+        raise ValueError(f"{sql!r} has no parameters for {sorted(set(column_keys) - set(compiled.binds))}")
+    params = tuple(
+        (n, escaped.get(n, n), b.type.dialect_impl(dialect).bind_processor(dialect))
+        for n, b in compiled.binds.items()
+    )
+    columns = getattr(statement, "selected_columns", ())
+    results = tuple(
+        (i, decode)
+        for i, column in enumerate(columns)
+        if (decode := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+    )
+    return _PgPlan(sql, params, fixed, results)
+
+
+def _pg_execute(conn: Connection, pending: PgSession, queries: Sequence[tuple[str, Any]]) -> list[Any]:
+    try:
+        return pending.execute(queries)
+    except Exception as e:
+        pending.discard()
+        raise_as_sqlalchemy(conn, e, queries[-1][0])
+        raise  # not reached: raise_as_sqlalchemy raises
+
+
+def rows_together(
+    conn: Connection, queries: Sequence[tuple[Statement, Mapping[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of each query, in order. On PostgreSQL they go out in one round trip (with any
+    queued writes before them): use it for reads that do not depend on each other's answers."""
+    if conn.dialect.name == "sqlite":
+        return [statement.rows(conn, params) for statement, params in queries]
+    planned = [(statement, statement._pg_ready(conn, params), params) for statement, params in queries]
+    if any(pg is None for _, pg, _ in planned):
+        return [
+            [tuple(r) for r in conn.execute(statement.postgresql, dict(params))]
+            for statement, _, params in planned
+        ]
+    pending = planned[0][1][0]  # type: ignore[index]
+    plans = [pg[1] for _, pg, _ in planned]  # type: ignore[index]
+    cursors = _pg_execute(
+        conn,
+        pending,
+        [(plan.sql, plan.bound(params)) for plan, (_, _, params) in zip(plans, planned, strict=True)],
+    )
+    return [plan.decoded(cursor.fetchall()) for plan, cursor in zip(plans, cursors, strict=True)]

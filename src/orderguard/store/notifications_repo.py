@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, String, Text, bindparam, case, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement, in_list
+from orderguard.store.types import UTCDateTime
 
 
 def notifications_of(conn: Connection, account_id: str, limit: int) -> list[dict[str, Any]]:
@@ -37,9 +39,43 @@ _parties = Statement.per_dialect(
 )
 
 
+def _notify_from_orders() -> Any:
+    """PostgreSQL: the rows given as arrays, each recipient found from its order in the same statement,
+    inserted in the order given (one statement, no answer awaited, instead of a read then a write)."""
+    given = (
+        func.unnest(
+            bindparam("b_orders", type_=ARRAY(String)),
+            bindparam("b_roles", type_=ARRAY(String)),
+            bindparam("b_kinds", type_=ARRAY(String)),
+            bindparam("b_texts", type_=ARRAY(Text)),
+        )
+        .table_valued("order_id", "role", "kind", "text", with_ordinality="n")
+        .render_derived(name="given")
+    )
+    o, s = t.orders.c, t.stores.c
+    recipient = case((given.c.role == "buyer", o.buyer_id), (given.c.role == "seller", s.seller_id))
+    return insert(t.notifications).from_select(
+        ["account_id", "order_id", "kind", "text", "created_at"],
+        select(recipient, given.c.order_id, given.c.kind, given.c.text, bindparam("b_now", type_=UTCDateTime))
+        .select_from(given)
+        .join(t.orders, o.id == given.c.order_id)
+        .join(t.stores, s.id == o.store_id)
+        .order_by(given.c.n),
+    )
+
+
+_notify_pg = Statement(_notify_from_orders())
+
+
 def notify(conn: Connection, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
     """rows: (order id, recipient role, kind, text); 'buyer' and 'seller' are the order's parties."""
     if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        order_ids, roles, kinds, texts = (list(column) for column in zip(*rows, strict=True))
+        _notify_pg.send(
+            conn, {"b_orders": order_ids, "b_roles": roles, "b_kinds": kinds, "b_texts": texts, "b_now": now}
+        )
         return
     parties = {
         order_id: {"buyer": buyer_id, "seller": seller_id}

@@ -7,12 +7,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 
 from orderguard.app.ports import ProductListing, StoreListing
 from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Statement, in_list, rows_together
 from orderguard.store.once import insert_once
 
 # The offer's columns in the order of `Offer`'s fields, before its shipping options.
@@ -25,23 +38,33 @@ _OFFER = (
     t.offers.c.stock,
     t.offers.c.handling_days,
 )
-# The statements of the buyer's hot path: built once, run straight on SQLite's driver.
-_by_ids = select(*_OFFER).where(t.offers.c.id.in_(bindparam("b_ids", expanding=True))).order_by(t.offers.c.id)
-_select_offers = Statement(_by_ids)
-_select_offers_lock = Statement(_by_ids.with_for_update())
-_select_options = Statement(
-    select(
-        t.shipping_options.c.offer_id,
-        t.shipping_options.c.id,
-        t.shipping_options.c.carrier,
-        t.shipping_options.c.price,
-        t.shipping_options.c.promised_days,
+
+
+# The statements of the buyer's hot path: built once, run straight on SQLite's driver, and lists
+# bound as one array on PostgreSQL.
+def _by_ids(array: bool) -> Select[Any]:
+    return select(*_OFFER).where(in_list(t.offers.c.id, "b_ids", array=array)).order_by(t.offers.c.id)
+
+
+_select_offers = Statement.per_dialect(_by_ids)
+_select_offers_lock = Statement.per_dialect(lambda array: _by_ids(array).with_for_update())
+_select_options = Statement.per_dialect(
+    lambda array: (
+        select(
+            t.shipping_options.c.offer_id,
+            t.shipping_options.c.id,
+            t.shipping_options.c.carrier,
+            t.shipping_options.c.price,
+            t.shipping_options.c.promised_days,
+        )
+        .where(in_list(t.shipping_options.c.offer_id, "b_ids", array=array))
+        .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
     )
-    .where(t.shipping_options.c.offer_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
 )
-_select_titles = Statement(
-    select(t.products.c.id, t.products.c.title).where(t.products.c.id.in_(bindparam("b_ids", expanding=True)))
+_select_titles = Statement.per_dialect(
+    lambda array: select(t.products.c.id, t.products.c.title).where(
+        in_list(t.products.c.id, "b_ids", array=array)
+    )
 )
 _take_stock = Statement(
     update(t.offers)
@@ -50,21 +73,99 @@ _take_stock = Statement(
 )
 
 
+# A cart's offers, found from the cart in the statement itself so that they are read in the same
+# round trip as the cart (see carts_repo.open_cart): those of its free items, locked (checkout), or
+# those of all its items and of the offer being added.
+_ci = t.cart_items.c
+_free_offers_of_cart = select(_ci.offer_id).where(
+    _ci.buyer_id == bindparam("b_buyer"), _ci.order_id.is_(None)
+)
+# One IN over a UNION, not `IN (...) OR id = :adding`: PostgreSQL cannot look an OR with a
+# subquery up by index, and would scan every offer.
+_offers_of_cart = t.offers.c.id.in_(
+    union_all(
+        select(_ci.offer_id).where(_ci.buyer_id == bindparam("b_buyer")),
+        select(bindparam("b_adding", type_=String)),
+    )
+)
+_CART_OFFERS = {
+    True: t.offers.c.id.in_(_free_offers_of_cart),
+    False: _offers_of_cart,
+}
+_cart_offers = {
+    locked: Statement(
+        select(*_OFFER).where(where).order_by(t.offers.c.id).with_for_update()
+        if locked
+        else select(*_OFFER).where(where).order_by(t.offers.c.id)
+    )
+    for locked, where in _CART_OFFERS.items()
+}
+_cart_options = {
+    locked: Statement(
+        select(
+            t.shipping_options.c.offer_id,
+            t.shipping_options.c.id,
+            t.shipping_options.c.carrier,
+            t.shipping_options.c.price,
+            t.shipping_options.c.promised_days,
+        )
+        .where(t.shipping_options.c.offer_id.in_(select(t.offers.c.id).where(where)))
+        .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
+    )
+    for locked, where in _CART_OFFERS.items()
+}
+_cart_titles = {
+    locked: Statement(
+        select(t.products.c.id, t.products.c.title).where(
+            t.products.c.id.in_(select(t.offers.c.product_id).where(where))
+        )
+    )
+    for locked, where in _CART_OFFERS.items()
+}
+
+
+def cart_offer_queries(
+    buyer_id: str, *, adding: str | None, lock_free_offers: bool
+) -> list[tuple[Statement, dict[str, Any]]]:
+    """The queries of a cart's offers, their options and their products' titles, for `rows_together`;
+    `cart_offers_from` reads their rows."""
+    params: dict[str, Any] = {"b_buyer": buyer_id}
+    if not lock_free_offers:
+        params["b_adding"] = adding
+    return [
+        (_cart_offers[lock_free_offers], params),
+        (_cart_options[lock_free_offers], params),
+        (_cart_titles[lock_free_offers], params),
+    ]
+
+
+def cart_offers_from(
+    rows: Sequence[Sequence[Any]], option_rows: Sequence[Sequence[Any]], title_rows: Sequence[Sequence[Any]]
+) -> tuple[dict[str, Offer], dict[str, str]]:
+    return _offers(rows, option_rows), {product_id: title for product_id, title in title_rows}
+
+
 def load_offers(conn: Connection, offer_ids: Iterable[str], *, lock: bool = False) -> dict[str, Offer]:
     """Offers by id; with `lock`, their rows are locked in id order (stock is about to change)."""
     ids = sorted(set(offer_ids))
     if not ids:
         return {}
     query = _select_offers_lock if lock else _select_offers
-    return offers_from_rows(conn, query.rows(conn, {"b_ids": ids}))
+    # The options of the ids asked for, in the same round trip (those of a missing offer are none).
+    rows, option_rows = rows_together(conn, [(query, {"b_ids": ids}), (_select_options, {"b_ids": ids})])
+    return _offers(rows, option_rows)
 
 
 def offers_from_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> dict[str, Offer]:
     """Offers from rows of `_OFFER`'s columns, with their shipping options."""
+    option_rows = _select_options.rows(conn, {"b_ids": [r[0] for r in rows]}) if rows else []
+    return _offers(rows, option_rows)
+
+
+def _offers(rows: Sequence[Sequence[Any]], option_rows: Sequence[Sequence[Any]]) -> dict[str, Offer]:
     options: dict[str, list[ShippingOption]] = defaultdict(list)
-    if rows:
-        for offer_id, *option in _select_options.rows(conn, {"b_ids": [r[0] for r in rows]}):
-            options[offer_id].append(ShippingOption(*option))
+    for offer_id, *option in option_rows:
+        options[offer_id].append(ShippingOption(*option))
     return {
         offer_id: Offer(
             offer_id, store_id, product_id, price, currency, stock, handling, tuple(options[offer_id])

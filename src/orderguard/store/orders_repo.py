@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from orderguard.domain.orders import Address, Line, Order
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Statement, in_list, rows_together
 
 MUTABLE = (
     "state",
@@ -69,6 +69,24 @@ _select_lines = Statement.per_dialect(
 )
 
 
+def order_queries(
+    order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
+) -> list[tuple[Statement, dict[str, Any]]]:
+    """The orders' and their lines' queries, for `rows_together`; `orders_from` reads their rows.
+
+    The lines of every id asked for: those of orders not found (or skipped as locked) are left out
+    by `orders_from`. Lines are never locked: they change only with their order."""
+    query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
+    return [(query, {"b_ids": order_ids}), (_select_lines, {"b_ids": order_ids})]
+
+
+def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]]) -> dict[str, Order]:
+    lines: dict[str, list[Line]] = defaultdict(list)
+    for order_id, *line in line_rows:
+        lines[order_id].append(Line(*line))
+    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+
+
 def load_orders(
     conn: Connection, order_ids: Iterable[str], *, lock: bool = False, skip_locked: bool = False
 ) -> dict[str, Order]:
@@ -79,15 +97,8 @@ def load_orders(
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    query = _select_orders_skip if skip_locked else _select_orders_lock if lock else _select_orders
-    rows = query.rows(conn, {"b_ids": ids})
-    ids = [row[0] for row in rows]
-    if not ids:
-        return {}
-    lines: dict[str, list[Line]] = defaultdict(list)
-    for order_id, *line in _select_lines.rows(conn, {"b_ids": ids}):
-        lines[order_id].append(Line(*line))
-    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+    rows, line_rows = rows_together(conn, order_queries(ids, lock=lock, skip_locked=skip_locked))
+    return orders_from(rows, line_rows)
 
 
 def load_order(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:
@@ -167,7 +178,7 @@ def update_orders(conn: Connection, changed: Sequence[Order]) -> None:
     for o in changed:
         alike[tuple(getattr(o, c) for c in MUTABLE)].append(o.id)
     for values, ids in alike.items():
-        _update_orders.run(
+        _update_orders.send(
             conn, {"b_ids": sorted(ids), **{f"b_{c}": v for c, v in zip(MUTABLE, values, strict=True)}}
         )
 

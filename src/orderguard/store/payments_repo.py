@@ -7,9 +7,11 @@ from dataclasses import fields
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Statement, in_list, rows_together
+from orderguard.store.orders_repo import order_queries, orders_from
 
 _PAYMENT_FIELDS = tuple(f.name for f in fields(Payment))  # `asdict` would deep-copy every value
 _MUTABLE = ("state", "provider_ref", "attempted_at", "settled_at", "failure_reason")
@@ -75,6 +77,15 @@ def load_payments(
 
 def load_payment(conn: Connection, payment_id: str, *, lock: bool = False) -> Payment | None:
     return load_payments(conn, [payment_id], lock=lock).get(payment_id)
+
+
+def lock_with_order(conn: Connection, payment_id: str, order_id: str) -> tuple[Order | None, Payment | None]:
+    """The order, then the payment, each locked (orders before payments), in one round trip."""
+    rows, line_rows, payment_rows = rows_together(
+        conn, [*order_queries([order_id], lock=True), (_payments_by_id_lock, {"b_ids": [payment_id]})]
+    )
+    order = orders_from(rows, line_rows).get(order_id)
+    return order, Payment(*payment_rows[0]) if payment_rows else None
 
 
 def payments_of(conn: Connection, order_id: str) -> list[Payment]:

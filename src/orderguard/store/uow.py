@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from orderguard.app import ports
 from orderguard.app.ports import (
     DueDeadline,
+    OpenCart,
     OrderMoney,
     ProductListing,
     StoredKey,
@@ -105,6 +106,9 @@ class SqlPayments(_Repository):
 
     def load_payment(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         return payments_repo.load_payment(self._conn, payment_id, lock=lock)
+
+    def lock_with_order(self, payment_id: str, order_id: str) -> tuple[Order | None, Payment | None]:
+        return payments_repo.lock_with_order(self._conn, payment_id, order_id)
 
     def payments_of(self, order_id: str) -> list[Payment]:
         return payments_repo.payments_of(self._conn, order_id)
@@ -243,6 +247,11 @@ class SqlCarts(_Repository):
 
     def last_added_at(self, buyer_id: str) -> datetime | None:
         return carts_repo.last_added_at(self._conn, buyer_id)
+
+    def open_cart(
+        self, buyer_id: str, *, adding: str | None = None, lock_free_offers: bool = False
+    ) -> OpenCart:
+        return carts_repo.open_cart(self._conn, buyer_id, adding=adding, lock_free_offers=lock_free_offers)
 
     def touch_cart(self, buyer_id: str, now: datetime) -> None:
         carts_repo.touch_cart(self._conn, buyer_id, now)

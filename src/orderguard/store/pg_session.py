@@ -1,0 +1,204 @@
+"""PostgreSQL in few round trips: BEGIN, writes and COMMIT travel with the statements around them.
+
+Over TCP every exchange with the server costs a round trip, and a command's time was mostly
+spent waiting for them: psycopg sends BEGIN on its own before a transaction's first statement,
+every write waited for its answer, and COMMIT for its own. Here, for the engines of
+`store.db.make_engine`:
+
+- The driver connection is in psycopg's autocommit mode and the transaction's BEGIN is sent by
+  us, queued in front of the unit's first statement (SQLAlchemy still runs the transaction:
+  `begin`, `commit` and `rollback` events).
+- A write whose answer the caller does not need (`Statement.send`, `Statement.run_many`) is
+  queued, not sent. The queue goes out in one psycopg pipeline with the next statement that
+  must be answered, or with COMMIT. A unit that reads, then writes, then commits makes
+  (reads + 1) round trips.
+- A few reads that do not depend on each other go out in one pipeline (`Statement.rows` of
+  `store.driver.rows_together`).
+
+What does not change: the statements and their order, so locks are taken in the same order;
+a transaction is still all or nothing (a queued write that fails makes the pipeline fail, and
+the unit rolls back); errors are SQLAlchemy's (`IntegrityError` and so on), raised by the
+statement that carried the failed write to the server or by the commit, never lost. A statement
+run through SQLAlchemy itself (`Connection.execute`) first sends the queue on its own.
+
+Stale connections: instead of `pool_pre_ping` (a round trip at every checkout), a connection is
+pinged when checked out only if the server has said something since it was last used (its
+socket is readable: a server that terminates a connection, on restart or by
+`pg_terminate_backend`, sends an error and closes it; checking costs one `select()` call, no
+round trip), or if it sat in the pool longer than `PING_AFTER_IDLE` seconds (a connection
+dropped silently on the way, without a word from the server). A failed ping replaces the
+connection (SQLAlchemy's `DisconnectionError`: the pool retries with a new one). A connection
+lost without a word within those seconds fails the one unit that meets it; SQLAlchemy then
+invalidates the pool, so the next units connect afresh.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DisconnectionError
+
+PING_AFTER_IDLE = 10.0  # seconds in the pool after which a connection is checked before use
+_SESSION = "orderguard_pg_session"
+_IDLE_SINCE = "orderguard_idle_since"
+
+Query = tuple[str, Mapping[str, Any]]
+
+
+class PgSession:
+    """What is waiting to be sent on one driver connection: the transaction's BEGIN and writes."""
+
+    __slots__ = ("begin", "driver", "writes")
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver  # the psycopg connection
+        self.begin = False  # BEGIN is due before the next statement
+        self.writes: list[tuple[str, Any, bool]] = []  # (sql, params or a list of them, many)
+
+    @property
+    def pending(self) -> bool:
+        return self.begin or bool(self.writes)
+
+    def queue(self, sql: str, params: Any, *, many: bool = False) -> None:
+        self.writes.append((sql, params, many))
+
+    def _send_pending(self, cursor: Any) -> None:
+        if self.begin:
+            cursor.execute("BEGIN")
+            self.begin = False
+        writes, self.writes = self.writes, []
+        for sql, params, many in writes:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+
+    def execute(self, queries: Sequence[Query]) -> list[Any]:
+        """Send what is pending and `queries`; returns a cursor per query, its answer received."""
+        driver = self.driver
+        if not self.pending and len(queries) == 1:
+            cursor = driver.cursor()
+            cursor.execute(*queries[0])
+            return [cursor]
+        with driver.pipeline():
+            self._send_pending(driver.cursor())
+            cursors = []
+            for sql, params in queries:
+                cursor = driver.cursor()
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        return cursors
+
+    def flush(self) -> None:
+        """Send what is pending, and wait for it."""
+        if self.pending:
+            with self.driver.pipeline():
+                self._send_pending(self.driver.cursor())
+
+    def commit(self) -> None:
+        """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
+        no COMMIT on a connection in autocommit isolation, where only the writes go)."""
+        if self.begin and not self.writes:
+            self.begin = False  # the server never saw this transaction
+            return
+        in_transaction = self.begin or self.driver.info.transaction_status != TransactionStatus.IDLE
+        if not self.writes and not in_transaction:
+            return
+        with self.driver.pipeline():
+            cursor = self.driver.cursor()
+            self._send_pending(cursor)
+            if in_transaction:
+                cursor.execute("COMMIT")
+
+    def discard(self) -> None:
+        self.begin = False
+        self.writes = []
+
+
+def session(conn: Connection) -> PgSession | None:
+    """The session of the connection's driver connection (made when the engine connected); None on
+    the engines of other modules (an admin engine, for instance)."""
+    if conn.invalidated:  # the connection was lost: nothing is pending on it any more
+        return None
+    found: PgSession | None = conn.connection.info.get(_SESSION)
+    return found
+
+
+def raise_as_sqlalchemy(conn: Connection, error: BaseException, sql: str | None) -> None:
+    """Raise `error` as `Connection.execute` would: wrapped (IntegrityError...), the pool told of a
+    lost connection."""
+    conn._handle_dbapi_exception(error, sql, None, None, None)
+
+
+def _server_spoke(driver: Any) -> bool:
+    """Whether an idle connection has input waiting: nothing is owed to it, so it is a farewell (or
+    a notice); either way the connection is worth a ping."""
+    try:
+        readable, _, _ = select.select([driver.fileno()], [], [], 0)
+    except Exception:  # closed already: the ping will fail and replace it
+        return True
+    return bool(readable)
+
+
+def install(engine: Engine) -> None:
+    """Wire the session into a PostgreSQL engine's connections and transactions."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(driver: Any, record: Any) -> None:
+        record.info[_SESSION] = PgSession(driver)
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(driver: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(driver: Any, record: Any, _proxy: Any) -> None:
+        if _server_spoke(driver) or time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) > PING_AFTER_IDLE:
+            try:
+                driver.autocommit = True
+                driver.execute("SELECT 1")
+            except Exception as e:
+                raise DisconnectionError(f"connection idle in the pool is gone: {e}") from e
+        elif not driver.autocommit:  # SQLAlchemy resets it after an isolation_level option
+            driver.autocommit = True
+        record.info[_SESSION].discard()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        pending = session(conn)
+        if pending is not None and not conn._is_autocommit_isolation():
+            pending.begin = True
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        pending = session(conn)
+        if pending is None:
+            return
+        try:
+            pending.commit()
+        except Exception as e:
+            pending.discard()
+            raise_as_sqlalchemy(conn, e, "COMMIT")
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Connection) -> None:
+        pending = session(conn)
+        if pending is not None:
+            pending.discard()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(conn: Connection, *_: Any) -> None:
+        pending = session(conn)
+        if pending is not None and pending.pending:
+            try:
+                pending.flush()
+            except Exception as e:
+                pending.discard()
+                raise_as_sqlalchemy(conn, e, None)
