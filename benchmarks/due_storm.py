@@ -123,30 +123,35 @@ class Drained:
     seconds: float
     firings: int
     peak_rss_mb: float
+    cpu_seconds: float  # the worker process's, while it drained (steadier than the wall clock)
+
+    @property
+    def cpu_us_per_firing(self) -> float:
+        return 1e6 * self.cpu_seconds / self.firings
 
     @property
     def per_second(self) -> float:
         return self.firings / self.seconds
 
 
-def _growth_worker(url: str, results: Queue[tuple[float, float]]) -> None:
-    """One worker process: drains what is due; puts (seconds, peak RSS in MB)."""
+def _growth_worker(url: str, results: Queue[tuple[float, float, float]]) -> None:
+    """One worker process: drains what is due; puts (seconds, peak RSS in MB, CPU seconds)."""
     ctx, fixed = new_context(url, migrate=False)
     try:
         fixed.set(FIRING_AT)
         with ctx.engine.connect(), ctx.engine.connect():  # the pool's connections are not timed
             pass
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         drain_like_a_worker(ctx)
-        seconds = time.perf_counter() - started
-        results.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        results.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cpu))
     finally:
         ctx.engine.dispose()
 
 
-def drain_in_a_process(url: str) -> tuple[float, float]:
+def drain_in_a_process(url: str) -> tuple[float, float, float]:
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: its memory is the worker's own
-    results: Queue[tuple[float, float]] = spawn.Queue()
+    results: Queue[tuple[float, float, float]] = spawn.Queue()
     process = spawn.Process(target=_growth_worker, args=(url, results))
     process.start()
     try:
@@ -171,15 +176,16 @@ def growth(pg_url: str, due: int, armed: Sequence[int], repeats: int) -> list[Dr
             for repeat in range(repeats):
                 for count, template in templates.items():
                     with database_copy(pg_url, template, f"r{repeat}") as url:
-                        seconds, rss = drain_in_a_process(url)
+                        seconds, rss, cpu = drain_in_a_process(url)
                         ctx, _ = new_context(url, migrate=False)
                         try:
                             check_fired_once(ctx, "PostgreSQL", due)
                         finally:
                             ctx.engine.dispose()
-                    runs.append(Drained(count, seconds, due, rss))
+                    runs.append(Drained(count, seconds, due, rss, cpu))
                     print(
-                        f"  {count:>9,} armed: {due / seconds:,.0f} firings/s, peak RSS {rss:.1f} MB",
+                        f"  {count:>9,} armed: {due / seconds:,.0f} firings/s,"
+                        f" {runs[-1].cpu_us_per_firing:.0f} µs of worker CPU a firing, peak RSS {rss:.1f} MB",
                         flush=True,
                     )
     print_growth(runs, armed)
@@ -203,22 +209,27 @@ def _templates(pg_url: str, base_url: str, armed: Sequence[int]) -> Iterator[dic
 
 def print_growth(runs: Sequence[Drained], armed: Sequence[int]) -> None:
     print()
-    print(f"{'armed not due':>13} {'firings/s (median)':>19} {'each run':>24} {'peak RSS MB':>12}")
-    medians: dict[int, tuple[float, float]] = {}
+    print(
+        f"{'armed not due':>13}  {'firings/s':>9}  {'CPU µs/firing':>13}  {'peak RSS MB':>11}"
+        "  each run (firings/s)"
+    )
+    medians: dict[int, tuple[float, float, float]] = {}
     for count in armed:
         mine = [r for r in runs if r.armed == count]
         rate = statistics.median(r.per_second for r in mine)
+        cpu = statistics.median(r.cpu_us_per_firing for r in mine)
         rss = statistics.median(r.peak_rss_mb for r in mine)
-        medians[count] = (rate, rss)
+        medians[count] = (rate, cpu, rss)
         each = " ".join(f"{r.per_second:,.0f}" for r in mine)
-        print(f"{count:>13,} {rate:>19,.0f} {each:>24} {rss:>12.1f}")
+        print(f"{count:>13,}  {rate:>9,.0f}  {cpu:>13.0f}  {rss:>11.1f}  {each}")
+    print("(medians of the runs)")
     first, last = medians[armed[0]], medians[armed[-1]]
-    rate_change = 100 * (last[0] - first[0]) / first[0]
-    rss_change = 100 * (last[1] - first[1]) / first[1]
-    verdict = "within" if abs(rate_change) < 10 and abs(rss_change) < 10 else "NOT within"
+    change = [100 * (b - a) / a for a, b in zip(first, last, strict=True)]
+    within = abs(change[0]) < 10 and abs(change[2]) < 10
     print(
-        f"from {armed[0]:,} to {armed[-1]:,} armed: firing rate {rate_change:+.1f} %, worker memory"
-        f" {rss_change:+.1f} % ({verdict} the 10 % goal)"
+        f"from {armed[0]:,} to {armed[-1]:,} armed: firing rate {change[0]:+.1f} %, worker CPU a firing"
+        f" {change[1]:+.1f} %, worker memory {change[2]:+.1f} % ({'within' if within else 'NOT within'}"
+        " the 10 % goal for rate and memory)"
     )
 
 
