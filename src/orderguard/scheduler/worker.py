@@ -6,10 +6,11 @@ many, each failed round and the retry, and the recovery. `work` is `orderguard w
 logs its start, stops on SIGTERM or SIGINT once the batch in hand is committed, and hands back what
 it did (`WorkerStats.summary()`), which the command prints before exiting 0.
 
-On PostgreSQL a worker keeps `connections` batches in flight (threads, each on its own connection,
-sharing the table through `SKIP LOCKED` as worker processes do): while one waits on the server the
-other computes its decisions, so one process is not idle for the length of every round trip. Each
-batch is still its own transaction; the threads share nothing but the stop signal and the stats.
+With `connections` > 1 (PostgreSQL) a worker keeps that many batches in flight: threads, each on
+its own connection, sharing the table through `SKIP LOCKED` as worker processes do, so that one
+computes while another waits on the server. Each batch is still its own transaction; the threads
+share nothing but the stop signal and the stats. The default stays one: on the shared 2-core
+machine two measured no gain (benchmarks/README.md, issue #12 items 4 and 5).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from orderguard.app.context import Context
 from orderguard.app.deadlines import FireReport, fire_due
 
 log = logging.getLogger("orderguard.scheduler")
-FIRING_CONNECTIONS = 2  # a worker's batches in flight on PostgreSQL (see `default_connections`)
 
 
 @dataclass
@@ -165,18 +165,13 @@ def _loop(
     return total
 
 
-def default_connections(ctx: Context) -> int:
-    """Batches a worker keeps in flight: two on PostgreSQL; one on SQLite, whose writers take turns."""
-    return FIRING_CONNECTIONS if ctx.engine is not None and ctx.engine.dialect.name == "postgresql" else 1
-
-
 def work(
     ctx: Context,
     *,
     poll_seconds: float = 1.0,
     batch: int = 500,
     until_idle: bool = False,
-    connections: int | None = None,
+    connections: int = 1,
 ) -> WorkerStats:
     """`orderguard worker`: run until SIGTERM or SIGINT (or, with `until_idle`, until nothing is due).
 
@@ -198,7 +193,6 @@ def work(
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, stopping)
     database = ctx.engine.url.render_as_string(hide_password=True) if ctx.engine is not None else "?"
-    connections = connections or default_connections(ctx)
     log.info(
         "worker started: batches of up to %d, polling every %g s, %s mode, database %s, %d connection%s",
         batch,
