@@ -9,7 +9,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_HTTP_ARGS ?=
 
-.PHONY: install uv demo test test-sqlite-plain lint bench bench-http bench-inprocess wrk clean
+.PHONY: install uv demo test test-sqlite-plain lint bench bench-http bench-inprocess bench-peers wrk clean
 
 # Where uv is missing it goes into a virtualenv of its own, .tools/: a system Python that refuses
 # `pip install` (PEP 668, "externally-managed-environment", as on Debian and Ubuntu) allows that.
@@ -57,6 +57,21 @@ bench-http: install wrk
 
 bench-inprocess: install
 	$(UV) run python -m benchmarks.run
+
+# Optional: the due storm beside its peers (procrastinate, pgqueuer, a raw SKIP LOCKED sweeper), one run,
+# one table; see ../shared/peers/README.md. run_all.sh makes the peers' virtualenv from PyPI on first use.
+# e.g. make bench-peers PEERS_N=20000 PEERS_DB=mine
+PEERS_DIR ?= $(abspath $(CURDIR)/../shared/peers)
+PEERS_DB ?= peers
+PEERS_N ?= 10000
+PG_ADMIN = -h 127.0.0.1 -U postgres
+bench-peers: install
+	@test -f "$(PEERS_DIR)/run_all.sh" || { echo "make: no $(PEERS_DIR)/run_all.sh; set PEERS_DIR"; exit 1; }
+	@psql $(PG_ADMIN) -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(PEERS_DB)'" | grep -q 1 \
+	  || createdb $(PG_ADMIN) $(PEERS_DB)
+	PEERS_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$(PEERS_DB) \
+	PEERS_EXTRA="$(CURDIR)/.venv/bin/python $(PEERS_DIR)/peer_orderguard.py --project $(CURDIR) -n $(PEERS_N)" \
+	  bash "$(PEERS_DIR)/run_all.sh"
 
 # wrk (the HTTP load generator of bench-http) from Debian's packages when it is missing: as root, or
 # through sudo.

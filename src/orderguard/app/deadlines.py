@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from copy import copy
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -101,13 +102,15 @@ class Batch:
         found = self._uow.disputes.open_proposals(dispute_id)
         current = [self._current.get(("dispute_proposal", p.id), p) for p in found]
         return [p for p in current if p.state == ProposalState.OPEN]
+
     def parcels(self, order_id: str) -> list[Shipment]:
         """The order's shipments (written only under the order's lock), as moved in this batch."""
         found = self._uow.shipments.shipments_of([order_id])
         return [self._current.get(("shipment", s.id), s) for s in found]
 
-    def moved(self, decision: Decision[Any]) -> None:
-        for d in decision.flatten():
+    def moved(self, parts: list[Decision[Any]]) -> None:
+        """parts: a decision flattened (the decision and those it entails)."""
+        for d in parts:
             self._current[(d.subject.lifecycle, d.subject.id)] = d.subject
             for txn in d.ledger:
                 if txn.order_id is None:
@@ -163,13 +166,25 @@ def _fire(
         if decision is None:
             outcomes.append((deadline.id, "cancelled"))  # stale: the subject moved on
             continue
-        batch.moved(decision)
-        for part in decision.flatten():
+        parts = decision.flatten()
+        batch.moved(parts)
+        for part in parts:
             part_key = (part.subject.lifecycle, part.subject.id)
-            alone = replace(part, also=[])
-            decisions[part_key] = decisions[part_key].then(alone) if part_key in decisions else alone
+            alone = _alone(part)
+            earlier = decisions.get(part_key)
+            decisions[part_key] = alone if earlier is None else earlier.then(alone)
         outcomes.append((deadline.id, "fired"))
     uow.deadlines.settle(outcomes, now)
     uow.save(list(decisions.values()), now)
     after = [effect for d in decisions.values() for effect in d.after_commit]
     return outcomes, after
+
+
+def _alone(part: Decision[Any]) -> Decision[Any]:
+    """The decision without those it entails (they are merged under their own subjects); most
+    firings entail none, and copying a decision costs more than the rest of merging it."""
+    if not part.also:
+        return part
+    alone = copy(part)
+    alone.also = []
+    return alone

@@ -5,6 +5,12 @@ logs (logger `orderguard.scheduler`) each batch that claimed anything, with the 
 many, each failed round and the retry, and the recovery. `work` is `orderguard worker` itself: it
 logs its start, stops on SIGTERM or SIGINT once the batch in hand is committed, and hands back what
 it did (`WorkerStats.summary()`), which the command prints before exiting 0.
+
+With `connections` > 1 (PostgreSQL) a worker keeps that many batches in flight: threads, each on
+its own connection, sharing the table through `SKIP LOCKED` as worker processes do, so that one
+computes while another waits on the server. Each batch is still its own transaction; the threads
+share nothing but the stop signal and the stats. The default stays one: on the shared 2-core
+machine two measured no gain (benchmarks/README.md, issue #12 items 4 and 5).
 """
 
 from __future__ import annotations
@@ -34,12 +40,18 @@ class WorkerStats:
     failed_rounds: int = 0
     kinds: Counter[str] = field(default_factory=Counter)  # fired, by kind
     stopped_by: str | None = None  # the signal's name, or "idle" with --until-idle
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, report: FireReport) -> None:
-        self.batches += 1
-        self.fired += report.fired
-        self.stale += report.stale
-        self.kinds.update(report.fired_kinds)
+        with self._lock:  # the firing threads of one worker share it
+            self.batches += 1
+            self.fired += report.fired
+            self.stale += report.stale
+            self.kinds.update(report.fired_kinds)
+
+    def failed(self) -> None:
+        with self._lock:
+            self.failed_rounds += 1
 
     def summary(self) -> str:
         why = {None: "stopped", "idle": "stopped: nothing is due"}.get(
@@ -64,15 +76,43 @@ def run(
     until_idle: bool = False,
     stop: threading.Event | None = None,
     stats: WorkerStats | None = None,
+    connections: int = 1,
 ) -> int:
     """Fire deadlines as they fall due until `stop` is set (or, with `until_idle`, none is due);
-    returns how many fired.
+    returns how many fired. With `connections` > 1, that many threads do so side by side, each
+    batch on its own connection (see the module's docstring).
 
     Every database access of a round, the sandbox clock's reading included, is inside
     the `try`: a database outage costs rounds, never the worker.
     """
     stop = stop or threading.Event()
     stats = stats if stats is not None else WorkerStats()
+    if connections > 1:
+        fired: list[int] = []
+        threads = [
+            threading.Thread(
+                target=lambda: fired.append(_loop(ctx, poll_seconds, batch, until_idle, stop, stats)),
+                name=f"orderguard-firing-{i}",
+            )
+            for i in range(connections)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sum(fired)
+    return _loop(ctx, poll_seconds, batch, until_idle, stop, stats)
+
+
+def _loop(
+    ctx: Context,
+    poll_seconds: float,
+    batch: int,
+    until_idle: bool,
+    stop: threading.Event,
+    stats: WorkerStats,
+) -> int:
+    """One thread's rounds (see `run`)."""
     total = 0
     failures = 0
     while not stop.is_set():
@@ -80,7 +120,7 @@ def run(
             report = fire_due(ctx, batch)
         except Exception as e:  # a bad round must not kill the worker; the rows stay armed
             failures += 1
-            stats.failed_rounds += 1
+            stats.failed()
             extra = {"failures": failures, "retry_in_seconds": poll_seconds}
             if failures == 1:
                 log.exception("firing deadlines failed; retrying in %g s", poll_seconds, extra=extra)
@@ -126,7 +166,12 @@ def run(
 
 
 def work(
-    ctx: Context, *, poll_seconds: float = 1.0, batch: int = 500, until_idle: bool = False
+    ctx: Context,
+    *,
+    poll_seconds: float = 1.0,
+    batch: int = 500,
+    until_idle: bool = False,
+    connections: int = 1,
 ) -> WorkerStats:
     """`orderguard worker`: run until SIGTERM or SIGINT (or, with `until_idle`, until nothing is due).
 
@@ -149,15 +194,30 @@ def work(
             previous[sig] = signal.signal(sig, stopping)
     database = ctx.engine.url.render_as_string(hide_password=True) if ctx.engine is not None else "?"
     log.info(
-        "worker started: batches of up to %d, polling every %g s, %s mode, database %s",
+        "worker started: batches of up to %d, polling every %g s, %s mode, database %s, %d connection%s",
         batch,
         poll_seconds,
         "sandbox" if ctx.sandbox else "production",
         database,
-        extra={"batch": batch, "poll_seconds": poll_seconds, "sandbox": ctx.sandbox},
+        connections,
+        "" if connections == 1 else "s",
+        extra={
+            "batch": batch,
+            "poll_seconds": poll_seconds,
+            "sandbox": ctx.sandbox,
+            "connections": connections,
+        },
     )
     try:
-        run(ctx, poll_seconds=poll_seconds, batch=batch, until_idle=until_idle, stop=stop, stats=stats)
+        run(
+            ctx,
+            poll_seconds=poll_seconds,
+            batch=batch,
+            until_idle=until_idle,
+            stop=stop,
+            stats=stats,
+            connections=connections,
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
