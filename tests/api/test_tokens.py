@@ -101,13 +101,27 @@ def test_unknown_accounts_and_tokens_are_refused(api: Api) -> None:
 
 
 def test_authentication_is_one_query(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(driver, "DIRECT", False)  # every statement through SQLAlchemy, which counts it
+    """One statement, whichever way it runs: a `Statement` (straight on the driver where it can) or
+    SQLAlchemy's own execution."""
     ann = api.buyer()
     statements: list[str] = []
+    in_statement = False
+    rows = driver.Statement.rows
+
+    def counted(self: driver.Statement, conn: Any, params: Any) -> Any:
+        nonlocal in_statement
+        statements.append(str(self.statement))
+        in_statement = True
+        try:
+            return rows(self, conn, params)
+        finally:
+            in_statement = False
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
+        if not in_statement:
+            statements.append(statement)
 
+    monkeypatch.setattr(driver.Statement, "rows", counted)
     event.listen(api.ctx.engine, "before_cursor_execute", seen)
     try:
         assert accounts.authenticate(api.ctx, ann.token) is not None
