@@ -46,17 +46,19 @@ def _by_ids(array: bool) -> Select[Any]:
     return select(*_OFFER).where(in_list(t.offers.c.id, "b_ids", array=array)).order_by(t.offers.c.id)
 
 
+# A shipping option's columns, after its offer's id.
+_OPTION = (
+    t.shipping_options.c.offer_id,
+    t.shipping_options.c.id,
+    t.shipping_options.c.carrier,
+    t.shipping_options.c.price,
+    t.shipping_options.c.promised_days,
+)
 _select_offers = Statement.per_dialect(_by_ids)
 _select_offers_lock = Statement.per_dialect(lambda array: _by_ids(array).with_for_update())
 _select_options = Statement.per_dialect(
     lambda array: (
-        select(
-            t.shipping_options.c.offer_id,
-            t.shipping_options.c.id,
-            t.shipping_options.c.carrier,
-            t.shipping_options.c.price,
-            t.shipping_options.c.promised_days,
-        )
+        select(*_OPTION)
         .where(in_list(t.shipping_options.c.offer_id, "b_ids", array=array))
         .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
     )
@@ -102,13 +104,7 @@ _cart_offers = {
 }
 _cart_options = {
     locked: Statement(
-        select(
-            t.shipping_options.c.offer_id,
-            t.shipping_options.c.id,
-            t.shipping_options.c.carrier,
-            t.shipping_options.c.price,
-            t.shipping_options.c.promised_days,
-        )
+        select(*_OPTION)
         .where(t.shipping_options.c.offer_id.in_(select(t.offers.c.id).where(where)))
         .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
     )
