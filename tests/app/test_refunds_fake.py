@@ -286,7 +286,7 @@ def test_a_firing_batch_sees_the_escrow_its_own_decisions_took(w: FakeWorld) -> 
             "r1", order, payment, (), 5_00, "missed_ship_by", "missed_ship_by", None,
             batch.escrow(order.id), now, policy,
         )  # fmt: skip
-        batch.moved(first)
+        batch.moved(first.flatten())
         assert batch.escrow(order.id) == TOTAL - 5_00
         with pytest.raises(Refused) as e:
             rules.grant("r2", order, payment, (), TOTAL, "x", "missed_ship_by", None,
