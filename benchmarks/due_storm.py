@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
@@ -76,21 +76,9 @@ NOT_DUE_FROM = FIRING_AT + timedelta(days=365)  # the armed-but-not-due deadline
 # --- databases ----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def database_copy(server_url: str, template_url: str, suffix: str) -> Iterator[str]:
-    """A fresh database copied from the one at `template_url` (file copy: fast for a large one)."""
-    template = make_url(template_url).database
-    name = f"{template}_{suffix}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
-        yield make_url(template_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def database_copy(server_url: str, template_url: str, suffix: str) -> AbstractContextManager[str]:
+    """A fresh database copied from the one at `template_url`."""
+    return postgres_url(server_url, suffix, template=make_url(template_url).database)
 
 
 def arm_not_due(url: str, count: int) -> None:

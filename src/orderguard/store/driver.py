@@ -120,13 +120,7 @@ class _PgPlan:
         return values
 
     def decoded(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if self.results:
-            for i, row in enumerate(rows):
-                values = list(row)
-                for at, decode in self.results:
-                    values[at] = decode(values[at])
-                rows[i] = tuple(values)
-        return rows
+        return _decoded(self.results, rows)
 
 
 def in_list(column: ColumnElement[Any], name: str, *, array: bool) -> ColumnElement[bool]:
@@ -169,15 +163,7 @@ class Statement:
         if not DIRECT:
             return [tuple(row) for row in conn.execute(self.statement, dict(params))]
         plan = self._plan(conn.dialect, params)
-        cursor = _driver(conn).execute(*_bound(plan, params))
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-        if plan.results:
-            for i, row in enumerate(rows):
-                values = list(row)
-                for at, decode in plan.results:
-                    values[at] = decode(values[at])
-                rows[i] = tuple(values)
-        return rows
+        return _decoded(plan.results, _driver(conn).execute(*_bound(plan, params)).fetchall())
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; returns how many rows it changed."""
@@ -316,6 +302,19 @@ def _bound(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]]:
         else:
             values.append(encode(value) if encode else value)
     return plan.sql, values
+
+
+def _decoded(
+    results: tuple[tuple[int, Callable[[Any], Any]], ...], rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """`rows` with the columns that need it decoded by their types, as SQLAlchemy would (in place)."""
+    if results:
+        for i, row in enumerate(rows):
+            values = list(row)
+            for at, decode in results:
+                values[at] = decode(values[at])
+            rows[i] = tuple(values)
+    return rows
 
 
 def _driver(conn: Connection) -> Any:
