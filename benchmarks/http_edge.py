@@ -41,9 +41,9 @@ Anything a load should never see is listed under the table and makes the run exi
 answer to a read, a write answered with anything but 201 (no 409 is expected: each buyer has its
 own cart and the stock never runs out), a socket error or a timeout.
 
-`--profile DIR` runs the order-detail load once more on each database and on the bare app, under
+`--profile DIR` runs each load once more on each database and on the bare app, under
 `py-spy record --gil` attached to the server, after the measured runs (so the figures are not
-perturbed). It writes collapsed stacks (`DIR/order_detail-<server>.txt`, which speedscope.app or
+perturbed). It writes collapsed stacks (`DIR/<load>-<server>.txt`, which speedscope.app or
 flamegraph.pl open), prints the frames most often on the stack, and the GIL time a request by the
 package of the innermost frame, OrderGuard beside the bare app: what OrderGuard adds, and where.
 `--gil` samples only the thread that holds the GIL, so idle threads of the pool are left out, and
@@ -485,6 +485,7 @@ PROFILE_RATE = 200  # samples a second
 @dataclass
 class Profile:
     label: str  # "OrderGuard SQLite", "bare FastAPI"
+    load: str  # "order_detail", ...
     path: Path  # collapsed stacks
     requests: int  # served while it was recorded
 
@@ -523,7 +524,7 @@ def profile_load(server: Server, load: str, data_file: Path, run: RunSpec, out: 
         raise RuntimeError(f"py-spy failed ({recorder.returncode}): {errors}")
     # py-spy records a little longer than wrk runs: count the requests of its whole window
     requests = int(report["requests"] * (run.seconds + 2) / run.seconds)
-    return Profile(label, path, requests)
+    return Profile(label, load, path, requests)
 
 
 def top_frames(collapsed: Path, limit: int = 25) -> list[tuple[str, float]]:
@@ -580,7 +581,7 @@ def by_package(collapsed: Path) -> list[tuple[str, float]]:
 def print_profiles(profiles: Sequence[Profile]) -> None:
     """For each profile its hottest frames, then GIL time a request by package, side by side."""
     for p in profiles:
-        print(f"profile of order_detail, {p.label}: {p.path} ({p.requests:,} requests)")
+        print(f"profile of {p.load}, {p.label}: {p.path} ({p.requests:,} requests)")
         print("  most often on the stack (inclusive):")
         for frame, share in top_frames(p.path):
             print(f"    {share:5.1f}%  {frame}")
@@ -593,7 +594,7 @@ def print_profiles(profiles: Sequence[Profile]) -> None:
     )
     print()
     print("GIL time a request, ms, by the package of the innermost frame (self time)")
-    print(f"{'package':<14}" + "".join(f" {p.label:>22}" for p in profiles))
+    print(f"{'package':<14}" + "".join(f" {p.load[:10] + ', ' + p.label[:10]:>22}" for p in profiles))
     for package in [*packages, "all"]:
         cells = [
             p.ms_per_request(100.0 if package == "all" else s.get(package, 0.0))
@@ -725,10 +726,9 @@ def main(
             with serve_bare(tmp / "docs.json", tmp / f"bare-{workers}.log", workers) as server:
                 for name in names:
                     figures.append(measure(server, "bare FastAPI", "", name, bare_data, run))
-                if profile is not None and workers == 1 and "order_detail" in names:
-                    profiles.append(
-                        profile_load(server, "order_detail", bare_data, run, profile, "bare FastAPI")
-                    )
+                if profile is not None and workers == 1:
+                    for name in names:
+                        profiles.append(profile_load(server, name, bare_data, run, profile, "bare FastAPI"))
 
         for backend in backends:
             name = BACKEND_NAMES[backend]
@@ -745,9 +745,10 @@ def main(
                         bare_data = write_data_file(tmp / "data-bare.lua", seeded.data(bare=True))
                     for load in loads:
                         figures.append(measure(server, "OrderGuard", name, load, data, run))
-                    if profile is not None and "order_detail" in loads:
-                        label = f"OrderGuard {name}"
-                        profiles.append(profile_load(server, "order_detail", data, run, profile, label))
+                    if profile is not None:
+                        for load in loads:
+                            label = f"OrderGuard {name}"
+                            profiles.append(profile_load(server, load, data, run, profile, label))
                 if backend == backends[0]:
                     bare_round(1, loads)  # between the two databases: the same stretch of the run
                 reads = [load for load in loads if load in READS]

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 PREFIX = "ORDERGUARD_"
 SQLITE_EXAMPLE = "sqlite:///var/orderguard.db"
 POSTGRES_EXAMPLE = "postgresql+psycopg://user@host:5432/dbname"
+# At most as many as the database pool keeps connections open (store/db.POOL_SIZE).
+MAX_REQUEST_THREADS = 20
 
 # What each variable expects, as its one-line error says it.
 EXPECTED = {
@@ -28,6 +30,7 @@ EXPECTED = {
     "idempotency_lease_seconds": "a number of seconds above 0, such as 30",
     "files_dir": "a directory path",
     "sqlite_direct": "1 (the fast path of store/driver.py) or 0 (every statement through SQLAlchemy)",
+    "request_threads": f"a whole number from 1 to {MAX_REQUEST_THREADS}",
 }
 SECRET = {"carrier_secrets"}  # never echoed back
 
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     # Read by store/driver.py when it is imported; declared here so that a value it cannot take is
     # refused like any other.
     sqlite_direct: bool = True
+    # Threads that run the API's blocking work (routes, token lookups, Idempotency-Keys) at once, per
+    # process. Default: `default_request_threads`, by database.
+    request_threads: int | None = Field(default=None, ge=1, le=MAX_REQUEST_THREADS)
 
     @field_validator("database_url")
     @classmethod
@@ -85,6 +91,18 @@ class Settings(BaseSettings):
         if path is not None:
             return path.parent / "files"
         return Path("var/files")
+
+
+def default_request_threads(database_in_process: bool) -> int:
+    """Few threads: more only contend for the interpreter's lock (issue #12, benchmarks/README.md).
+
+    On SQLite (`database_in_process`) a request is CPU work from end to end, and SQLite releases
+    the lock around every row it steps: with 16 threads the lock changed hands so often that a page
+    of 50 orders cost 22 ms of CPU served, against 7 ms alone. Two threads keep that cost away and
+    still let a short request pass one that runs long. PostgreSQL requests also wait on the server,
+    so four keep both busy.
+    """
+    return 2 if database_in_process else 4
 
 
 def load_settings(**overrides: Any) -> Settings:

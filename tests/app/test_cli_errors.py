@@ -284,6 +284,7 @@ BAD_VARIABLES = {
     "idempotency_lease_seconds": ("-1", "expected a number of seconds above 0"),
     "files_dir": ("{here}/a-file", "is a file; expected a directory"),
     "sqlite_direct": ("maybe", "expected 1 (the fast path of store/driver.py) or 0"),
+    "request_threads": ("21", "expected a whole number from 1 to 20"),
 }
 
 

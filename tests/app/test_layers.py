@@ -69,7 +69,7 @@ def test_the_import_check_sees_plain_relative_and_late_imports() -> None:
 
 
 def test_the_api_never_holds_more_connections_than_the_pool_keeps_open() -> None:
-    from orderguard.api.app_factory import REQUEST_THREADS
+    from orderguard.settings import MAX_REQUEST_THREADS
     from orderguard.store.db import POOL_SIZE
 
-    assert REQUEST_THREADS <= POOL_SIZE
+    assert MAX_REQUEST_THREADS <= POOL_SIZE

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,7 @@ from orderguard.api.problems import RequestIds
 from orderguard.api.request_metrics import RequestMetrics
 from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
-from orderguard.settings import Settings
-
-# Blocking work (a route, a token lookup, an idempotency key) runs in anyio's thread pool: no more
-# threads at once than the database pool keeps connections open (store/db.POOL_SIZE).
-REQUEST_THREADS = 16
+from orderguard.settings import Settings, default_request_threads
 
 # Swagger UI and ReDoc ship inside the fastapi-offline package: /docs needs no CDN.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -59,10 +55,23 @@ Order-protection engine for a multi-seller marketplace.
 """
 
 
-@asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
-    yield
+def _lifespan(threads: Callable[[], int]) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Blocking work (a route, a token lookup, an Idempotency-Key) runs in anyio's thread pool, at
+    most `threads()` at once (`request_threads`), from when the app starts serving."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads()
+        yield
+
+    return lifespan
+
+
+def request_threads(ctx: Context, settings: Settings) -> int:
+    """`settings.request_threads`, else the default for the database `ctx` runs on."""
+    if settings.request_threads is not None:
+        return settings.request_threads
+    return default_request_threads(ctx.engine is None or ctx.engine.dialect.name == "sqlite")
 
 
 class _OrderGuardAPI(FastAPI):
@@ -83,7 +92,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan,
+        lifespan=_lifespan(lambda: request_threads(ctx, settings)),
     )
     app.state.ctx = ctx
     problems.install(app)

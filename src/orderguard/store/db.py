@@ -19,7 +19,7 @@ from orderguard.store import pg_session
 
 READ_ONLY = "orderguard_read_only"
 # Connections kept open per engine: at least as many as the API's request threads
-# (api/app_factory.REQUEST_THREADS), each holding one, so that none is closed and reopened under load.
+# (settings.MAX_REQUEST_THREADS), each holding one, so that none is closed and reopened under load.
 POOL_SIZE = 20
 
 # Run inside every writing unit of work, just before it commits, in the context that set it
