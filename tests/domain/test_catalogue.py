@@ -158,6 +158,53 @@ def test_scores_match_the_documented_formula(specs: list[tuple[int, int, int, in
         assert r.score == pytest.approx(float(expected), abs=1e-6)
 
 
+def reference_ranking(offers: list[Offer], weight: float) -> list[tuple[str, str, float]]:
+    """(offer, option, shown score) in rank order, by the formula in exact fractions."""
+    w = Fraction(weight)
+
+    def best(o: Offer) -> ShippingOption:
+        cheapest = max(min(o.price + s.price for s in o.shipping_options), 1)
+        fastest = max(min(o.handling_days + s.promised_days for s in o.shipping_options), 1)
+        return min(
+            o.shipping_options,
+            key=lambda s: documented_score(
+                o.price + s.price, o.handling_days + s.promised_days, cheapest, fastest, w
+            ),
+        )
+
+    picks = [(o, best(o)) for o in offers]
+    landed = [o.price + s.price for o, s in picks]
+    days = [o.handling_days + s.promised_days for o, s in picks]
+    cheapest, fastest = max(min(landed), 1), max(min(days), 1)
+    scores = [documented_score(lp, d, cheapest, fastest, w) for lp, d in zip(landed, days, strict=True)]
+    order = sorted(range(len(picks)), key=lambda i: (scores[i], i))
+    return [(picks[i][0].id, picks[i][1].id, round(float(scores[i]), 6)) for i in order]
+
+
+option_specs = st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), min_size=1, max_size=4)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 4), option_specs), min_size=1, max_size=8),
+    st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0, 1.7, 3.0]),
+)
+def test_ranking_and_best_options_are_exactly_those_of_the_formula_in_fractions(
+    specs: list[tuple[int, int, list[tuple[int, int]]]], weight: float
+) -> None:
+    """Small numbers make many exact ties: each must go to the earlier offer or option."""
+    offers = [
+        offer(
+            f"o{i}",
+            price,
+            handling=h,
+            options=tuple(ShippingOption(f"o{i}-{j}", "post", sp, sd) for j, (sp, sd) in enumerate(opts)),
+        )
+        for i, (price, h, opts) in enumerate(specs)
+    ]
+    ranked = rank_offers(offers, weight)
+    assert [(r.offer.id, r.best_option.id, r.score) for r in ranked] == reference_ranking(offers, weight)
+
+
 # --- plan_checkout ----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ listed offer. Seller scorecards (R8.3) join the score when they exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -51,9 +52,19 @@ class RankedOffer:
     rank: int
 
 
-def _score(landed: int, days: int, cheapest: int, fastest: int, weight: Fraction) -> Fraction:
-    """The documented score, exact: equal scores compare equal, so ties keep listing order."""
-    return Fraction(landed, max(cheapest, 1)) + weight * Fraction(days, max(fastest, 1))
+def _scaled_scores(landed: Sequence[int], days: Sequence[int], weight: Fraction) -> tuple[list[int], int]:
+    """The documented scores of candidates with these landed prices and days, exact, as whole
+    numbers over one denominator: with weight = p / q,
+
+        score = landed / cheapest + p / q * days / fastest
+              = (landed * fastest * q + p * days * cheapest) / (cheapest * fastest * q)
+
+    so they compare as whole numbers (equal scores compare equal: ties keep listing order) and are
+    divided only to be shown. Fractions gave the same order at a tenth of the speed."""
+    cheapest, fastest = max(min(landed), 1), max(min(days), 1)
+    p, q = weight.numerator, weight.denominator
+    scaled = [lp * fastest * q + p * d * cheapest for lp, d in zip(landed, days, strict=True)]
+    return scaled, cheapest * fastest * q
 
 
 def best_option(offer: Offer, weight: Fraction | float) -> ShippingOption:
@@ -61,15 +72,13 @@ def best_option(offer: Offer, weight: Fraction | float) -> ShippingOption:
 
     It is the option the comparison shows, and the one a cart line gets when the buyer picks none.
     """
-    weight = Fraction(weight)
-    cheapest = offer.price + min(o.price for o in offer.shipping_options)
-    fastest = offer.handling_days + min(o.promised_days for o in offer.shipping_options)
-    return min(
-        offer.shipping_options,
-        key=lambda o: _score(
-            offer.price + o.price, offer.handling_days + o.promised_days, cheapest, fastest, weight
-        ),
+    options = offer.shipping_options
+    scores, _ = _scaled_scores(
+        [offer.price + o.price for o in options],
+        [offer.handling_days + o.promised_days for o in options],
+        Fraction(weight),
     )
+    return options[scores.index(min(scores))]
 
 
 def rank_offers(offers: list[Offer], delivery_weight: float) -> list[RankedOffer]:
@@ -84,12 +93,8 @@ def rank_offers(offers: list[Offer], delivery_weight: float) -> list[RankedOffer
         picks = [(o, best_option(o, weight)) for o in group]
         landed = [o.price + opt.price for o, opt in picks]
         days = [o.handling_days + opt.promised_days for o, opt in picks]
-        cheapest, fastest = min(landed), min(days)
-        scored = sorted(
-            (_score(lp, d, cheapest, fastest, weight), i)
-            for i, (lp, d) in enumerate(zip(landed, days, strict=True))
-        )
-        for rank, (score, i) in enumerate(scored, start=1):
+        scores, denominator = _scaled_scores(landed, days, weight)
+        for rank, (score, i) in enumerate(sorted((s, i) for i, s in enumerate(scores)), start=1):
             offer, option = picks[i]
-            ranked.append(RankedOffer(offer, option, landed[i], days[i], round(float(score), 6), rank))
+            ranked.append(RankedOffer(offer, option, landed[i], days[i], round(score / denominator, 6), rank))
     return ranked
