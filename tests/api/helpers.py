@@ -58,7 +58,7 @@ def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
 
 def document_app() -> FastAPI:
     """An application for its OpenAPI document: building and serving it touches no database."""
-    return create_app(cast(Context, SimpleNamespace(units=None)))
+    return create_app(cast(Context, SimpleNamespace(units=None, engine=None)))
 
 
 def openapi_document() -> dict[str, Any]:

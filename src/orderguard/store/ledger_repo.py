@@ -41,11 +41,11 @@ class _Sum:
     high * 2^32 + low, joined in Python.
     """
 
-    def __init__(self, conn: Connection | None = None, *, split: bool | None = None) -> None:
-        """For `conn`'s dialect, or with `split` given, for SQLite (True) or PostgreSQL (False)."""
+    def __init__(self, *, split: bool) -> None:
+        """For SQLite (`split`) or PostgreSQL."""
         amount = t.postings.c.amount
-        self.split = split if split is not None else conn is not None and conn.dialect.name == "sqlite"
-        if self.split:
+        self.split = split
+        if split:
             self.high: ColumnElement[Any] = func.sum(amount.op(">>")(_HALF))
             self.low: ColumnElement[Any] = func.sum(amount.op("&")(_LOW_MASK))
             self.columns: tuple[ColumnElement[Any], ...] = (self.high, self.low)
@@ -75,9 +75,18 @@ class _Sum:
         return self._units() < 0
 
 
+# Built once: building the expressions cost more than running an order page's query.
+_SUMS = {split: _Sum(split=split) for split in (True, False)}
+
+
+def _sum_of(conn: Connection) -> _Sum:
+    """The sum for `conn`'s database."""
+    return _SUMS[conn.dialect.name == "sqlite"]
+
+
 def balance(conn: Connection, account: str) -> dict[str, int]:
     """The account's balance per currency."""
-    total = _Sum(conn)
+    total = _sum_of(conn)
     rows = conn.execute(
         select(t.postings.c.currency, *total.columns)
         .where(t.postings.c.account == account)
@@ -89,7 +98,7 @@ def balance(conn: Connection, account: str) -> dict[str, int]:
 def _account_sums(split: bool) -> Select[Any]:
     p = t.postings.c
     return (
-        select(p.kind, p.currency, *_Sum(split=split).columns)
+        select(p.kind, p.currency, *_SUMS[split].columns)
         .where(p.account == bindparam("b_account"))
         .group_by(p.kind, p.currency)
     )
@@ -101,7 +110,7 @@ _account_sums_by_kind = Statement(_account_sums(True), postgresql=_account_sums(
 
 def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:
     """What was captured into the order's escrow, and what it holds in the order's currency."""
-    total = _Sum(conn)
+    total = _sum_of(conn)
     paid = held = 0
     for kind, in_currency, *sums in _account_sums_by_kind.rows(conn, {"b_account": escrow(order_id)}):
         amount = total.value(sums)
@@ -135,7 +144,7 @@ def check(conn: Connection, on_step: Callable[[str], None] | None = None) -> tup
     `on_step` is told the name of each of CHECK_STEPS once it is done (a progress bar)."""
     step = on_step or (lambda _: None)
     problems: list[LedgerProblem] = []
-    total = _Sum(conn)
+    total = _sum_of(conn)
     txn_count = conn.execute(select(func.count(func.distinct(t.postings.c.txn_id)))).scalar_one()
     unbalanced = conn.execute(
         select(t.postings.c.txn_id, t.postings.c.currency, *total.columns)
@@ -219,7 +228,7 @@ def refund_problems(conn: Connection) -> list[LedgerProblem]:
 
 def _per_order(conn: Connection, *where: ColumnElement[bool]) -> dict[tuple[str, str], int]:
     """SUM(amount) of the postings matching `where`, per (order id, currency)."""
-    total = _Sum(conn)
+    total = _sum_of(conn)
     rows = conn.execute(
         select(t.postings.c.order_id, t.postings.c.currency, *total.columns)
         .where(*where)
@@ -232,7 +241,7 @@ def escrow_balances(conn: Connection, order_ids: list[str]) -> dict[str, int]:
     """Escrow held per order (an order has one currency, so one number each)."""
     if not order_ids:
         return {}
-    total = _Sum(conn)
+    total = _sum_of(conn)
     rows = conn.execute(
         select(t.postings.c.order_id, *total.columns)
         .where(t.postings.c.order_id.in_(order_ids), t.postings.c.account.like("escrow:%"))

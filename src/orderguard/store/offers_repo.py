@@ -170,14 +170,24 @@ def _offers(rows: Sequence[Sequence[Any]], option_rows: Sequence[Sequence[Any]])
     }
 
 
+_product_offers = Statement(
+    select(*_OFFER)
+    .where(t.offers.c.product_id == bindparam("b_product"))
+    .order_by(t.offers.c.created_at, t.offers.c.id)
+)
+_product_options = Statement(
+    select(*_OPTION)
+    .join(t.offers, t.offers.c.id == t.shipping_options.c.offer_id)
+    .where(t.offers.c.product_id == bindparam("b_product"))
+    .order_by(t.shipping_options.c.offer_id, t.shipping_options.c.position)
+)
+
+
 def offers_of_product(conn: Connection, product_id: str) -> list[Offer]:
     """The product's offers, oldest first."""
-    rows = conn.execute(
-        select(*_OFFER)
-        .where(t.offers.c.product_id == product_id)
-        .order_by(t.offers.c.created_at, t.offers.c.id)
-    ).all()
-    offers = offers_from_rows(conn, rows)
+    wanted = {"b_product": product_id}
+    rows, option_rows = rows_together(conn, [(_product_offers, wanted), (_product_options, wanted)])
+    offers = _offers(rows, option_rows)
     return [offers[r[0]] for r in rows]
 
 
@@ -273,12 +283,20 @@ def product_exists(conn: Connection, product_id: str) -> bool:
     return conn.execute(select(t.products.c.id).where(t.products.c.id == product_id)).first() is not None
 
 
+_select_product = Statement(
+    select(t.products.c.id, t.products.c.title, t.products.c.description).where(
+        t.products.c.id == bindparam("b_id")
+    )
+)
+
+
 def load_product(conn: Connection, product_id: str) -> dict[str, str] | None:
     """The product's id, title and description; None when there is no such product."""
-    row = conn.execute(select(t.products).where(t.products.c.id == product_id)).first()
-    if row is None:
+    rows = _select_product.rows(conn, {"b_id": product_id})
+    if not rows:
         return None
-    return {"id": row.id, "title": row.title, "description": row.description}
+    [(id_, title, description)] = rows
+    return {"id": id_, "title": title, "description": description}
 
 
 def product_titles(conn: Connection, product_ids: set[str]) -> dict[str, str]:
