@@ -57,15 +57,16 @@ def cart(view: CartView) -> m.Cart:
 
 
 def _summary_fields(o: Order) -> dict[str, Any]:
+    items_total, shipping_total, total = o.totals()
     return {
         "id": o.id,
         "status": o.state,
         "store_id": o.store_id,
         "buyer_id": o.buyer_id,
         "currency": o.currency,
-        "items_total": o.items_total,
-        "shipping_total": o.shipping_total,
-        "total": o.total.minor,
+        "items_total": items_total,
+        "shipping_total": shipping_total,
+        "total": total.minor,
         "placed_at": o.placed_at,
         "pay_by_at": o.pay_by_at,
         "policy_version": o.policy_key,

@@ -120,8 +120,7 @@ def preview(order: Order, shipped: dict[str, int], policy: Policy) -> list[Reaso
 def request_action(order: Order, shipped: dict[str, int], open_requests: list[CancellationRequest]) -> Action:
     """R4.1: whether the buyer can ask to cancel some of the order now, and if not, why."""
     if order.state not in CANCELLABLE_STATES:
-        refusal = _why_not(order)
-        return Action("request_cancellation", False, refusal.code, refusal.detail)
+        return orders.refused("request_cancellation", _why_not(order))
     covered = cancellation_requests.covered_lines(open_requests)
     if all(c.line_id in covered for c in cancellable_lines(order, shipped)):
         return Action(
@@ -133,18 +132,22 @@ def request_action(order: Order, shipped: dict[str, int], open_requests: list[Ca
     return Action("request_cancellation", True)
 
 
+_NOT_PAID = Refusal(
+    "order_not_paid", "The order is not paid: cancel it directly, without sanctions (R3.4)."
+)
+_CANCELLED = Refusal("order_cancelled", "The order is cancelled.")
+_SHIPPED = Refusal(
+    "order_shipped",
+    "After shipment neither buyer nor seller can cancel; open a dispute if something is wrong (R6.3).",
+)
+
+
 def _why_not(order: Order) -> Refusal:
     if order.state in {OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING}:
-        return Refusal(
-            "order_not_paid",
-            "The order is not paid: cancel it directly, without sanctions (R3.4).",
-        )
+        return _NOT_PAID
     if order.state == OrderState.CANCELLED:
-        return Refusal("order_cancelled", "The order is cancelled.")
-    return Refusal(
-        "order_shipped",
-        "After shipment neither buyer nor seller can cancel; open a dispute if something is wrong (R6.3).",
-    )
+        return _CANCELLED
+    return _SHIPPED
 
 
 # --- carrying a cancellation out ------------------------------------------------------------

@@ -31,6 +31,12 @@ ACTIONS: dict[str, tuple[str, Actor]] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
+def refused(name: str, refusal: Refusal, until: datetime | None = None) -> Action:
+    """`name`, unavailable for `refusal`: one (frozen) instance for the many orders refused alike."""
+    return Action(name, False, refusal.code, refusal.detail, until)
+
+
 def actions_for(order: Order, role: Actor) -> list[Action]:
     return list(_actions_in(order.state, role))
 
@@ -46,8 +52,7 @@ def _actions_in(state: str, role: Actor) -> tuple[Action, ...]:
         if ORDER.find(state, event) is not None:
             out.append(Action(name, True))
         else:
-            refusal = why_not(name, state)
-            out.append(Action(name, False, refusal.code, refusal.detail))
+            out.append(refused(name, why_not(name, state)))
     return tuple(out)
 
 
