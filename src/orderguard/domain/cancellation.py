@@ -25,7 +25,7 @@ from orderguard.domain.decision import Decision
 from orderguard.domain.fines import Fine
 from orderguard.domain.machine import Facts, Refusal, Refused
 from orderguard.domain.money import Money
-from orderguard.domain.orders import ORDER, Action, Order, OrderDecision, OrderState
+from orderguard.domain.orders import ORDER, Action, Line, Order, OrderDecision, OrderState
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import Policy
 from orderguard.domain.refunds import Refund, RefundLine
@@ -63,10 +63,15 @@ def cancellable_lines(order: Order, shipped: dict[str, int]) -> list[Cancellable
         raise Refused(_why_not(order))
     out = []
     for line in order.lines:
-        left = line.active - shipped.get(line.id, 0)
+        left = _unshipped(line, shipped)
         if left > 0:
             out.append(CancellableLine(line.id, left, line_refund(order, line.id, left, shipped)))
     return out
+
+
+def _unshipped(line: Line, shipped: dict[str, int]) -> int:
+    """What of the line the order still holds and has not shipped (paid: what can be cancelled)."""
+    return line.active - shipped.get(line.id, 0)
 
 
 def line_refund(order: Order, line_id: str, quantity: int, shipped: dict[str, int]) -> int:
@@ -122,7 +127,7 @@ def request_action(order: Order, shipped: dict[str, int], open_requests: list[Ca
     if order.state not in CANCELLABLE_STATES:
         return orders.refused("request_cancellation", _why_not(order))
     covered = cancellation_requests.covered_lines(open_requests)
-    if all(c.line_id in covered for c in cancellable_lines(order, shipped)):
+    if all(line.id in covered for line in order.lines if _unshipped(line, shipped) > 0):
         return Action(
             "request_cancellation",
             False,
