@@ -38,9 +38,7 @@ def list_orders(
     """A buyer's own orders, a seller's stores' orders, or (admin) all; newest first. Each carries
     the caller's `actions` and its `deadlines`, as `GET /v1/orders/{id}` shows them."""
     page = orders.list_orders(ctx, who, status, cursor, limit)
-    return models.OrderPage(
-        orders=[views.order_overview(o) for o in page.orders], next_cursor=page.next_cursor
-    )
+    return views.order_page(page.orders, page.next_cursor)
 
 
 @router.get("/orders/{order_id}", operation_id="getOrder", responses=errors(401, 404, 422))

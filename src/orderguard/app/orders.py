@@ -145,8 +145,8 @@ def declared_deadlines(machine: Machine, subject: Any, policy: Policy) -> list[D
 
 def deadline_view(machine: Machine, kind: str, due: datetime) -> DeadlineView:
     timer = machine.timers[kind]
-    rule = next(t.rule for t in machine.transitions if t.timer == timer)
     must_act = str(timer.must_act) if timer.must_act else None
+    rule = machine.timer_rules[kind]
     return DeadlineView(kind, due, must_act, timer.action_needed, timer.consequence, rule)
 
 

@@ -25,7 +25,7 @@ from orderguard.domain.decision import Decision
 from orderguard.domain.fines import Fine
 from orderguard.domain.machine import Facts, Refusal, Refused
 from orderguard.domain.money import Money
-from orderguard.domain.orders import ORDER, Action, Order, OrderDecision, OrderState
+from orderguard.domain.orders import ORDER, Action, Line, Order, OrderDecision, OrderState
 from orderguard.domain.payments import Payment
 from orderguard.domain.policy import Policy
 from orderguard.domain.refunds import Refund, RefundLine
@@ -63,10 +63,15 @@ def cancellable_lines(order: Order, shipped: dict[str, int]) -> list[Cancellable
         raise Refused(_why_not(order))
     out = []
     for line in order.lines:
-        left = line.active - shipped.get(line.id, 0)
+        left = _unshipped(line, shipped)
         if left > 0:
             out.append(CancellableLine(line.id, left, line_refund(order, line.id, left, shipped)))
     return out
+
+
+def _unshipped(line: Line, shipped: dict[str, int]) -> int:
+    """What of the line the order still holds and has not shipped (paid: what can be cancelled)."""
+    return line.active - shipped.get(line.id, 0)
 
 
 def line_refund(order: Order, line_id: str, quantity: int, shipped: dict[str, int]) -> int:
@@ -120,10 +125,9 @@ def preview(order: Order, shipped: dict[str, int], policy: Policy) -> list[Reaso
 def request_action(order: Order, shipped: dict[str, int], open_requests: list[CancellationRequest]) -> Action:
     """R4.1: whether the buyer can ask to cancel some of the order now, and if not, why."""
     if order.state not in CANCELLABLE_STATES:
-        refusal = _why_not(order)
-        return Action("request_cancellation", False, refusal.code, refusal.detail)
+        return orders.refused("request_cancellation", _why_not(order))
     covered = cancellation_requests.covered_lines(open_requests)
-    if all(c.line_id in covered for c in cancellable_lines(order, shipped)):
+    if all(line.id in covered for line in order.lines if _unshipped(line, shipped) > 0):
         return Action(
             "request_cancellation",
             False,
@@ -133,18 +137,22 @@ def request_action(order: Order, shipped: dict[str, int], open_requests: list[Ca
     return Action("request_cancellation", True)
 
 
+_NOT_PAID = Refusal(
+    "order_not_paid", "The order is not paid: cancel it directly, without sanctions (R3.4)."
+)
+_CANCELLED = Refusal("order_cancelled", "The order is cancelled.")
+_SHIPPED = Refusal(
+    "order_shipped",
+    "After shipment neither buyer nor seller can cancel; open a dispute if something is wrong (R6.3).",
+)
+
+
 def _why_not(order: Order) -> Refusal:
     if order.state in {OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING}:
-        return Refusal(
-            "order_not_paid",
-            "The order is not paid: cancel it directly, without sanctions (R3.4).",
-        )
+        return _NOT_PAID
     if order.state == OrderState.CANCELLED:
-        return Refusal("order_cancelled", "The order is cancelled.")
-    return Refusal(
-        "order_shipped",
-        "After shipment neither buyer nor seller can cancel; open a dispute if something is wrong (R6.3).",
-    )
+        return _CANCELLED
+    return _SHIPPED
 
 
 # --- carrying a cancellation out ------------------------------------------------------------

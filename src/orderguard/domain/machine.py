@@ -180,11 +180,13 @@ class Machine:
     state_deadlines: dict[str, tuple[str, ...]] = field(init=False)
     timers: dict[str, Timer] = field(init=False)
     handlers: dict[str, TimerHandler] = field(init=False)  # timed event -> what it does
+    timer_rules: dict[str, str] = field(init=False)  # deadline kind -> the rule of its transition
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str]] = set()
         alive: dict[str, list[str]] = {}
         timers: dict[str, Timer] = {}
+        rules: dict[str, str] = {}
         for t in self.transitions:
             if (t.source, t.event) in seen:
                 raise ValueError(f"{self.name}: two transitions for {t.source} --{t.event}-->")
@@ -200,9 +202,11 @@ class Machine:
             if t.timer.kind in alive.setdefault(t.source, []):
                 raise ValueError(f"{self.name}: {t.source} has two transitions timed by {t.timer.kind}")
             alive[t.source].append(t.timer.kind)
+            rules.setdefault(t.timer.kind, t.rule)
         object.__setattr__(self, "state_deadlines", {s: tuple(sorted(k)) for s, k in alive.items()})
         object.__setattr__(self, "timers", timers)
         object.__setattr__(self, "handlers", {})
+        object.__setattr__(self, "timer_rules", rules)
 
     def on_expiry(self, event: str) -> Callable[[TimerHandler], TimerHandler]:
         """Register the command the system runs when a timer sending `event` runs out."""

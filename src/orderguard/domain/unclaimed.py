@@ -261,7 +261,7 @@ def refuse_action(order: Order, parcels: Sequence[Shipment]) -> Action:
         why = _why_not_parcels(parcels)
     if why is None:
         return Action("refuse_parcel", True)
-    return Action("refuse_parcel", False, why.code, why.detail)
+    return orders.refused("refuse_parcel", why)
 
 
 _NOT_SHIPPED = frozenset(
@@ -269,20 +269,26 @@ _NOT_SHIPPED = frozenset(
 )
 
 
+_CANCELLED = Refusal("order_cancelled", "The order is cancelled.")
+_NOTHING_SHIPPED = Refusal(
+    "order_not_shipped", "Nothing of the order has been shipped yet: there is no parcel to refuse."
+)
+_COMPLETED = Refusal(
+    "order_completed",
+    "Receipt is confirmed or protection has ended: open a dispute if something is wrong (R6.6).",
+)
+_RETURNED = Refusal("order_returned", "Every parcel of the order went back to the seller (R6.6).")
+
+
 def _why_not_order(order: Order, parcels: Sequence[Shipment]) -> Refusal | None:
     if order.state == OrderState.CANCELLED:
-        return Refusal("order_cancelled", "The order is cancelled.")
+        return _CANCELLED
     if order.state in _NOT_SHIPPED or not parcels:
-        return Refusal(
-            "order_not_shipped", "Nothing of the order has been shipped yet: there is no parcel to refuse."
-        )
+        return _NOTHING_SHIPPED
     if order.state in (OrderState.COMPLETED, OrderState.CLOSED):
-        return Refusal(
-            "order_completed",
-            "Receipt is confirmed or protection has ended: open a dispute if something is wrong (R6.6).",
-        )
+        return _COMPLETED
     if order.state == OrderState.RETURNED:
-        return Refusal("order_returned", "Every parcel of the order went back to the seller (R6.6).")
+        return _RETURNED
     return None
 
 

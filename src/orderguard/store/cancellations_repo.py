@@ -52,6 +52,17 @@ _of_order = Statement(
     .order_by(t.cancellation_requests.c.created_at, t.cancellation_requests.c.id)
 )
 
+_open_of_orders = Statement.per_dialect(
+    lambda array: (
+        select(*(t.cancellation_requests.c[f] for f in _FIELDS))
+        .where(
+            in_list(t.cancellation_requests.c.order_id, "b_orders", array=array),
+            t.cancellation_requests.c.state == RequestState.OPEN,
+        )
+        .order_by(t.cancellation_requests.c.created_at, t.cancellation_requests.c.id)
+    )
+)
+
 
 def insert_requests(conn: Connection, new: Sequence[CancellationRequest]) -> None:
     if new:
@@ -93,12 +104,7 @@ def open_requests_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, li
     wanted = sorted(set(order_ids))
     if not wanted:
         return {}
-    c = t.cancellation_requests.c
-    rows = conn.execute(
-        select(*(c[f] for f in _FIELDS))
-        .where(c.order_id.in_(wanted), c.state == RequestState.OPEN)
-        .order_by(c.created_at, c.id)
-    )
+    rows = _open_of_orders.rows(conn, {"b_orders": wanted})
     out: dict[str, list[CancellationRequest]] = {}
     for row in rows:
         request = CancellationRequest(*row)

@@ -45,6 +45,8 @@ from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElemen
 from orderguard.store.pg_session import PgSession, raise_as_sqlalchemy, session
 
 Processor = Callable[[Any], Any] | None
+# A result column's decoder: (column, decoder, whether the decoder leaves NULL as None)
+Decoder = tuple[int, Callable[[Any], Any], bool]
 
 # Read as settings.Settings.sqlite_direct reads it (pydantic's booleans), which refuses any other value.
 _FALSE = {"0", "off", "f", "false", "n", "no"}
@@ -100,7 +102,7 @@ class _Plan:
     sql: str
     params: tuple[tuple[str, Processor, bool], ...]  # for each `?` in order: name, encoder, expanding
     fixed: Mapping[str, Any]  # values written into the statement itself (`state == 'armed'`)
-    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, decoder) where one is needed
+    results: tuple[Decoder, ...]  # the columns that need decoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ class _PgPlan:
     sql: str
     params: tuple[tuple[str, str, Processor], ...]  # name given, name in the SQL, encoder
     fixed: Mapping[str, Any]
-    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    results: tuple[Decoder, ...]
 
     def bound(self, given: Mapping[str, Any]) -> dict[str, Any]:
         values = {}
@@ -284,13 +286,7 @@ class Statement:
             (n, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect), n in lengths)
             for n in compiled.positiontup
         )
-        columns = getattr(self.statement, "selected_columns", ())
-        results = tuple(
-            (i, decode)
-            for i, column in enumerate(columns)
-            if (decode := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-        )
-        return _Plan(sql, params, fixed, results)
+        return _Plan(sql, params, fixed, _decoders(self.statement, dialect))
 
 
 def _bound(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -304,15 +300,27 @@ def _bound(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]]:
     return plan.sql, values
 
 
-def _decoded(
-    results: tuple[tuple[int, Callable[[Any], Any]], ...], rows: list[tuple[Any, ...]]
-) -> list[tuple[Any, ...]]:
+def _decoders(statement: Executable, dialect: Dialect) -> tuple[Decoder, ...]:
+    """The decoder of each result column whose type has one. A NULL is handed to a decoder as
+    SQLAlchemy hands it; most give None back, and `_decoded` skips their NULLs (a row of an order
+    has more NULL times than set ones)."""
+    out = []
+    for i, column in enumerate(getattr(statement, "selected_columns", ())):
+        decode = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if decode is not None:
+            out.append((i, decode, decode(None) is None))
+    return tuple(out)
+
+
+def _decoded(results: tuple[Decoder, ...], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """`rows` with the columns that need it decoded by their types, as SQLAlchemy would (in place)."""
     if results:
         for i, row in enumerate(rows):
             values = list(row)
-            for at, decode in results:
-                values[at] = decode(values[at])
+            for at, decode, keeps_null in results:
+                value = values[at]
+                if value is not None or not keeps_null:
+                    values[at] = decode(value)
             rows[i] = tuple(values)
     return rows
 
@@ -339,13 +347,7 @@ def _build_pg(statement: Executable, dialect: Dialect, column_keys: Sequence[str
         (n, escaped.get(n, n), b.type.dialect_impl(dialect).bind_processor(dialect))
         for n, b in compiled.binds.items()
     )
-    columns = getattr(statement, "selected_columns", ())
-    results = tuple(
-        (i, decode)
-        for i, column in enumerate(columns)
-        if (decode := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-    )
-    return _PgPlan(sql, params, fixed, results)
+    return _PgPlan(sql, params, fixed, _decoders(statement, dialect))
 
 
 def _pg_execute(conn: Connection, pending: PgSession, queries: Sequence[tuple[str, Any]]) -> list[Any]:

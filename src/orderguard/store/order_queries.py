@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, or_, select
 
 from orderguard.store import tables as t
 from orderguard.store.driver import Statement, in_list
@@ -26,6 +26,32 @@ _armed_dues = Statement(
 )
 
 
+def _keys_page(buyer: bool, stores: bool, status: bool, after: bool) -> Statement:
+    """The statement of one shape of `order_keys_page` (which filters it has), every value bound."""
+
+    def build(array: bool) -> Select[Any]:
+        o = t.orders.c
+        query = select(o.id, o.placed_at)
+        if buyer:
+            query = query.where(o.buyer_id == bindparam("b_buyer"))
+        if stores:
+            query = query.where(in_list(o.store_id, "b_stores", array=array))
+        if status:
+            query = query.where(o.state == bindparam("b_status"))
+        if after:
+            placed_at = bindparam("b_placed_at", type_=o.placed_at.type)
+            query = query.where(
+                or_(o.placed_at < placed_at, and_(o.placed_at == placed_at, o.id < bindparam("b_last_id")))
+            )
+        return query.order_by(o.placed_at.desc(), o.id.desc()).limit(bindparam("b_limit", type_=Integer))
+
+    return Statement.per_dialect(build)
+
+
+# Built on first use, one per shape: building a statement costs more than running it.
+_keys_pages: dict[tuple[bool, bool, bool, bool], Statement] = {}
+
+
 def order_keys_page(
     conn: Connection,
     *,
@@ -39,23 +65,20 @@ def order_keys_page(
 
     Only the buyer's orders when `buyer_id` is given, only these stores' when `store_ids` is.
     """
-    query = select(t.orders.c.id, t.orders.c.placed_at)
+    shape = (buyer_id is not None, store_ids is not None, bool(status), bool(after))
+    statement = _keys_pages.get(shape)
+    if statement is None:
+        statement = _keys_pages[shape] = _keys_page(*shape)
+    params: dict[str, Any] = {"b_limit": limit}
     if buyer_id is not None:
-        query = query.where(t.orders.c.buyer_id == buyer_id)
+        params["b_buyer"] = buyer_id
     if store_ids is not None:
-        query = query.where(t.orders.c.store_id.in_(store_ids))
+        params["b_stores"] = sorted(store_ids)
     if status:
-        query = query.where(t.orders.c.state == status)
+        params["b_status"] = status
     if after:
-        placed_at, last_id = after
-        query = query.where(
-            or_(
-                t.orders.c.placed_at < placed_at,
-                and_(t.orders.c.placed_at == placed_at, t.orders.c.id < last_id),
-            )
-        )
-    rows = conn.execute(query.order_by(t.orders.c.placed_at.desc(), t.orders.c.id.desc()).limit(limit))
-    return [(r.id, r.placed_at) for r in rows]
+        params["b_placed_at"], params["b_last_id"] = after
+    return [(order_id, placed_at) for order_id, placed_at in statement.rows(conn, params)]
 
 
 def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, str, datetime]]:

@@ -11,7 +11,7 @@ from orderguard.domain.disputes.proposals import ProposalState
 from orderguard.domain.disputes.table import DisputeState
 from orderguard.domain.machine import Actor
 from orderguard.domain.orders import Order
-from orderguard.domain.orders.actions import Action
+from orderguard.domain.orders.actions import Action, refused
 from orderguard.domain.policy import Policy
 
 NEGOTIABLE = frozenset({DisputeState.NEGOTIATING, DisputeState.ESCALATED})
@@ -114,7 +114,7 @@ def open_action(order: Order, order_disputes: Sequence[Dispute], now: datetime) 
     """R7.1: can the buyer open a dispute on the order now, until when, and if not, why."""
     refusal, until = window(order, now)
     if refusal is not None:
-        return Action("open_dispute", False, refusal.code, refusal.detail, until)
+        return refused("open_dispute", refusal, until)
     taken = line_disputes(order_disputes)
     if all(line.id in taken or not line.active for line in order.lines):
         return Action(

@@ -72,19 +72,11 @@ def window(order: Order, now: datetime) -> tuple[Refusal | None, datetime | None
     """
     state = order.state
     if state in (OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_PENDING, OrderState.AWAITING_SHIPMENT):
-        return Refusal("order_not_shipped", "A dispute can be opened once the order has shipped.", 409), None
+        return _NOT_SHIPPED, None
     if state == OrderState.PARTLY_SHIPPED:
-        return (
-            Refusal(
-                "order_not_shipped",
-                "A dispute can be opened once every line has shipped; until then ask to cancel the "
-                "unshipped lines (R4.1).",
-                409,
-            ),
-            None,
-        )
+        return _PARTLY_SHIPPED, None
     if state == OrderState.CANCELLED:
-        return Refusal("order_cancelled", "The order is cancelled.", 409), None
+        return _CANCELLED, None
     until = order.dispute_window_ends_at if order.completed_at is not None else order.protection_ends_at
     if state not in _DISPUTABLE or until is None:
         return Refusal("dispute_window_closed", f"An order that is {state} cannot be disputed.", 409), until
@@ -100,6 +92,14 @@ def window(order: Order, now: datetime) -> tuple[Refusal | None, datetime | None
     return None, until
 
 
+_NOT_SHIPPED = Refusal("order_not_shipped", "A dispute can be opened once the order has shipped.", 409)
+_PARTLY_SHIPPED = Refusal(
+    "order_not_shipped",
+    "A dispute can be opened once every line has shipped; until then ask to cancel the unshipped "
+    "lines (R4.1).",
+    409,
+)
+_CANCELLED = Refusal("order_cancelled", "The order is cancelled.", 409)
 _DISPUTABLE = frozenset({OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED, OrderState.DISPUTED})
 
 

@@ -2,7 +2,7 @@
 
 from orderguard.domain.decision import AfterCommit, Decision, Event, Notification
 from orderguard.domain.machine import ArmDeadline
-from orderguard.domain.orders.actions import ACTIONS, Action, actions_for, why_not
+from orderguard.domain.orders.actions import ACTIONS, Action, actions_for, refused, why_not
 from orderguard.domain.orders.commands import (
     LEAVE_CART,
     LINES_CHANGED,
@@ -63,6 +63,7 @@ __all__ = [
     "place",
     "protection_ended",
     "protection_reminder",
+    "refused",
     "return_ended",
     "ship",
     "transition",

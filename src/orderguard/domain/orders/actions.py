@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,17 +31,29 @@ ACTIONS: dict[str, tuple[str, Actor]] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
+def refused(name: str, refusal: Refusal, until: datetime | None = None) -> Action:
+    """`name`, unavailable for `refusal`: one (frozen) instance for the many orders refused alike."""
+    return Action(name, False, refusal.code, refusal.detail, until)
+
+
 def actions_for(order: Order, role: Actor) -> list[Action]:
+    return list(_actions_in(order.state, role))
+
+
+@functools.lru_cache(maxsize=256)
+def _actions_in(state: str, role: Actor) -> tuple[Action, ...]:
+    """The actions depend on nothing but the state and the role (the table is fixed), and are
+    frozen: built once for each pair, not for every order of a listing."""
     out: list[Action] = []
     for name, (event, who) in ACTIONS.items():
         if who is not role:
             continue
-        if ORDER.find(order.state, event) is not None:
+        if ORDER.find(state, event) is not None:
             out.append(Action(name, True))
         else:
-            refusal = why_not(name, order.state)
-            out.append(Action(name, False, refusal.code, refusal.detail))
-    return out
+            out.append(refused(name, why_not(name, state)))
+    return tuple(out)
 
 
 def why_not(action: str, state: str) -> Refusal:

@@ -87,7 +87,12 @@ class Order:
 
     @property
     def total(self) -> Money:
-        return Money(self.items_total + self.shipping_total, self.currency)
+        return self.totals()[2]
+
+    def totals(self) -> tuple[int, int, Money]:
+        """`items_total`, `shipping_total` and `total` at once, each line looked at once."""
+        items, shipping = self.items_total, self.shipping_total
+        return items, shipping, Money(items + shipping, self.currency)
 
     @property
     def promised_days(self) -> int:
