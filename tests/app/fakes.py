@@ -24,6 +24,7 @@ from orderguard.app.ports import (
     LedgerCheckResult,
     OpenCart,
     OrderMoney,
+    OrderPageData,
     ProductListing,
     SchemaState,
     StoredKey,
@@ -865,6 +866,25 @@ class FakeUnitOfWork:
         }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
+
+    def order_page(
+        self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
+    ) -> OrderPageData | None:
+        order = loaded if loaded is not None else self.orders.load_order(order_id)
+        if order is None:
+            return None
+        parcels = self.shipments.shipments_of([order_id])
+        return OrderPageData(
+            order,
+            parcels,
+            self.shipments.scans_of([p.id for p in parcels]),
+            self.ledger.order_money(order_id, order.currency),
+            self.deadlines.armed_deadline_dues(order_id),
+            self.payments.payments_of(order_id),
+            self.shipments.shipped_quantities(order_id) if buyer_parts else {},
+            self.cancellations.open_requests(order_id) if buyer_parts else [],
+            self.disputes.disputes_of(order_id) if buyer_parts else [],
+        )
 
     def save(self, decisions: Sequence[Decision[Any]], now: datetime) -> None:
         """What store/decisions.save_decisions writes, in the same order."""

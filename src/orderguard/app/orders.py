@@ -10,7 +10,7 @@ from typing import Any
 from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
-from orderguard.app.ports import OrderMoney, UnitOfWork
+from orderguard.app.ports import OrderMoney, OrderPageData, UnitOfWork
 from orderguard.domain import cancellation, disputes, orders, unclaimed
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
@@ -95,41 +95,48 @@ def refuse_parcel(ctx: Context, buyer: Principal, order_id: str, shipment_id: st
 
 def get_order(ctx: Context, principal: Principal, order_id: str) -> OrderView:
     with ctx.reading() as uow:
-        order, role = visible_order(uow, principal, uow.orders.load_order(order_id), order_id)
-        return _view(uow, order, role, ctx.clock.now())
+        # The order and its page are read together (a buyer's role on an order can only be the
+        # buyer's); the page is shown only once the order is known to be the caller's to see.
+        page = uow.order_page(order_id, buyer_parts=principal.role is Actor.BUYER)
+        _, role = visible_order(uow, principal, page.order if page else None, order_id)
+        assert page is not None
+        return _page_view(page, role, ctx.clock.now())
 
 
 def _view(uow: UnitOfWork, order: Order, role: Actor, now: datetime) -> OrderView:
-    parcels = uow.shipments.shipments_of([order.id])
-    scans = uow.shipments.scans_of([p.id for p in parcels]) if parcels else {}
+    page = uow.order_page(order.id, buyer_parts=role is Actor.BUYER, loaded=order)
+    assert page is not None
+    return _page_view(page, role, now)
+
+
+def _page_view(page: OrderPageData, role: Actor, now: datetime) -> OrderView:
+    order = page.order
     actions = orders.actions_for(order, role)
     if role is Actor.BUYER:
         cancellable = order.state in cancellation.CANCELLABLE_STATES
         actions += buyer_actions(
             order,
-            uow.shipments.shipped_quantities(order.id) if cancellable else {},
-            uow.cancellations.open_requests(order.id) if cancellable else [],
-            parcels,
-            uow.disputes.disputes_of(order.id),
+            page.shipped if cancellable else {},
+            page.open_requests if cancellable else [],
+            page.shipments,
+            page.disputes,
             now,
         )
     return OrderView(
         order,
         role,
-        uow.ledger.order_money(order.id, order.currency),
+        page.money,
         actions,
-        armed_deadlines(uow, order.id),
-        uow.payments.payments_of(order.id),
-        [ParcelView(p, scans.get(p.id, [])) for p in parcels],
+        armed_deadlines(page.deadline_dues),
+        page.payments,
+        [ParcelView(p, page.scans.get(p.id, [])) for p in page.shipments],
     )
 
 
-def armed_deadlines(uow: UnitOfWork, order_id: str) -> list[DeadlineView]:
-    """The armed deadlines of the order and of its parts (payments, requests, refunds ...)."""
-    return [
-        deadline_view(MACHINES[subject_type], kind, due)
-        for subject_type, kind, due in uow.deadlines.armed_deadline_dues(order_id)
-    ]
+def armed_deadlines(dues: list[tuple[str, str, datetime]]) -> list[DeadlineView]:
+    """The armed deadlines of the order and of its parts (payments, requests, refunds ...), from
+    `Deadlines.armed_deadline_dues`."""
+    return [deadline_view(MACHINES[subject_type], kind, due) for subject_type, kind, due in dues]
 
 
 def declared_deadlines(machine: Machine, subject: Any, policy: Policy) -> list[DeadlineView]:
@@ -202,8 +209,7 @@ def overviews(uow: UnitOfWork, found: list[Order], role: Actor, now: datetime) -
                 o, shipped.get(o.id, {}), open_requests.get(o.id, []), parcels.get(o.id, []),
                 order_disputes.get(o.id, []), now,
             )  # fmt: skip
-        deadlines = [deadline_view(MACHINES[st], kind, due) for st, kind, due in dues.get(o.id, [])]
-        out.append(OrderOverview(o, role, actions, deadlines))
+        out.append(OrderOverview(o, role, actions, armed_deadlines(dues.get(o.id, []))))
     return out
 
 

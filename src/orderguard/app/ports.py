@@ -99,6 +99,22 @@ class OrderMoney:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderPageData:
+    """What an order's page shows, read at once (`UnitOfWork.order_page`)."""
+
+    order: Order
+    shipments: list[Shipment]  # oldest first
+    scans: Mapping[str, list[Scan]]  # per shipment, in the order they happened
+    money: OrderMoney
+    deadline_dues: list[tuple[str, str, datetime]]  # as `Deadlines.armed_deadline_dues`
+    payments: list[Payment]  # oldest first
+    # read for the buyer's actions only (`buyer_parts`); empty otherwise
+    shipped: dict[str, int]
+    open_requests: list[CancellationRequest]
+    disputes: list[Dispute]
+
+
+@dataclass(frozen=True, slots=True)
 class ProductListing:
     """A product of the catalogue, as browsing shows it."""
 
@@ -646,6 +662,15 @@ class UnitOfWork(Protocol):
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         """A lifecycle's subjects by id, locked; those another transaction holds are left out."""
+        ...
+
+    def order_page(
+        self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
+    ) -> OrderPageData | None:
+        """The order (not locked) and what its page shows, in one exchange with the store; None when
+        there is no such order. `loaded`: the order as the caller holds it already (a command's,
+        just decided), not read again. `buyer_parts`: read what the buyer's actions need too (what
+        is shipped, the open cancellation requests, the disputes)."""
         ...
 
     def save(self, decisions: Sequence[Decision[Any]], now: datetime) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 from orderguard.domain.cancellation_requests import CancellationRequest, RequestState
 from orderguard.domain.fines import Fine
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Read, Rows, Statement, in_list, read
 
 _FIELDS = tuple(f.name for f in fields(CancellationRequest))
 _MUTABLE = (
@@ -95,8 +95,16 @@ def requests_of(conn: Connection, order_id: str) -> list[CancellationRequest]:
     return [CancellationRequest(*row) for row in _of_order.rows(conn, {"b_order": order_id})]
 
 
+def open_requests_read(order_id: str) -> Read[list[CancellationRequest]]:
+    return Read([(_of_order, {"b_order": order_id})], _open_from)
+
+
+def _open_from(rows: Rows) -> list[CancellationRequest]:
+    return [r for r in (CancellationRequest(*row) for row in rows) if r.state == RequestState.OPEN]
+
+
 def open_requests(conn: Connection, order_id: str) -> list[CancellationRequest]:
-    return [r for r in requests_of(conn, order_id) if r.state == RequestState.OPEN]
+    return read(conn, open_requests_read(order_id))
 
 
 def open_requests_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:

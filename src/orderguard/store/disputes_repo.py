@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from orderguard.domain.disputes import OPEN_STATES, Dispute, Evidence, Proposal, ProposalState, ReturnScan
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Read, Rows, Statement, in_list, read
 from orderguard.store.once import insert_once
 
 _d = t.disputes.c
@@ -75,9 +75,17 @@ def load_dispute(conn: Connection, dispute_id: str, *, lock: bool = False) -> Di
     return load_disputes(conn, [dispute_id], lock=lock).get(dispute_id)
 
 
-def disputes_of(conn: Connection, order_id: str) -> list[Dispute]:
+def disputes_of_read(order_id: str) -> Read[list[Dispute]]:
     """The order's disputes, oldest first."""
-    return [_dispute(row) for row in _of_order.rows(conn, {"b_order": order_id})]
+    return Read([(_of_order, {"b_order": order_id})], _disputes_from)
+
+
+def _disputes_from(rows: Rows) -> list[Dispute]:
+    return [_dispute(row) for row in rows]
+
+
+def disputes_of(conn: Connection, order_id: str) -> list[Dispute]:
+    return read(conn, disputes_of_read(order_id))
 
 
 def disputes_of_orders(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:

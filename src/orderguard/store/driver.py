@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Column, Connection, Table, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -44,6 +44,7 @@ from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElemen
 
 from orderguard.store.pg_session import PgSession, raise_as_sqlalchemy, session
 
+T = TypeVar("T")
 Processor = Callable[[Any], Any] | None
 # A result column's decoder: (column, decoder, whether the decoder leaves NULL as None)
 Decoder = tuple[int, Callable[[Any], Any], bool]
@@ -380,3 +381,53 @@ def rows_together(
         [(plan.sql, plan.bound(params)) for plan, (_, _, params) in zip(plans, planned, strict=True)],
     )
     return [plan.decoded(cursor.fetchall()) for plan, cursor in zip(plans, cursors, strict=True)]
+
+
+Rows = list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """Queries and what makes their rows (a list per query, in order) into one value: run alone
+    (`read`) or with reads that do not depend on it, in one round trip on PostgreSQL (`Reads`)."""
+
+    queries: Sequence[tuple[Statement, Mapping[str, Any]]]
+    decode: Callable[..., T]
+
+
+def read(conn: Connection, query: Read[T]) -> T:
+    return query.decode(*rows_together(conn, query.queries))
+
+
+class Reads:
+    """Reads that do not depend on each other: `add` each (it gives back the function that returns
+    its value), `send` them, then ask for the values, each once.
+
+    On PostgreSQL they go out together, in one round trip. On SQLite, where a statement costs no
+    round trip, each read runs when its value is asked for, and one never asked for does not run.
+    """
+
+    __slots__ = ("_conn", "_queries", "_rows")
+
+    def __init__(self) -> None:
+        self._queries: list[tuple[Statement, Mapping[str, Any]]] = []
+        self._rows: list[Rows] | None = None
+        self._conn: Connection | None = None
+
+    def add(self, query: Read[T]) -> Callable[[], T]:
+        start, end = len(self._queries), len(self._queries) + len(query.queries)
+        self._queries += query.queries
+
+        def value() -> T:
+            if self._rows is None:
+                assert self._conn is not None, "asked before the reads were sent"
+                return read(self._conn, query)
+            return query.decode(*self._rows[start:end])
+
+        return value
+
+    def send(self, conn: Connection) -> None:
+        if conn.dialect.name == "sqlite":
+            self._conn = conn
+        else:
+            self._rows = rows_together(conn, self._queries)

@@ -23,7 +23,7 @@ from orderguard.domain.orders import ORDER
 from orderguard.ids import new_id
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Read, Rows, Statement, read
 from orderguard.store.refunds_repo import granted_by_order
 
 ENDED_STATES = sorted(ORDER.terminal)
@@ -108,15 +108,28 @@ def _account_sums(split: bool) -> Select[Any]:
 _account_sums_by_kind = Statement(_account_sums(True), postgresql=_account_sums(False))
 
 
-def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:
-    """What was captured into the order's escrow, and what it holds in the order's currency."""
+def escrow_sums_read(conn: Connection, order_id: str) -> Read[list[tuple[str, str, int]]]:
+    """(posting kind, currency, sum) of the order's escrow postings; `order_money` tells what they
+    make (the order's currency need not be known before they are read)."""
     total = _sum_of(conn)
+
+    def sums_from(rows: Rows) -> list[tuple[str, str, int]]:
+        return [(kind, currency, total.value(sums)) for kind, currency, *sums in rows]
+
+    return Read([(_account_sums_by_kind, {"b_account": escrow(order_id)})], sums_from)
+
+
+def money_from(sums: list[tuple[str, str, int]], currency: str) -> OrderMoney:
+    """What was captured into the order's escrow, and what it holds in the order's currency."""
     paid = held = 0
-    for kind, in_currency, *sums in _account_sums_by_kind.rows(conn, {"b_account": escrow(order_id)}):
-        amount = total.value(sums)
+    for kind, in_currency, amount in sums:
         paid += amount if kind == "capture" else 0
         held += amount if in_currency == currency else 0
     return OrderMoney(paid, held)
+
+
+def order_money(conn: Connection, order_id: str, currency: str) -> OrderMoney:
+    return money_from(read(conn, escrow_sums_read(conn, order_id)), currency)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Integer, Select, and_, bindparam, or_, select
 
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Read, Rows, Statement, in_list, read
 
 _d = t.deadlines.c
 _armed_dues_of = Statement.per_dialect(
@@ -81,12 +81,17 @@ def order_keys_page(
     return [(order_id, placed_at) for order_id, placed_at in statement.rows(conn, params)]
 
 
-def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, str, datetime]]:
+def armed_deadline_dues_read(order_id: str) -> Read[list[tuple[str, str, datetime]]]:
     """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
-    return [
-        (subject_type, kind, due_at)
-        for subject_type, kind, due_at in _armed_dues.rows(conn, {"b_order": order_id})
-    ]
+    return Read([(_armed_dues, {"b_order": order_id})], _dues_from)
+
+
+def _dues_from(rows: Rows) -> list[tuple[str, str, datetime]]:
+    return [(subject_type, kind, due_at) for subject_type, kind, due_at in rows]
+
+
+def armed_deadline_dues(conn: Connection, order_id: str) -> list[tuple[str, str, datetime]]:
+    return read(conn, armed_deadline_dues_read(order_id))
 
 
 def armed_deadline_dues_of(

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from orderguard.domain.orders import Address, Line, Order
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
-from orderguard.store.driver import Statement, in_list, rows_together
+from orderguard.store.driver import Read, Statement, in_list, read
 
 MUTABLE = (
     "state",
@@ -87,6 +87,12 @@ def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]
     return {row[0]: _order(row, lines[row[0]]) for row in rows}
 
 
+def orders_read(
+    order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
+) -> Read[dict[str, Order]]:
+    return Read(order_queries(order_ids, lock=lock, skip_locked=skip_locked), orders_from)
+
+
 def load_orders(
     conn: Connection, order_ids: Iterable[str], *, lock: bool = False, skip_locked: bool = False
 ) -> dict[str, Order]:
@@ -97,8 +103,7 @@ def load_orders(
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    rows, line_rows = rows_together(conn, order_queries(ids, lock=lock, skip_locked=skip_locked))
-    return orders_from(rows, line_rows)
+    return read(conn, orders_read(ids, lock=lock, skip_locked=skip_locked))
 
 
 def load_order(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:

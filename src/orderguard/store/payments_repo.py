@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list, rows_together
+from orderguard.store.driver import Read, Rows, Statement, in_list, read, rows_together
 from orderguard.store.orders_repo import order_queries, orders_from
 
 _PAYMENT_FIELDS = tuple(f.name for f in fields(Payment))  # `asdict` would deep-copy every value
@@ -88,9 +88,17 @@ def lock_with_order(conn: Connection, payment_id: str, order_id: str) -> tuple[O
     return order, Payment(*payment_rows[0]) if payment_rows else None
 
 
-def payments_of(conn: Connection, order_id: str) -> list[Payment]:
+def payments_of_read(order_id: str) -> Read[list[Payment]]:
     """The order's payments, oldest first."""
-    return [Payment(*row) for row in _payments_of_order.rows(conn, {"b_order": order_id})]
+    return Read([(_payments_of_order, {"b_order": order_id})], _payments_from)
+
+
+def _payments_from(rows: Rows) -> list[Payment]:
+    return [Payment(*row) for row in rows]
+
+
+def payments_of(conn: Connection, order_id: str) -> list[Payment]:
+    return read(conn, payments_of_read(order_id))
 
 
 def captured_payment(conn: Connection, order_id: str) -> Payment | None:

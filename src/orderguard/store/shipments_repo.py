@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Place, Scan
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list
+from orderguard.store.driver import Read, Rows, Statement, in_list, read
 from orderguard.store.once import insert_once
 
 _s = t.shipments.c
@@ -20,30 +20,40 @@ _SHIPMENT_COLUMNS = (
     _s.id, _s.order_id, _s.carrier, _s.tracking_code, _s.state, _s.shipped_at, _s.state_since,
     _s.sent_back_by, _s.sent_back_at,
 )  # fmt: skip
-# The reads of an order's page (GET /v1/orders/{id}), built once.
-_shipments_of = Statement.per_dialect(
+_l = t.shipment_lines.c
+_SCAN_COLUMNS = (
+    t.scans.c.shipment_id, t.scans.c.kind, t.scans.c.occurred_at, t.scans.c.country, t.scans.c.city,
+    t.scans.c.postal_code,
+)  # fmt: skip
+# The reads of an order's page (GET /v1/orders/{id}), built once. A shipment's lines come in
+# line id order, whichever way they are read.
+_shipments_with_lines_of = Statement.per_dialect(
     lambda array: (
-        select(*_SHIPMENT_COLUMNS)
+        select(*_SHIPMENT_COLUMNS, _l.line_id, _l.quantity)
+        .outerjoin(t.shipment_lines, _l.shipment_id == _s.id)
         .where(in_list(_s.order_id, "b_orders", array=array))
-        .order_by(_s.shipped_at, _s.id)
+        .order_by(_s.shipped_at, _s.id, _l.line_id)
     )
 )
 _lines_of = Statement.per_dialect(
-    lambda array: select(
-        t.shipment_lines.c.shipment_id, t.shipment_lines.c.line_id, t.shipment_lines.c.quantity
-    ).where(in_list(t.shipment_lines.c.shipment_id, "b_ids", array=array))
+    lambda array: (
+        select(_l.shipment_id, _l.line_id, _l.quantity)
+        .where(in_list(_l.shipment_id, "b_ids", array=array))
+        .order_by(_l.shipment_id, _l.line_id)
+    )
 )
 _scans_of = Statement.per_dialect(
     lambda array: (
-        select(
-            t.scans.c.shipment_id,
-            t.scans.c.kind,
-            t.scans.c.occurred_at,
-            t.scans.c.country,
-            t.scans.c.city,
-            t.scans.c.postal_code,
-        )
+        select(*_SCAN_COLUMNS)
         .where(in_list(t.scans.c.shipment_id, "b_ids", array=array))
+        .order_by(t.scans.c.occurred_at, t.scans.c.id)
+    )
+)
+_scans_of_orders = Statement.per_dialect(
+    lambda array: (
+        select(*_SCAN_COLUMNS)
+        .join(t.shipments, _s.id == t.scans.c.shipment_id)
+        .where(in_list(_s.order_id, "b_orders", array=array))
         .order_by(t.scans.c.occurred_at, t.scans.c.id)
     )
 )
@@ -66,10 +76,24 @@ _shipped_quantities = Statement(
 def _shipments(conn: Connection, rows: Sequence[Any]) -> list[Shipment]:
     """Shipments from rows of `_SHIPMENT_COLUMNS`, with their lines."""
     lines = lines_of(conn, [r[0] for r in rows]) if rows else {}
-    return [
-        Shipment(id_, order_id, carrier, code, state, shipped_at, since, lines.get(id_, {}), back_by, back_at)
-        for id_, order_id, carrier, code, state, shipped_at, since, back_by, back_at in rows
-    ]
+    return [_shipment(row, lines.get(row[0], {})) for row in rows]
+
+
+def _shipment(row: Sequence[Any], lines: dict[str, int]) -> Shipment:
+    id_, order_id, carrier, code, state, shipped_at, since, back_by, back_at = row
+    return Shipment(id_, order_id, carrier, code, state, shipped_at, since, lines, back_by, back_at)
+
+
+def _shipments_with_lines(rows: Rows) -> list[Shipment]:
+    """Shipments from rows of `_SHIPMENT_COLUMNS` followed by one of its lines (None: it has none),
+    a shipment's rows one after the other."""
+    out: list[Shipment] = []
+    for *shipment, line_id, quantity in rows:
+        if not out or out[-1].id != shipment[0]:
+            out.append(_shipment(shipment, {}))
+        if line_id is not None:
+            out[-1].lines[line_id] = quantity
+    return out
 
 
 def insert_shipments(conn: Connection, new: Sequence[Shipment]) -> None:
@@ -120,8 +144,16 @@ def load_shipments(conn: Connection, ids: Iterable[str], *, skip_locked: bool = 
     return {s.id: s for s in _shipments(conn, rows)}
 
 
+def shipped_quantities_read(order_id: str) -> Read[dict[str, int]]:
+    return Read([(_shipped_quantities, {"b_order": order_id})], _shipped_from)
+
+
+def _shipped_from(rows: Rows) -> dict[str, int]:
+    return {line_id: int(qty) for line_id, qty in rows}
+
+
 def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
-    return {line_id: int(qty) for line_id, qty in _shipped_quantities.rows(conn, {"b_order": order_id})}
+    return read(conn, shipped_quantities_read(order_id))
 
 
 def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -135,9 +167,14 @@ def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[st
     return out
 
 
+def shipments_of_read(order_ids: Iterable[str]) -> Read[list[Shipment]]:
+    """The orders' shipments with their lines, in one query, oldest first."""
+    return Read([(_shipments_with_lines_of, {"b_orders": sorted(set(order_ids))})], _shipments_with_lines)
+
+
 def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[Shipment]:
     wanted = sorted(set(order_ids))
-    return _shipments(conn, _shipments_of.rows(conn, {"b_orders": wanted})) if wanted else []
+    return read(conn, shipments_of_read(wanted)) if wanted else []
 
 
 def shipment(conn: Connection, shipment_id: str) -> Shipment | None:
@@ -191,11 +228,19 @@ def by_tracking_code(conn: Connection, carrier: str, code: str) -> list[tuple[Sh
 
 
 def scans_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, list[Scan]]:
-    out: dict[str, list[Scan]] = defaultdict(list)
     wanted = sorted(set(shipment_ids))
-    if wanted:
-        for shipment_id, kind, at, country, city, postal_code in _scans_of.rows(conn, {"b_ids": wanted}):
-            out[shipment_id].append(Scan(kind, at, Place(country, city, postal_code)))
+    return _scans_from(_scans_of.rows(conn, {"b_ids": wanted}) if wanted else [])
+
+
+def scans_of_orders_read(order_ids: Iterable[str]) -> Read[dict[str, list[Scan]]]:
+    """`scans_of` the orders' shipments, found through their orders (no need to know them first)."""
+    return Read([(_scans_of_orders, {"b_orders": sorted(set(order_ids))})], _scans_from)
+
+
+def _scans_from(rows: Rows) -> dict[str, list[Scan]]:
+    out: dict[str, list[Scan]] = defaultdict(list)
+    for shipment_id, kind, at, country, city, postal_code in rows:
+        out[shipment_id].append(Scan(kind, at, Place(country, city, postal_code)))
     return out
 
 

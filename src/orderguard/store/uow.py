@@ -24,6 +24,7 @@ from orderguard.app.ports import (
     DueDeadline,
     OpenCart,
     OrderMoney,
+    OrderPageData,
     ProductListing,
     StoredKey,
     StoreListing,
@@ -59,6 +60,7 @@ from orderguard.store import (
     messages_repo,
     notifications_repo,
     offers_repo,
+    order_page,
     order_queries,
     orders_repo,
     payments_repo,
@@ -586,6 +588,11 @@ class SqlUnitOfWork:
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         return decisions.load_subjects(self.conn, lifecycle, ids)
+
+    def order_page(
+        self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
+    ) -> OrderPageData | None:
+        return order_page.order_page(self.conn, order_id, buyer_parts=buyer_parts, loaded=loaded)
 
     def save(self, decided: Sequence[Decision[Any]], now: datetime) -> None:
         self.armed.update(decisions.save_decisions(self.conn, decided, now))

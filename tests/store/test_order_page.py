@@ -1,0 +1,77 @@
+"""`UnitOfWork.order_page` reads what the repositories' own functions read, all at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderguard.app.context import Context
+from orderguard.app.ports import OrderPageData, UnitOfWork
+from tests.support import Api, s10
+
+
+def _separately(uow: UnitOfWork, order_id: str) -> OrderPageData:
+    order = uow.orders.load_order(order_id)
+    assert order is not None
+    parcels = uow.shipments.shipments_of([order_id])
+    return OrderPageData(
+        order,
+        parcels,
+        uow.shipments.scans_of([p.id for p in parcels]),
+        uow.ledger.order_money(order_id, order.currency),
+        uow.deadlines.armed_deadline_dues(order_id),
+        uow.payments.payments_of(order_id),
+        uow.shipments.shipped_quantities(order_id),
+        uow.cancellations.open_requests(order_id),
+        uow.disputes.disputes_of(order_id),
+    )
+
+
+def _shipped_two_line_order(api: Api) -> dict[str, Any]:
+    """A paid order of two lines, shipped in one parcel that has a scan."""
+    listing = api.listing()
+    product = api.post("/v1/products", listing.seller, {"title": "Charger"}, expect=201).json()["id"]
+    other = api.post(
+        "/v1/offers",
+        listing.seller,
+        {
+            "store_id": listing.store_id,
+            "product_id": product,
+            "price": 5_00,
+            "currency": "USD",
+            "stock": 10,
+            "handling_days": 3,
+            "shipping_options": [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
+        },
+        expect=201,
+    ).json()
+    buyer = api.buyer()
+    api.add(buyer, listing, 2)
+    api.post("/v1/cart/items", buyer, {"offer_id": other["id"], "quantity": 1}, expect=201)
+    (order,) = api.checkout(buyer)
+    api.pay(buyer, order["id"])
+    body = {"carrier": "postal", "tracking_code": s10("12345678")}
+    shipment = api.post(f"/v1/orders/{order['id']}/shipments", listing.seller, body, expect=201).json()
+    api.post(f"/v1/sandbox/shipments/{shipment['id']}/scans", json={"kind": "accepted"}, expect=200)
+    return dict(order)
+
+
+def test_the_page_is_what_each_repository_reads(api: Api, ctx: Context) -> None:
+    order_id = _shipped_two_line_order(api)["id"]
+    with ctx.reading() as uow:
+        page = uow.order_page(order_id, buyer_parts=True)
+        assert page is not None
+        alone = _separately(uow, order_id)
+        assert page == alone
+        assert len(page.shipments) == 1 and len(page.shipments[0].lines) == 2 and page.scans
+        assert list(page.shipments[0].lines) == sorted(page.shipments[0].lines)  # line id order
+        assert page.money.in_escrow > 0 and page.payments and page.deadline_dues
+
+        given = uow.order_page(order_id, buyer_parts=False, loaded=page.order)
+        assert given is not None and given.order is page.order
+        assert (given.shipped, given.open_requests, given.disputes) == ({}, [], [])
+        assert (given.shipments, given.money, given.payments) == (page.shipments, page.money, page.payments)
+
+
+def test_no_page_for_an_order_that_does_not_exist(ctx: Context) -> None:
+    with ctx.reading() as uow:
+        assert uow.order_page("ord_missing", buyer_parts=True) is None
