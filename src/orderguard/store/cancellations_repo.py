@@ -96,7 +96,7 @@ def requests_of(conn: Connection, order_id: str) -> list[CancellationRequest]:
 
 
 def open_requests_read(order_id: str) -> Read[list[CancellationRequest]]:
-    return Read([(_of_order, {"b_order": order_id})], _open_from)
+    return [(_of_order, {"b_order": order_id})], _open_from
 
 
 def _open_from(rows: Rows) -> list[CancellationRequest]:

@@ -77,7 +77,7 @@ def load_dispute(conn: Connection, dispute_id: str, *, lock: bool = False) -> Di
 
 def disputes_of_read(order_id: str) -> Read[list[Dispute]]:
     """The order's disputes, oldest first."""
-    return Read([(_of_order, {"b_order": order_id})], _disputes_from)
+    return [(_of_order, {"b_order": order_id})], _disputes_from
 
 
 def _disputes_from(rows: Rows) -> list[Dispute]:

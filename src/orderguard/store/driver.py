@@ -32,7 +32,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Column, Connection, Table, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -386,17 +387,19 @@ def rows_together(
 Rows = list[tuple[Any, ...]]
 
 
-@dataclass(frozen=True, slots=True)
-class Read(Generic[T]):
-    """Queries and what makes their rows (a list per query, in order) into one value: run alone
-    (`read`) or with reads that do not depend on it, in one round trip on PostgreSQL (`Reads`)."""
-
-    queries: Sequence[tuple[Statement, Mapping[str, Any]]]
-    decode: Callable[..., T]
+Query = tuple[Statement, Mapping[str, Any]]
+# A read: its queries, and what makes their rows (a list per query, in order) into one value. It
+# runs alone (`read`) or with reads that do not depend on it, in one round trip on PostgreSQL
+# (`Reads`). A plain tuple: an order's page makes ten of them per request.
+Read = tuple[Sequence[Query], Callable[..., T]]
 
 
 def read(conn: Connection, query: Read[T]) -> T:
-    return query.decode(*rows_together(conn, query.queries))
+    queries, decode = query
+    if len(queries) == 1:
+        statement, params = queries[0]
+        return decode(statement.rows(conn, params))
+    return decode(*rows_together(conn, queries))
 
 
 class Reads:
@@ -407,27 +410,26 @@ class Reads:
     round trip, each read runs when its value is asked for, and one never asked for does not run.
     """
 
-    __slots__ = ("_conn", "_queries", "_rows")
+    __slots__ = ("_conn", "_lazy", "_queries", "_rows")
 
-    def __init__(self) -> None:
-        self._queries: list[tuple[Statement, Mapping[str, Any]]] = []
-        self._rows: list[Rows] | None = None
-        self._conn: Connection | None = None
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lazy = conn.dialect.name == "sqlite"
+        self._queries: list[Query] = []
+        self._rows: list[Rows] = []
 
     def add(self, query: Read[T]) -> Callable[[], T]:
-        start, end = len(self._queries), len(self._queries) + len(query.queries)
-        self._queries += query.queries
+        if self._lazy:
+            return partial(read, self._conn, query)
+        start = len(self._queries)
+        self._queries += query[0]
+        return partial(self._value, query, start)
 
-        def value() -> T:
-            if self._rows is None:
-                assert self._conn is not None, "asked before the reads were sent"
-                return read(self._conn, query)
-            return query.decode(*self._rows[start:end])
+    def send(self) -> None:
+        if not self._lazy:
+            self._rows = rows_together(self._conn, self._queries)
 
-        return value
-
-    def send(self, conn: Connection) -> None:
-        if conn.dialect.name == "sqlite":
-            self._conn = conn
-        else:
-            self._rows = rows_together(conn, self._queries)
+    def _value(self, query: Read[T], start: int) -> T:
+        assert self._rows, "asked before the reads were sent"
+        queries, decode = query
+        return decode(*self._rows[start : start + len(queries)])

@@ -116,7 +116,7 @@ def escrow_sums_read(conn: Connection, order_id: str) -> Read[list[tuple[str, st
     def sums_from(rows: Rows) -> list[tuple[str, str, int]]:
         return [(kind, currency, total.value(sums)) for kind, currency, *sums in rows]
 
-    return Read([(_account_sums_by_kind, {"b_account": escrow(order_id)})], sums_from)
+    return [(_account_sums_by_kind, {"b_account": escrow(order_id)})], sums_from
 
 
 def money_from(sums: list[tuple[str, str, int]], currency: str) -> OrderMoney:

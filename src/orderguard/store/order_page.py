@@ -28,7 +28,7 @@ def order_page(
 ) -> OrderPageData | None:
     """Every part is keyed by the order's id, so none waits for another; the scans are found
     through the order's shipments. Nothing is locked."""
-    reads = Reads()
+    reads = Reads(conn)
     load = None if loaded is not None else reads.add(orders_repo.orders_read([order_id]))
     shipments = reads.add(shipments_repo.shipments_of_read([order_id]))
     scans = reads.add(shipments_repo.scans_of_orders_read([order_id]))
@@ -42,7 +42,7 @@ def order_page(
         shipped = reads.add(shipments_repo.shipped_quantities_read(order_id))
         open_requests = reads.add(cancellations_repo.open_requests_read(order_id))
         disputes = reads.add(disputes_repo.disputes_of_read(order_id))
-    reads.send(conn)
+    reads.send()
     order = load().get(order_id) if load is not None else loaded
     if order is None:
         return None

@@ -83,7 +83,7 @@ def order_keys_page(
 
 def armed_deadline_dues_read(order_id: str) -> Read[list[tuple[str, str, datetime]]]:
     """(subject type, kind, due_at) of the armed deadlines of the order and its parts, soonest first."""
-    return Read([(_armed_dues, {"b_order": order_id})], _dues_from)
+    return [(_armed_dues, {"b_order": order_id})], _dues_from
 
 
 def _dues_from(rows: Rows) -> list[tuple[str, str, datetime]]:

@@ -90,7 +90,7 @@ def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]
 def orders_read(
     order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
 ) -> Read[dict[str, Order]]:
-    return Read(order_queries(order_ids, lock=lock, skip_locked=skip_locked), orders_from)
+    return order_queries(order_ids, lock=lock, skip_locked=skip_locked), orders_from
 
 
 def load_orders(

@@ -90,7 +90,7 @@ def lock_with_order(conn: Connection, payment_id: str, order_id: str) -> tuple[O
 
 def payments_of_read(order_id: str) -> Read[list[Payment]]:
     """The order's payments, oldest first."""
-    return Read([(_payments_of_order, {"b_order": order_id})], _payments_from)
+    return [(_payments_of_order, {"b_order": order_id})], _payments_from
 
 
 def _payments_from(rows: Rows) -> list[Payment]:

@@ -145,7 +145,7 @@ def load_shipments(conn: Connection, ids: Iterable[str], *, skip_locked: bool = 
 
 
 def shipped_quantities_read(order_id: str) -> Read[dict[str, int]]:
-    return Read([(_shipped_quantities, {"b_order": order_id})], _shipped_from)
+    return [(_shipped_quantities, {"b_order": order_id})], _shipped_from
 
 
 def _shipped_from(rows: Rows) -> dict[str, int]:
@@ -169,7 +169,7 @@ def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[st
 
 def shipments_of_read(order_ids: Iterable[str]) -> Read[list[Shipment]]:
     """The orders' shipments with their lines, in one query, oldest first."""
-    return Read([(_shipments_with_lines_of, {"b_orders": sorted(set(order_ids))})], _shipments_with_lines)
+    return [(_shipments_with_lines_of, {"b_orders": sorted(set(order_ids))})], _shipments_with_lines
 
 
 def shipments_of(conn: Connection, order_ids: Iterable[str]) -> list[Shipment]:
@@ -234,7 +234,7 @@ def scans_of(conn: Connection, shipment_ids: Iterable[str]) -> dict[str, list[Sc
 
 def scans_of_orders_read(order_ids: Iterable[str]) -> Read[dict[str, list[Scan]]]:
     """`scans_of` the orders' shipments, found through their orders (no need to know them first)."""
-    return Read([(_scans_of_orders, {"b_orders": sorted(set(order_ids))})], _scans_from)
+    return [(_scans_of_orders, {"b_orders": sorted(set(order_ids))})], _scans_from
 
 
 def _scans_from(rows: Rows) -> dict[str, list[Scan]]:
