@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from orderguard.app.context import Context
 from orderguard.app.ports import OrderPageData, UnitOfWork
-from tests.support import Api, s10
+from tests.dispute_support import shipped_two_lines
+from tests.support import Api
 
 
 def _separately(uow: UnitOfWork, order_id: str) -> OrderPageData:
@@ -26,37 +25,16 @@ def _separately(uow: UnitOfWork, order_id: str) -> OrderPageData:
     )
 
 
-def _shipped_two_line_order(api: Api) -> dict[str, Any]:
+def _shipped_two_line_order(api: Api) -> str:
     """A paid order of two lines, shipped in one parcel that has a scan."""
-    listing = api.listing()
-    product = api.post("/v1/products", listing.seller, {"title": "Charger"}, expect=201).json()["id"]
-    other = api.post(
-        "/v1/offers",
-        listing.seller,
-        {
-            "store_id": listing.store_id,
-            "product_id": product,
-            "price": 5_00,
-            "currency": "USD",
-            "stock": 10,
-            "handling_days": 3,
-            "shipping_options": [{"carrier": "postal", "price": 2_00, "promised_days": 20}],
-        },
-        expect=201,
-    ).json()
-    buyer = api.buyer()
-    api.add(buyer, listing, 2)
-    api.post("/v1/cart/items", buyer, {"offer_id": other["id"], "quantity": 1}, expect=201)
-    (order,) = api.checkout(buyer)
-    api.pay(buyer, order["id"])
-    body = {"carrier": "postal", "tracking_code": s10("12345678")}
-    shipment = api.post(f"/v1/orders/{order['id']}/shipments", listing.seller, body, expect=201).json()
-    api.post(f"/v1/sandbox/shipments/{shipment['id']}/scans", json={"kind": "accepted"}, expect=200)
-    return dict(order)
+    case = shipped_two_lines(api)
+    (parcel,) = case.order["shipments"]
+    api.post(f"/v1/sandbox/shipments/{parcel['id']}/scans", json={"kind": "accepted"}, expect=200)
+    return str(case.order["id"])
 
 
 def test_the_page_is_what_each_repository_reads(api: Api, ctx: Context) -> None:
-    order_id = _shipped_two_line_order(api)["id"]
+    order_id = _shipped_two_line_order(api)
     with ctx.reading() as uow:
         page = uow.order_page(order_id, buyer_parts=True)
         assert page is not None
