@@ -831,6 +831,27 @@ class FakeProofs(_Repository):
         return out
 
 
+def order_page_of_single_reads(
+    uow: UnitOfWork, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
+) -> OrderPageData | None:
+    """`UnitOfWork.order_page` from the repositories' single reads, one after another."""
+    order = loaded if loaded is not None else uow.orders.load_order(order_id)
+    if order is None:
+        return None
+    parcels = uow.shipments.shipments_of([order_id])
+    return OrderPageData(
+        order,
+        parcels,
+        uow.shipments.scans_of([p.id for p in parcels]),
+        uow.ledger.order_money(order_id, order.currency),
+        uow.deadlines.armed_deadline_dues(order_id),
+        uow.payments.payments_of(order_id),
+        uow.shipments.shipped_quantities(order_id) if buyer_parts else {},
+        uow.cancellations.open_requests(order_id) if buyer_parts else [],
+        uow.disputes.disputes_of(order_id) if buyer_parts else [],
+    )
+
+
 class FakeUnitOfWork:
     def __init__(self, rows: Rows, writable: bool, held: set[str]) -> None:
         self.rows = rows
@@ -870,21 +891,7 @@ class FakeUnitOfWork:
     def order_page(
         self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
     ) -> OrderPageData | None:
-        order = loaded if loaded is not None else self.orders.load_order(order_id)
-        if order is None:
-            return None
-        parcels = self.shipments.shipments_of([order_id])
-        return OrderPageData(
-            order,
-            parcels,
-            self.shipments.scans_of([p.id for p in parcels]),
-            self.ledger.order_money(order_id, order.currency),
-            self.deadlines.armed_deadline_dues(order_id),
-            self.payments.payments_of(order_id),
-            self.shipments.shipped_quantities(order_id) if buyer_parts else {},
-            self.cancellations.open_requests(order_id) if buyer_parts else [],
-            self.disputes.disputes_of(order_id) if buyer_parts else [],
-        )
+        return order_page_of_single_reads(self, order_id, buyer_parts=buyer_parts, loaded=loaded)
 
     def save(self, decisions: Sequence[Decision[Any]], now: datetime) -> None:
         """What store/decisions.save_decisions writes, in the same order."""

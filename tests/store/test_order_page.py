@@ -3,26 +3,9 @@
 from __future__ import annotations
 
 from orderguard.app.context import Context
-from orderguard.app.ports import OrderPageData, UnitOfWork
+from tests.app.fakes import order_page_of_single_reads
 from tests.dispute_support import shipped_two_lines
 from tests.support import Api
-
-
-def _separately(uow: UnitOfWork, order_id: str) -> OrderPageData:
-    order = uow.orders.load_order(order_id)
-    assert order is not None
-    parcels = uow.shipments.shipments_of([order_id])
-    return OrderPageData(
-        order,
-        parcels,
-        uow.shipments.scans_of([p.id for p in parcels]),
-        uow.ledger.order_money(order_id, order.currency),
-        uow.deadlines.armed_deadline_dues(order_id),
-        uow.payments.payments_of(order_id),
-        uow.shipments.shipped_quantities(order_id),
-        uow.cancellations.open_requests(order_id),
-        uow.disputes.disputes_of(order_id),
-    )
 
 
 def _shipped_two_line_order(api: Api) -> str:
@@ -38,7 +21,7 @@ def test_the_page_is_what_each_repository_reads(api: Api, ctx: Context) -> None:
     with ctx.reading() as uow:
         page = uow.order_page(order_id, buyer_parts=True)
         assert page is not None
-        alone = _separately(uow, order_id)
+        alone = order_page_of_single_reads(uow, order_id, buyer_parts=True)
         assert page == alone
         assert len(page.shipments) == 1 and len(page.shipments[0].lines) == 2 and page.scans
         assert list(page.shipments[0].lines) == sorted(page.shipments[0].lines)  # line id order

@@ -90,7 +90,7 @@ class Order:
         return self.totals()[2]
 
     def totals(self) -> tuple[int, int, Money]:
-        """`items_total`, `shipping_total` and `total` at once, each line looked at once."""
+        """`items_total`, `shipping_total` and `total`, each sum taken once (a page shows all three)."""
         items, shipping = self.items_total, self.shipping_total
         return items, shipping, Money(items + shipping, self.currency)
 
