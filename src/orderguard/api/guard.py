@@ -49,7 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderguard.api.auth import bearer_token
 from orderguard.api.problems import problem
-from orderguard.app.accounts import authenticate
+from orderguard.app.accounts import token_caller
 from orderguard.app.context import Context, Principal
 from orderguard.app.idempotency import INVALID_KEY, MAX_KEY_LENGTH, IdempotencyKeys, Replay, Reservation
 from orderguard.domain.machine import Refusal
@@ -212,9 +212,9 @@ class RequestGuard:
     def _reserve(
         self, ctx: Context, token: str, key: str, digest: str
     ) -> tuple[Principal, Reservation | Replay | Refusal] | None:
-        """The caller and what their key says (None for an unknown, expired or revoked token)."""
-        principal = authenticate(ctx, token)
-        return None if principal is None else (principal, self.keys.reserve(principal.id, key, digest))
+        """The caller and what their key says (None for an unknown, expired or revoked token), in one
+        transaction."""
+        return self.keys.reserve_as(token_caller(token, ctx.clock), key, digest)
 
     async def _run_holding(self, held: Reservation, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request while holding its key; store its response before the client sees it."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from orderguard.app.context import Context, Principal
-from orderguard.app.ports import TokenRow, UniqueViolation
+from orderguard.app.ports import TokenHolder, TokenRow, UniqueViolation, UnitOfWork
 from orderguard.domain.machine import Actor, Refusal, Refused
 from orderguard.ids import new_id
+from orderguard.providers.clock import Clock
 
 ROLES = {"buyer": Actor.BUYER, "seller": Actor.SELLER, "admin": Actor.ADMIN}
 TOKEN_PREFIX = "og_"
@@ -135,8 +137,22 @@ def authenticate(ctx: Context, token: str) -> Principal | None:
     """
     with ctx.reading() as uow:
         holder = uow.accounts.token_holder(token_digest(token))
+    return _live(holder, ctx.clock)
+
+
+def token_caller(token: str, clock: Clock) -> Callable[[UnitOfWork], Principal | None]:
+    """`authenticate` within a unit of work the caller already has open (e.g. the one reserving
+    the request's Idempotency-Key): the same lookup and the same answers, one transaction fewer."""
+
+    def caller(uow: UnitOfWork) -> Principal | None:
+        return _live(uow.accounts.token_holder(token_digest(token)), clock)
+
+    return caller
+
+
+def _live(holder: TokenHolder | None, clock: Clock) -> Principal | None:
     if holder is None or holder.revoked_at is not None:
         return None
-    if holder.expires_at is not None and holder.expires_at <= ctx.clock.now():
+    if holder.expires_at is not None and holder.expires_at <= clock.now():
         return None
     return Principal(holder.account_id, ROLES[holder.role])

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from orderguard.app.context import Principal
 from orderguard.app.ports import UnitOfWork, UnitsOfWork
 from orderguard.domain.machine import Refusal, Refused
 from orderguard.ids import new_id
@@ -83,13 +84,42 @@ class IdempotencyKeys:
 
     def reserve(self, scope: str, key: str, request_hash: str) -> Reservation | Replay | Refusal:
         """Hold the key for a new attempt, or say what to answer instead."""
+        answer = self._reserve(scope, key, request_hash)
+        assert answer is not None, "only a scope looked up can be missing"
+        return answer
+
+    def reserve_as(
+        self, caller: Callable[[UnitOfWork], Principal | None], key: str, request_hash: str
+    ) -> tuple[Principal, Reservation | Replay | Refusal] | None:
+        """`reserve` for the caller that `caller` finds (by their token), looked up in the same
+        transaction as the key: None, and nothing written, when it finds none."""
+        found: list[Principal] = []
+
+        def scope(uow: UnitOfWork) -> str | None:
+            principal = caller(uow)
+            if principal is None:
+                return None
+            found.append(principal)
+            return principal.id
+
+        answer = self._reserve(scope, key, request_hash)
+        return None if answer is None else (found[0], answer)
+
+    def _reserve(
+        self, scope: str | Callable[[UnitOfWork], str | None], key: str, request_hash: str
+    ) -> Reservation | Replay | Refusal | None:
         if not key or len(key) > MAX_KEY_LENGTH:
-            return INVALID_KEY
+            return INVALID_KEY if isinstance(scope, str) else self._refused_for(scope, INVALID_KEY)
         holder = new_id("att")
         for _ in range(3):  # the key may be released or taken over between our statements
             now = self._clock.now()
             until = now + self.lease
             with self._units.writing() as uow:
+                if not isinstance(scope, str):
+                    looked_up = scope(uow)
+                    if looked_up is None:
+                        return None
+                    scope = looked_up
                 keys = uow.idempotency
                 if keys.insert_key(scope, key, request_hash, holder, now, until):
                     return Reservation(scope, key, holder)
@@ -106,6 +136,11 @@ class IdempotencyKeys:
                 if keys.take_over(scope, key, request_hash, holder, now, until):
                     return Reservation(scope, key, holder)
         return IN_PROGRESS
+
+    def _refused_for(self, scope: Callable[[UnitOfWork], str | None], refusal: Refusal) -> Refusal | None:
+        """`refusal` for a caller that `scope` finds; None when it finds none."""
+        with self._units.reading() as uow:
+            return None if scope(uow) is None else refusal
 
     def renew(self, held: Reservation) -> bool:
         """Extend the lease; False once this attempt no longer holds the key."""

@@ -7,23 +7,55 @@ can neither renew it, store its response nor release the key of the attempt that
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from orderguard.app.ports import StoredKey
 from orderguard.store import tables as t
+from orderguard.store.driver import Statement
 
 _k = t.idempotency_keys.c
+# Every POST with a key runs three of these (reserve, the fence in the command's unit, the stored
+# answer): built once.
+_key_is: ColumnElement[bool] = and_(_k.account_id == bindparam("b_account"), _k.key == bindparam("b_key"))
+_held_by = and_(_key_is, _k.holder == bindparam("b_holder"), _k.status_code.is_(None))
 
 
-def _key_is(account_id: str, key: str) -> ColumnElement[bool]:
-    return and_(_k.account_id == account_id, _k.key == key)
+def _insert_statement(insert: Any) -> Any:
+    return insert(t.idempotency_keys).on_conflict_do_nothing().returning(_k.key)
 
 
-def _held_by(account_id: str, key: str, holder: str) -> ColumnElement[bool]:
-    return and_(_key_is(account_id, key), _k.holder == holder, _k.status_code.is_(None))
+_insert = Statement(_insert_statement(sqlite.insert), postgresql=_insert_statement(postgresql.insert))
+_load = Statement(
+    select(_k.request_hash, _k.status_code, _k.content_type, _k.body, _k.holder, _k.lease_until).where(
+        _key_is
+    )
+)
+_take_over = Statement(
+    update(t.idempotency_keys)
+    .where(
+        _key_is,
+        _k.request_hash == bindparam("b_hash"),
+        _k.status_code.is_(None),
+        or_(_k.lease_until.is_(None), _k.lease_until < bindparam("b_now")),
+    )
+    .values(holder=bindparam("b_new_holder"), lease_until=bindparam("b_until"))
+)
+_renew = Statement(update(t.idempotency_keys).where(_held_by).values(lease_until=bindparam("b_until")))
+_store = Statement(
+    update(t.idempotency_keys)
+    .where(_held_by)
+    .values(
+        status_code=bindparam("b_status"),
+        content_type=bindparam("b_content_type"),
+        body=bindparam("b_body"),
+        holder=None,
+        lease_until=None,
+    )
+)
+_delete = Statement(delete(t.idempotency_keys).where(_held_by))
 
 
 def insert_key(
@@ -36,7 +68,6 @@ def insert_key(
     lease_until: datetime,
 ) -> bool:
     """Reserve a new key for `holder`; False when the key is already there (nothing is written)."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     values = {
         "account_id": account_id,
         "key": key,
@@ -45,17 +76,12 @@ def insert_key(
         "holder": holder,
         "lease_until": lease_until,
     }
-    statement = insert(t.idempotency_keys).values(values).on_conflict_do_nothing().returning(_k.key)
-    return conn.execute(statement).first() is not None
+    return bool(_insert.rows(conn, values))
 
 
 def load_key(conn: Connection, account_id: str, key: str) -> StoredKey | None:
-    row = conn.execute(select(t.idempotency_keys).where(_key_is(account_id, key))).first()
-    if row is None:
-        return None
-    return StoredKey(
-        row.request_hash, row.status_code, row.content_type, row.body, row.holder, row.lease_until
-    )
+    rows = _load.rows(conn, {"b_account": account_id, "b_key": key})
+    return StoredKey(*rows[0]) if rows else None
 
 
 def take_over(
@@ -68,21 +94,21 @@ def take_over(
     lease_until: datetime,
 ) -> bool:
     """Hand a key in progress whose lease has passed to `holder`; False when it is not (any more) so."""
-    lapsed = or_(_k.lease_until.is_(None), _k.lease_until < now)
-    result = conn.execute(
-        update(t.idempotency_keys)
-        .where(_key_is(account_id, key), _k.request_hash == request_hash, _k.status_code.is_(None), lapsed)
-        .values(holder=holder, lease_until=lease_until)
-    )
-    return result.rowcount == 1
+    params = {
+        "b_account": account_id,
+        "b_key": key,
+        "b_hash": request_hash,
+        "b_now": now,
+        "b_new_holder": holder,
+        "b_until": lease_until,
+    }
+    return _take_over.run(conn, params) == 1
 
 
 def renew_lease(conn: Connection, account_id: str, key: str, holder: str, lease_until: datetime) -> bool:
     """Extend the lease; False when `holder` no longer holds the key."""
-    result = conn.execute(
-        update(t.idempotency_keys).where(_held_by(account_id, key, holder)).values(lease_until=lease_until)
-    )
-    return result.rowcount == 1
+    params = {"b_account": account_id, "b_key": key, "b_holder": holder, "b_until": lease_until}
+    return _renew.run(conn, params) == 1
 
 
 def store_response(
@@ -95,14 +121,17 @@ def store_response(
     body: str,
 ) -> bool:
     """Keep the response for replay; False when `holder` no longer holds the key."""
-    result = conn.execute(
-        update(t.idempotency_keys)
-        .where(_held_by(account_id, key, holder))
-        .values(status_code=status_code, content_type=content_type, body=body, holder=None, lease_until=None)
-    )
-    return result.rowcount == 1
+    params = {
+        "b_account": account_id,
+        "b_key": key,
+        "b_holder": holder,
+        "b_status": status_code,
+        "b_content_type": content_type,
+        "b_body": body,
+    }
+    return _store.run(conn, params) == 1
 
 
 def delete_key(conn: Connection, account_id: str, key: str, holder: str) -> None:
     """Free the key for a retry, if `holder` still holds it."""
-    conn.execute(delete(t.idempotency_keys).where(_held_by(account_id, key, holder)))
+    _delete.send(conn, {"b_account": account_id, "b_key": key, "b_holder": holder})
