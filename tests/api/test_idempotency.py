@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from httpx import Response
 from sqlalchemy import func, select
 
+from orderguard.app import accounts
 from orderguard.store import tables as t
 from orderguard.store.db import reading
 from tests.api.helpers import assert_problem, writes_nothing
@@ -190,6 +192,23 @@ def test_a_rejected_token_does_not_reserve_the_key(api: Api) -> None:
     bogus = Who("acc_x", "buyer", "og_not_a_real_token")
     assert_problem(_post(api, "/v1/checkout", bogus, CHECKOUT, "k"), 401, "unauthenticated")
     assert_problem(_post(api, "/v1/checkout", None, {"other": 1}, "k"), 401, "unauthenticated")
+    assert _post(api, "/v1/checkout", buyer, CHECKOUT, "k").status_code == 201
+
+
+def test_a_revoked_or_expired_token_with_a_key_gets_401_and_reserves_nothing(api: Api) -> None:
+    """The token is looked up in the transaction that reserves the key: a token that no longer
+    authenticates is refused there, before the key is written."""
+    buyer = api.buyer()
+    api.add(buyer, api.listing())
+    revoked = accounts.issue_token(api.ctx, buyer.id)
+    accounts.revoke_token(api.ctx, revoked.token)
+    expiring = accounts.issue_token(api.ctx, buyer.id, expires_in=timedelta(days=1))
+    api.advance(days=1)
+    for token in (revoked.token, expiring.token):
+        with writes_nothing(api):
+            refused = _post(api, "/v1/checkout", Who(buyer.id, "buyer", token), CHECKOUT, "k")
+        assert_problem(refused, 401, "unauthenticated")
+    assert _count(api, t.idempotency_keys) == 0
     assert _post(api, "/v1/checkout", buyer, CHECKOUT, "k").status_code == 201
 
 
