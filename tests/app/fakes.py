@@ -1028,6 +1028,10 @@ class FakeDatabase:
         yield FakeUnitOfWork(self.rows, False, self.held)
 
     @contextmanager
+    def reads_shared(self) -> Iterator[None]:
+        yield  # the fake's reading units all read the same rows
+
+    @contextmanager
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> Iterator[None]:
         self._checks.append(check)
         try:

@@ -60,3 +60,49 @@ def test_the_before_commit_check_runs_in_every_writing_unit_and_may_refuse_it(ct
         uow.accounts.insert_account("acc_3", "buyer", "Cy", None, AT)
     assert seen == [True, True]
     assert _account_count(ctx) == 2
+
+
+def test_the_reading_units_of_a_shared_block_are_one_transaction_ended_with_the_block(ctx: Context) -> None:
+    with ctx.units.reads_shared():
+        with ctx.reading() as first:
+            assert first.accounts.count_accounts() == 0
+        with ctx.reading() as second:
+            assert second is first
+        assert ctx.engine.pool.checkedout() == 1  # held between the units of the block
+    assert ctx.engine.pool.checkedout() == 0
+    with ctx.reading() as a, ctx.reading() as b:  # outside a block, each unit is its own
+        assert a is not b
+
+
+def test_a_write_in_a_shared_block_ends_its_snapshot_so_later_reads_see_it(ctx: Context) -> None:
+    with ctx.units.reads_shared():
+        with ctx.reading() as before:
+            assert before.accounts.count_accounts() == 0
+        with ctx.uow() as uow:
+            uow.accounts.insert_account("acc_1", "buyer", "Ann", None, AT)
+        with ctx.reading() as after:
+            assert after is not before
+            assert after.accounts.count_accounts() == 1
+    assert ctx.engine.pool.checkedout() == 0
+
+
+def test_a_write_inside_a_shared_reading_unit_leaves_that_unit_usable(ctx: Context) -> None:
+    with ctx.units.reads_shared(), ctx.reading() as reader:
+        reader.accounts.count_accounts()
+        with ctx.uow() as uow:
+            uow.accounts.insert_account("acc_1", "buyer", "Ann", None, AT)
+            assert ctx.engine.pool.checkedout() == 2  # the reader's connection is still its own
+        assert reader.accounts.count_accounts() in (0, 1)  # a snapshot (SQLite) or read committed
+        with ctx.reading() as again:
+            assert again is reader
+    assert ctx.engine.pool.checkedout() == 0
+
+
+def test_a_shared_block_that_raises_gives_its_connection_back(ctx: Context) -> None:
+    with pytest.raises(Refused), ctx.units.reads_shared():
+        with ctx.reading() as uow:
+            uow.accounts.count_accounts()
+        raise Refused(Refusal("nope", "refused after a read", 404))
+    assert ctx.engine.pool.checkedout() == 0
+    with ctx.uow() as uow:  # the database is not left locked
+        uow.accounts.insert_account("acc_1", "buyer", "Ann", None, AT)

@@ -58,7 +58,7 @@ class ApiRoute(APIRoute):
             guard |= {408, 413, 415, 422}
         kwargs["responses"] = {**errors(*guard), **(kwargs.get("responses") or {})}
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = in_one_handoff(endpoint)
+            endpoint = in_one_handoff(endpoint, reads_only=bool(methods) and methods <= {"GET", "HEAD"})
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -92,10 +92,15 @@ class ApiRoute(APIRoute):
         return json_only
 
 
-def in_one_handoff(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+def in_one_handoff(
+    endpoint: Callable[..., Any], *, reads_only: bool = False
+) -> Callable[..., Coroutine[Any, Any, Any]]:
     """`endpoint` as a coroutine that runs it in the thread pool, its `Depends(current_principal)`
     parameters authenticated there first. FastAPI sees the same parameters, documentation and
-    response model; only the dependency that yields the caller becomes `bearer_credentials`."""
+    response model; only the dependency that yields the caller becomes `bearer_credentials`.
+
+    `reads_only` (a GET): the token's lookup and the endpoint's reading units are one transaction
+    (`UnitsOfWork.reads_shared`), not one for the caller and one for the page."""
     signature = inspect.signature(endpoint, eval_str=True)
     callers = [
         name
@@ -112,8 +117,15 @@ def in_one_handoff(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any,
             values[name] = values[name].principal()
         return endpoint(**values)
 
+    def authenticated_in_one_snapshot(values: dict[str, Any]) -> Any:
+        credentials: Credentials = values[callers[0]]
+        with credentials.ctx.units.reads_shared():
+            return authenticated(values)
+
+    run = authenticated_in_one_snapshot if reads_only and callers else authenticated
+
     async def handoff(**values: Any) -> Any:
-        return await run_in_threadpool(authenticated, values)
+        return await run_in_threadpool(run, values)
 
     handoff.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):

@@ -692,6 +692,13 @@ class UnitsOfWork(Protocol):
         """A read-only unit: one consistent snapshot, no write lock taken."""
         ...
 
+    def reads_shared(self) -> AbstractContextManager[None]:
+        """Within this block (in this thread), the reading units are one transaction, begun by the
+        first and ended with the block: one snapshot, one connection, one BEGIN and COMMIT for a
+        request that authenticates its caller, then reads. A writing unit ends the snapshot first, so
+        the reading units after it see what it wrote."""
+        ...
+
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         """Within this block (and the threads it starts), `check` runs in every writing unit just
         before it commits; raising there rolls the unit back."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from types import TracebackType
 from typing import Any, get_type_hints
@@ -630,6 +631,42 @@ class _Writing:
         return suppressed
 
 
+class _SharedReading:
+    """The one reading unit that every reading unit of a `reads_shared` block is, opened by the first."""
+
+    __slots__ = ("_opened", "_unit", "_users", "engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._opened = ExitStack()
+        self._unit: SqlUnitOfWork | None = None
+        self._users = 0  # blocks using the unit now
+
+    @contextmanager
+    def unit(self) -> Iterator[UnitOfWork]:
+        if self._unit is None:
+            self._unit = SqlUnitOfWork(self._opened.enter_context(reading(self.engine)))
+        self._users += 1
+        try:
+            yield self._unit
+        finally:
+            self._users -= 1
+
+    def end(self, error: BaseException | None = None) -> None:
+        """End the transaction (the next reading unit begins another), unless a block still uses it."""
+        if self._unit is None or self._users:
+            return
+        self._unit = None
+        opened, self._opened = self._opened, ExitStack()
+        if error is None:
+            opened.close()
+        else:
+            opened.__exit__(type(error), error, error.__traceback__)
+
+
+_shared_reading: ContextVar[_SharedReading | None] = ContextVar("orderguard_shared_reading", default=None)
+
+
 class SqlUnitsOfWork:
     """Units of work over `engine`."""
 
@@ -637,12 +674,35 @@ class SqlUnitsOfWork:
         self.engine = engine
 
     def writing(self) -> AbstractContextManager[UnitOfWork]:
+        shared = _shared_reading.get()
+        if shared is not None:  # what is read after the write must see it: a new snapshot
+            shared.end()
         return _Writing(self.engine)
 
+    def reading(self) -> AbstractContextManager[UnitOfWork]:
+        shared = _shared_reading.get()
+        if shared is not None and shared.engine is self.engine:
+            return shared.unit()
+        return self._reading()
+
     @contextmanager
-    def reading(self) -> Iterator[UnitOfWork]:
+    def _reading(self) -> Iterator[UnitOfWork]:
         with reading(self.engine) as conn:
             yield SqlUnitOfWork(conn)
+
+    @contextmanager
+    def reads_shared(self) -> Iterator[None]:
+        shared = _SharedReading(self.engine)
+        token = _shared_reading.set(shared)
+        try:
+            yield
+        except BaseException as e:
+            shared.end(e)
+            raise
+        else:
+            shared.end()
+        finally:
+            _shared_reading.reset(token)
 
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         return checked_before_commit(lambda conn: check(SqlUnitOfWork(conn)))
