@@ -53,12 +53,21 @@ Query = tuple[str, Mapping[str, Any]]
 class PgSession:
     """What is waiting to be sent on one driver connection: the transaction's BEGIN and writes."""
 
-    __slots__ = ("begin", "driver", "writes")
+    __slots__ = ("_cursors", "begin", "driver", "writes")
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver  # the psycopg connection
         self.begin = False  # BEGIN is due before the next statement
         self.writes: list[tuple[str, Any, bool]] = []  # (sql, params or a list of them, many)
+        # Reused from one exchange to the next: a new psycopg cursor copies the connection's
+        # adapters, a tenth of a short read's client time. Each caller reads its cursor's answer
+        # before the session's next exchange, which runs the cursor again.
+        self._cursors: list[Any] = []
+
+    def _cursor(self, at: int) -> Any:
+        while len(self._cursors) <= at:
+            self._cursors.append(self.driver.cursor())
+        return self._cursors[at]
 
     @property
     def pending(self) -> bool:
@@ -80,16 +89,15 @@ class PgSession:
 
     def execute(self, queries: Sequence[Query]) -> list[Any]:
         """Send what is pending and `queries`; returns a cursor per query, its answer received."""
-        driver = self.driver
         if not self.pending and len(queries) == 1:
-            cursor = driver.cursor()
+            cursor = self._cursor(1)
             cursor.execute(*queries[0])
             return [cursor]
-        with driver.pipeline():
-            self._send_pending(driver.cursor())
+        with self.driver.pipeline():
+            self._send_pending(self._cursor(0))
             cursors = []
-            for sql, params in queries:
-                cursor = driver.cursor()
+            for at, (sql, params) in enumerate(queries, start=1):
+                cursor = self._cursor(at)
                 cursor.execute(sql, params)
                 cursors.append(cursor)
         return cursors
@@ -98,7 +106,7 @@ class PgSession:
         """Send what is pending, and wait for it."""
         if self.pending:
             with self.driver.pipeline():
-                self._send_pending(self.driver.cursor())
+                self._send_pending(self._cursor(0))
 
     def commit(self) -> None:
         """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
@@ -110,7 +118,7 @@ class PgSession:
         if not self.writes and not in_transaction:
             return
         with self.driver.pipeline():
-            cursor = self.driver.cursor()
+            cursor = self._cursor(0)
             self._send_pending(cursor)
             if in_transaction:
                 cursor.execute("COMMIT")
