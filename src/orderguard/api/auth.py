@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from orderguard.app.accounts import authenticate
@@ -29,14 +29,6 @@ async def context(request: Request) -> Context:
     """The application's Context (a coroutine: FastAPI would run a plain function in the pool)."""
     ctx: Context = request.app.state.ctx
     return ctx
-
-
-# Declares the scheme in OpenAPI for every operation that depends on `current_principal`.
-bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearer",
-    description="An account's token: `Authorization: Bearer <token>` (sandbox: POST /v1/sandbox/accounts).",
-)
 
 
 def unauthenticated(token: str | None) -> Refused:
@@ -64,14 +56,23 @@ class Credentials:
         return found
 
 
-async def bearer_credentials(
-    request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
-) -> Credentials:
-    """FastAPI dependency: the request's token, or 401 problem+json when it has none."""
-    token = bearer_token(request)
-    if token is None:
-        raise unauthenticated(None)
-    return Credentials(request.app.state.ctx, token, getattr(request.state, "principal", None))
+class _BearerCredentials(HTTPBearer):
+    """FastAPI dependency: the request's token, or 401 problem+json when it has none. Being the
+    security scheme itself, it declares the scheme in OpenAPI for every operation that depends on
+    it (or on `current_principal`), and a request resolves one dependency for it, not two."""
+
+    async def __call__(self, request: Request) -> Credentials:  # type: ignore[override]
+        token = bearer_token(request)
+        if token is None:
+            raise unauthenticated(None)
+        return Credentials(request.app.state.ctx, token, getattr(request.state, "principal", None))
+
+
+bearer_credentials = _BearerCredentials(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An account's token: `Authorization: Bearer <token>` (sandbox: POST /v1/sandbox/accounts).",
+)
 
 
 async def current_principal(credentials: Credentials = Depends(bearer_credentials)) -> Principal:

@@ -31,7 +31,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from orderguard.api.auth import Credentials, bearer_credentials, current_principal
+from orderguard.api.auth import Credentials, bearer_credentials, context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.domain.machine import Refusal, Refused
@@ -97,7 +97,8 @@ def in_one_handoff(
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
     """`endpoint` as a coroutine that runs it in the thread pool, its `Depends(current_principal)`
     parameters authenticated there first. FastAPI sees the same parameters, documentation and
-    response model; only the dependency that yields the caller becomes `bearer_credentials`.
+    response model; only the dependency that yields the caller becomes `bearer_credentials`, and one
+    that yields the Context is filled from it.
 
     `reads_only` (a GET): the token's lookup and the endpoint's reading units are one transaction
     (`UnitsOfWork.reads_shared`), not one for the caller and one for the page."""
@@ -107,12 +108,21 @@ def in_one_handoff(
         for name, p in signature.parameters.items()
         if isinstance(p.default, params.Depends) and p.default.dependency is current_principal
     ]
+    # With a caller, the Context comes with the credentials: one dependency fewer to solve.
+    contexts = [
+        name
+        for name, p in signature.parameters.items()
+        if callers and isinstance(p.default, params.Depends) and p.default.dependency is context
+    ]
     parameters = [
         p.replace(default=Depends(bearer_credentials), annotation=Credentials) if name in callers else p
         for name, p in signature.parameters.items()
+        if name not in contexts
     ]
 
     def authenticated(values: dict[str, Any]) -> Any:
+        for name in contexts:
+            values[name] = values[callers[0]].ctx
         for name in callers:
             values[name] = values[name].principal()
         return endpoint(**values)
