@@ -184,3 +184,16 @@ def test_only_a_worker_on_the_system_clock_looks_ahead(
     ctx = SimpleNamespace(sandbox=sandbox)
     worker.run(ctx, poll_seconds=0.01, stop=stop, until_idle=until_idle)  # type: ignore[arg-type]
     assert asked == [0.0]  # the sandbox's clock stands still; --until-idle never waits
+
+
+def test_the_first_run_of_a_process_freezes_the_heap_of_its_start_up_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    freezes: list[None] = []
+    monkeypatch.setattr(worker, "_frozen", threading.Lock())  # as in a fresh process
+    monkeypatch.setattr(worker.gc, "freeze", lambda: freezes.append(None))
+    stop = threading.Event()
+    stop.set()
+    for _ in range(2):
+        worker.run(SimpleNamespace(sandbox=True), stop=stop)  # type: ignore[arg-type]
+    assert len(freezes) == 1

@@ -19,6 +19,7 @@ machine two measured no gain (benchmarks/README.md, issue #12 items 4 and 5).
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -91,6 +92,7 @@ def run(
     """
     stop = stop or threading.Event()
     stats = stats if stats is not None else WorkerStats()
+    _freeze_startup_heap()
     if connections > 1:
         fired: list[int] = []
         threads = [
@@ -106,6 +108,20 @@ def run(
             thread.join()
         return sum(fired)
     return _loop(ctx, poll_seconds, batch, until_idle, stop, stats)
+
+
+_frozen = threading.Lock()
+
+
+def _freeze_startup_heap() -> None:
+    """Once a process: leave the objects made so far (modules, the context, compiled statements,
+    which live as long as the process) out of the cyclic garbage collector's passes.
+
+    Every full pass went through all of them: in a worker, two passes of 100+ ms each within
+    10,000 firings, a stop of every batch in hand (benchmarks/README.md, issue #12 item 5); after
+    this, a few ms. Objects made later, a batch's included, are collected as before."""
+    if _frozen.acquire(blocking=False):  # never released: the first caller freezes, once
+        gc.freeze()
 
 
 def _loop(
