@@ -309,6 +309,17 @@ def test_an_unpaid_order_expires_at_pay_by(w: FakeWorld) -> None:
     assert fire_due(w.ctx).claimed == 0  # exactly once
 
 
+def test_a_round_that_claims_nothing_says_when_the_next_deadline_falls_due_within_its_look_ahead(
+    w: FakeWorld,
+) -> None:
+    _, _, order = _placed(w)
+    w.clock.set(order.pay_by_at - timedelta(seconds=3))
+    assert fire_due(w.ctx).next_due_in is None  # no look-ahead asked
+    assert fire_due(w.ctx, look_ahead=2).next_due_in is None  # not due within it
+    assert fire_due(w.ctx, look_ahead=5).next_due_in == 3.0
+    assert _order(w, order.id).state == "awaiting_payment"
+
+
 def test_protection_reminds_then_ends_and_the_order_completes(w: FakeWorld) -> None:
     buyer, _, order = _paid(w)
     w.clock.set(w.clock.now() + timedelta(hours=1))

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -130,7 +131,10 @@ def test_failed_rounds_are_logged_with_their_retry_and_the_recovery(
         ]
     )
 
-    def fire(ctx: Any, limit: int) -> FireReport:
+    look_aheads: list[float] = []
+
+    def fire(ctx: Any, limit: int, *, look_ahead: float = 0.0) -> FireReport:
+        look_aheads.append(look_ahead)
         step = next(rounds)
         if isinstance(step, Exception):
             raise step
@@ -141,7 +145,9 @@ def test_failed_rounds_are_logged_with_their_retry_and_the_recovery(
     monkeypatch.setattr(worker, "fire_due", fire)
     stats = worker.WorkerStats()
     with caplog.at_level("INFO", logger="orderguard.scheduler"):
-        fired = worker.run(None, poll_seconds=0.01, stop=stop, stats=stats)  # type: ignore[arg-type]
+        production = SimpleNamespace(sandbox=False)
+        fired = worker.run(production, poll_seconds=0.01, stop=stop, stats=stats)  # type: ignore[arg-type]
+    assert look_aheads == [0.01] * 4  # each round asks when the next deadline falls due within its poll
     assert fired == 2
     first, again, recovered, batch = caplog.records
     assert first.getMessage() == "firing deadlines failed; retrying in 0.01 s" and first.exc_info
@@ -153,3 +159,41 @@ def test_failed_rounds_are_logged_with_their_retry_and_the_recovery(
     )
     assert (stats.batches, stats.fired, stats.stale, stats.failed_rounds) == (1, 2, 1, 2)
     assert dict(stats.kinds) == {"pay_by": 1, "ship_by": 1}
+
+
+def test_an_idle_round_waits_until_the_next_deadline_falls_due_or_its_poll() -> None:
+    assert worker.idle_wait(FireReport(0, 0), 0.5) == 0.5  # none due within the poll
+    assert worker.idle_wait(FireReport(0, 0, next_due_in=0.2), 0.5) == pytest.approx(0.2 + worker.WAKE_MARGIN)
+    assert worker.idle_wait(FireReport(0, 0, next_due_in=0.0), 0.5) == 0.5  # due, held by another worker
+    assert worker.idle_wait(FireReport(0, 0, next_due_in=-1.0), 0.5) == 0.5
+
+
+@pytest.mark.parametrize(("sandbox", "until_idle"), [(True, False), (False, True)])
+def test_only_a_worker_on_the_system_clock_looks_ahead(
+    monkeypatch: pytest.MonkeyPatch, sandbox: bool, until_idle: bool
+) -> None:
+    asked: list[float] = []
+    stop = threading.Event()
+
+    def fire(ctx: Any, limit: int, *, look_ahead: float = 0.0) -> FireReport:
+        asked.append(look_ahead)
+        stop.set()
+        return FireReport(0, 0)
+
+    monkeypatch.setattr(worker, "fire_due", fire)
+    ctx = SimpleNamespace(sandbox=sandbox)
+    worker.run(ctx, poll_seconds=0.01, stop=stop, until_idle=until_idle)  # type: ignore[arg-type]
+    assert asked == [0.0]  # the sandbox's clock stands still; --until-idle never waits
+
+
+def test_the_first_run_of_a_process_freezes_the_heap_of_its_start_up_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    freezes: list[None] = []
+    monkeypatch.setattr(worker, "_frozen", threading.Lock())  # as in a fresh process
+    monkeypatch.setattr(worker.gc, "freeze", lambda: freezes.append(None))
+    stop = threading.Event()
+    stop.set()
+    for _ in range(2):
+        worker.run(SimpleNamespace(sandbox=True), stop=stop)  # type: ignore[arg-type]
+    assert len(freezes) == 1

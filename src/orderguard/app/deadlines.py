@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from copy import copy
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from orderguard.app.context import Context
@@ -40,6 +40,9 @@ class FireReport:
     fired_kinds: dict[str, int] = field(default_factory=dict)  # of `fired`, by kind
     stale: int = 0  # cancelled: the subject had moved on (the rest stay armed for the next round)
     seconds: float = 0.0  # wall time of the batch, calls after commit included
+    # Nothing claimed, with a look-ahead: seconds until the earliest armed deadline falls due, if it
+    # does within the look-ahead (<= 0: one is due, but another worker holds it); else None.
+    next_due_in: float | None = None
 
 
 class Batch:
@@ -120,19 +123,24 @@ class Batch:
                 self._escrow_moved[txn.order_id] = self._escrow_moved.get(txn.order_id, 0) + moved
 
 
-def fire_due(ctx: Context, limit: int = 500) -> FireReport:
+def fire_due(ctx: Context, limit: int = 500, *, look_ahead: float = 0.0) -> FireReport:
     """Fire up to `limit` deadlines due now, in one transaction; then make their outside calls.
 
     A batch that fired or cancelled anything is reported to the metrics once committed: each
     firing's lateness is `now - due_at` by the clock port (virtual time in sandbox mode), `now`
-    being the time the batch records as the firings' time.
+    being the time the batch records as the firings' time. When nothing is due and `look_ahead`
+    is positive, the report says when the next deadline falls due within that many seconds, so
+    that a worker can wake for it instead of sleeping its whole poll interval.
     """
     started = time.perf_counter()
     now = ctx.clock.now()
     with ctx.uow() as uow:
         claimed = uow.deadlines.claim_due(now, limit)
         if not claimed:
-            return FireReport(0, 0)
+            if look_ahead <= 0:
+                return FireReport(0, 0)
+            due = uow.deadlines.next_due_at(now + timedelta(seconds=look_ahead))
+            return FireReport(0, 0, next_due_in=None if due is None else (due - now).total_seconds())
         outcomes, after = _fire(uow, ctx, claimed, now)
     run_after_commit(ctx, after)
     from orderguard.observability import metrics  # late: only processes that fire load it

@@ -6,6 +6,10 @@ many, each failed round and the retry, and the recovery. `work` is `orderguard w
 logs its start, stops on SIGTERM or SIGINT once the batch in hand is committed, and hands back what
 it did (`WorkerStats.summary()`), which the command prints before exiting 0.
 
+A round that finds nothing due waits the poll interval, or less on the system clock: until the
+next armed deadline falls due, when one does within the interval (`fire_due`'s look-ahead), so a
+deadline is not left waiting up to a whole interval after its time.
+
 With `connections` > 1 (PostgreSQL) a worker keeps that many batches in flight: threads, each on
 its own connection, sharing the table through `SKIP LOCKED` as worker processes do, so that one
 computes while another waits on the server. Each batch is still its own transaction; the threads
@@ -15,6 +19,7 @@ machine two measured no gain (benchmarks/README.md, issue #12 items 4 and 5).
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -87,6 +92,7 @@ def run(
     """
     stop = stop or threading.Event()
     stats = stats if stats is not None else WorkerStats()
+    _freeze_startup_heap()
     if connections > 1:
         fired: list[int] = []
         threads = [
@@ -104,6 +110,20 @@ def run(
     return _loop(ctx, poll_seconds, batch, until_idle, stop, stats)
 
 
+_frozen = threading.Lock()
+
+
+def _freeze_startup_heap() -> None:
+    """Once a process: leave the objects made so far (modules, the context, compiled statements,
+    which live as long as the process) out of the cyclic garbage collector's passes.
+
+    Every full pass went through all of them: in a worker, two passes of 100+ ms each within
+    10,000 firings, a stop of every batch in hand (benchmarks/README.md, issue #12 item 5); after
+    this, a few ms. Objects made later, a batch's included, are collected as before."""
+    if _frozen.acquire(blocking=False):  # never released: the first caller freezes, once
+        gc.freeze()
+
+
 def _loop(
     ctx: Context,
     poll_seconds: float,
@@ -115,9 +135,12 @@ def _loop(
     """One thread's rounds (see `run`)."""
     total = 0
     failures = 0
+    # The sandbox's clock stands still between advances, and --until-idle never waits: only a
+    # worker on the system clock wakes for the next deadline within its poll interval.
+    look_ahead = 0.0 if ctx.sandbox or until_idle else poll_seconds
     while not stop.is_set():
         try:
-            report = fire_due(ctx, batch)
+            report = fire_due(ctx, batch, look_ahead=look_ahead)
         except Exception as e:  # a bad round must not kill the worker; the rows stay armed
             failures += 1
             stats.failed()
@@ -161,8 +184,21 @@ def _loop(
             if until_idle:
                 stats.stopped_by = stats.stopped_by or "idle"
                 break
-            stop.wait(poll_seconds)
+            stop.wait(idle_wait(report, poll_seconds))
     return total
+
+
+WAKE_MARGIN = 0.001  # seconds after a deadline's due time that a worker wakes for it
+
+
+def idle_wait(report: FireReport, poll_seconds: float) -> float:
+    """How long a round that claimed nothing waits: until the next deadline falls due (and a
+    millisecond), or the poll interval when none does within it or one is due but held by
+    another worker (it will be fired or released by then)."""
+    due_in = report.next_due_in
+    if due_in is None or due_in <= 0:
+        return poll_seconds
+    return min(poll_seconds, due_in + WAKE_MARGIN)
 
 
 def work(

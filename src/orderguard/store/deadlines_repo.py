@@ -54,12 +54,15 @@ _settle = Statement.per_dialect(
 
 
 def settle(conn: Connection, outcomes: Sequence[tuple[int, str]], now: datetime) -> None:
-    """outcomes: (deadline id, 'fired' | 'cancelled'); one statement per outcome, not per deadline."""
+    """outcomes: (deadline id, 'fired' | 'cancelled'); one statement per outcome, not per deadline.
+
+    On PostgreSQL the statements are queued (`send`): they go to the server with the batch's next
+    statement that is answered, in the same order, instead of costing a round trip of their own."""
     by_state: dict[str, list[int]] = {}
     for deadline_id, state in outcomes:
         by_state.setdefault(state, []).append(deadline_id)
     for state, ids in sorted(by_state.items()):
-        _settle.run(conn, {"b_ids": sorted(ids), "b_state": state, "b_at": now})
+        _settle.send(conn, {"b_ids": sorted(ids), "b_state": state, "b_at": now})
 
 
 _insert_deadlines = Statement(insert(t.deadlines))

@@ -349,6 +349,10 @@ def _build_pg(statement: Executable, dialect: Dialect, column_keys: Sequence[str
         (n, escaped.get(n, n), b.type.dialect_impl(dialect).bind_processor(dialect))
         for n, b in compiled.binds.items()
     )
+    for n, b in compiled.binds.items():
+        if isinstance(b.type, ARRAY):  # sent in binary: psycopg quotes each item of a text array
+            key = escaped.get(n, n)  # with a regular expression, 1.3 µs an item against 0.2
+            sql = sql.replace(f"%({key})s", f"%({key})b")
     return _PgPlan(sql, params, fixed, _decoders(statement, dialect))
 
 

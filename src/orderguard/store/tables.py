@@ -163,6 +163,7 @@ orders = Table(
     Column("ship_by_at", UTCDateTime),
     Index("ix_orders_buyer_placed", "buyer_id", "placed_at", "id"),
     Index("ix_orders_store_placed", "store_id", "placed_at", "id"),
+    postgresql_with={"fillfactor": 50},  # room for HOT updates (migration 0013)
 )
 
 order_lines = Table(
