@@ -2,7 +2,7 @@
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-11 10:00:00.000000
+Create Date: 2026-11-27 12:20:00.000000
 
 An order row is updated several times in its life (paid, shipped, delivered, completed... or
 cancelled by its pay-by deadline) and none of the columns those updates set is indexed. Such an
