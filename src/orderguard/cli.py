@@ -158,6 +158,7 @@ def _check_port(host: str, port: int) -> None:
 def _serve(ctx: Context, settings: Settings, host: str, port: int, scheduler: bool, workers: int = 1) -> None:
     import uvicorn
 
+    from orderguard.heap import settle_for_serving
     from orderguard.scheduler.worker import start_in_background
 
     if scheduler:  # one scheduler, in this process, whatever the number of API processes
@@ -170,7 +171,9 @@ def _serve(ctx: Context, settings: Settings, host: str, port: int, scheduler: bo
     if workers == 1:
         from orderguard.api.app_factory import create_app
 
-        uvicorn.run(create_app(ctx, settings), host=host, port=port, **logs)
+        app = create_app(ctx, settings)
+        settle_for_serving()
+        uvicorn.run(app, host=host, port=port, **logs)
         return
     # Each API process builds its own context from the same environment (api/asgi.py); the
     # database is migrated and its mode checked here, once, before they start.

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from orderguard import heap
 from orderguard.app import accounts, cart, catalogue
 from orderguard.app.catalogue import OptionInput
 from orderguard.app.context import Context, Principal
@@ -190,8 +191,9 @@ def test_the_first_run_of_a_process_freezes_the_heap_of_its_start_up_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     freezes: list[None] = []
-    monkeypatch.setattr(worker, "_frozen", threading.Lock())  # as in a fresh process
-    monkeypatch.setattr(worker.gc, "freeze", lambda: freezes.append(None))
+    monkeypatch.setattr(heap, "_settled", threading.Lock())  # as in a fresh process
+    monkeypatch.setattr(heap.gc, "freeze", lambda: freezes.append(None))
+    monkeypatch.setattr(heap.gc, "set_threshold", lambda *thresholds: None)
     stop = threading.Event()
     stop.set()
     for _ in range(2):

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from orderguard.api.app_factory import create_app
 from orderguard.bootstrap import StartupError, build_context
+from orderguard.heap import settle_for_serving
 from orderguard.observability.logs import configure_logging
 from orderguard.settings import SettingsInvalid, load_settings
 
@@ -31,4 +32,6 @@ def app() -> FastAPI:
     except (SettingsInvalid, StartupError) as e:
         print(f"orderguard: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    return create_app(ctx, settings)
+    app = create_app(ctx, settings)
+    settle_for_serving()  # the process serves from now on (orderguard/heap.py)
+    return app

@@ -19,7 +19,6 @@ machine two measured no gain (benchmarks/README.md, issue #12 items 4 and 5).
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
@@ -30,6 +29,7 @@ from types import FrameType
 
 from orderguard.app.context import Context
 from orderguard.app.deadlines import FireReport, fire_due
+from orderguard.heap import settle_for_serving
 
 log = logging.getLogger("orderguard.scheduler")
 
@@ -92,7 +92,7 @@ def run(
     """
     stop = stop or threading.Event()
     stats = stats if stats is not None else WorkerStats()
-    _freeze_startup_heap()
+    settle_for_serving()
     if connections > 1:
         fired: list[int] = []
         threads = [
@@ -108,20 +108,6 @@ def run(
             thread.join()
         return sum(fired)
     return _loop(ctx, poll_seconds, batch, until_idle, stop, stats)
-
-
-_frozen = threading.Lock()
-
-
-def _freeze_startup_heap() -> None:
-    """Once a process: leave the objects made so far (modules, the context, compiled statements,
-    which live as long as the process) out of the cyclic garbage collector's passes.
-
-    Every full pass went through all of them: in a worker, two passes of 100+ ms each within
-    10,000 firings, a stop of every batch in hand (benchmarks/README.md, issue #12 item 5); after
-    this, a few ms. Objects made later, a batch's included, are collected as before."""
-    if _frozen.acquire(blocking=False):  # never released: the first caller freezes, once
-        gc.freeze()
 
 
 def _loop(
