@@ -34,6 +34,8 @@ _ORDER_FIELDS = [f.name for f in fields(Order) if f.name != "lines"]
 _LINES_AT = [f.name for f in fields(Order)].index("lines")
 _ADDRESS_AT = _ORDER_FIELDS.index("address")
 _LINE_FIELDS = [f.name for f in fields(Line)]
+# An order's row as `orders_with_lines` reads it.
+ORDER_COLUMNS = [t.orders.c[f] for f in _ORDER_FIELDS]
 
 
 def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
@@ -44,11 +46,7 @@ def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
 
 
 def _orders_by_id(array: bool) -> Select[Any]:
-    return (
-        select(*(t.orders.c[f] for f in _ORDER_FIELDS))
-        .where(in_list(t.orders.c.id, "b_ids", array=array))
-        .order_by(t.orders.c.id)
-    )
+    return select(*ORDER_COLUMNS).where(in_list(t.orders.c.id, "b_ids", array=array)).order_by(t.orders.c.id)
 
 
 # Statements are built once (building one costs more than running it) and run straight on
@@ -81,10 +79,25 @@ def order_queries(
 
 
 def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]]) -> dict[str, Order]:
+    lines = _lines_from(line_rows)
+    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+
+
+def _lines_from(line_rows: Sequence[Sequence[Any]]) -> dict[str, list[Line]]:
     lines: dict[str, list[Line]] = defaultdict(list)
     for order_id, *line in line_rows:
         lines[order_id].append(Line(*line))
-    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+    return lines
+
+
+def lines_read(order_ids: Sequence[str]) -> Read[dict[str, list[Line]]]:
+    """The lines of these orders, per order in their order; for `orders_with_lines`."""
+    return [(_select_lines, {"b_ids": sorted(set(order_ids))})], _lines_from
+
+
+def orders_with_lines(rows: Sequence[Sequence[Any]], lines: dict[str, list[Line]]) -> list[Order]:
+    """The orders of these rows (of `ORDER_COLUMNS`), in the rows' order, with their lines."""
+    return [_order(row, lines.get(row[0], ())) for row in rows]
 
 
 def orders_read(

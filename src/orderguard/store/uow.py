@@ -23,6 +23,7 @@ from orderguard.app import ports
 from orderguard.app.ports import (
     DueDeadline,
     OpenCart,
+    OrderListingData,
     OrderMoney,
     OrderPageData,
     ProductListing,
@@ -60,6 +61,7 @@ from orderguard.store import (
     messages_repo,
     notifications_repo,
     offers_repo,
+    order_listing,
     order_page,
     order_queries,
     orders_repo,
@@ -88,19 +90,6 @@ class SqlOrders(_Repository):
 
     def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
         return orders_repo.load_orders(self._conn, order_ids, lock=lock)
-
-    def order_keys_page(
-        self,
-        *,
-        buyer_id: str | None,
-        store_ids: set[str] | None,
-        status: str | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[str, datetime]]:
-        return order_queries.order_keys_page(
-            self._conn, buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit
-        )
 
 
 class SqlPayments(_Repository):
@@ -588,6 +577,26 @@ class SqlUnitOfWork:
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         return decisions.load_subjects(self.conn, lifecycle, ids)
+
+    def order_listing(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        buyer_parts: bool,
+    ) -> OrderListingData:
+        return order_listing.order_listing(
+            self.conn,
+            buyer_id=buyer_id,
+            store_ids=store_ids,
+            status=status,
+            after=after,
+            limit=limit,
+            buyer_parts=buyer_parts,
+        )
 
     def order_page(
         self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
