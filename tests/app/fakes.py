@@ -856,20 +856,10 @@ def order_page_of_single_reads(
 
 
 def order_listing_of_single_reads(
-    uow: FakeUnitOfWork,
-    *,
-    buyer_id: str | None,
-    store_ids: set[str] | None,
-    status: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-    buyer_parts: bool,
+    uow: UnitOfWork, page: list[Order], more: bool, *, buyer_parts: bool
 ) -> OrderListingData:
-    """`UnitOfWork.order_listing` from the repositories' reads of many orders, one after another."""
-    found = uow.orders.page(
-        buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit + 1
-    )
-    page = found[:limit]
+    """`UnitOfWork.order_listing` of this page of orders from the repositories' reads of many orders,
+    one after another."""
     ids = [o.id for o in page]
     cancellable = [o.id for o in page if o.state in CANCELLABLE_STATES] if buyer_parts else []
     parcels: dict[str, list[Shipment]] = {}
@@ -877,12 +867,12 @@ def order_listing_of_single_reads(
         parcels.setdefault(s.order_id, []).append(s)
     return OrderListingData(
         page,
-        len(found) > limit,
+        more,
         uow.deadlines.armed_deadline_dues_of(ids),
         uow.shipments.shipped_quantities_of(cancellable),
         uow.cancellations.open_requests_of(cancellable),
         parcels,
-        uow.disputes.disputes_of_orders(ids) if buyer_parts else {},
+        (lambda: uow.disputes.disputes_of_orders(ids)) if buyer_parts else dict,
     )
 
 
@@ -932,15 +922,10 @@ class FakeUnitOfWork:
         limit: int,
         buyer_parts: bool,
     ) -> OrderListingData:
-        return order_listing_of_single_reads(
-            self,
-            buyer_id=buyer_id,
-            store_ids=store_ids,
-            status=status,
-            after=after,
-            limit=limit,
-            buyer_parts=buyer_parts,
+        found = self.orders.page(
+            buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit + 1
         )
+        return order_listing_of_single_reads(self, found[:limit], len(found) > limit, buyer_parts=buyer_parts)
 
     def order_page(
         self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None

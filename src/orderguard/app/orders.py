@@ -190,6 +190,12 @@ def overviews(listing: OrderListingData, role: Actor, now: datetime) -> list[Ord
     buyer): what is shipped and asked is looked at for the orders that can be cancelled, the
     disputes for those whose dispute window is open."""
     dues = listing.deadline_dues
+    open_window: dict[str, list[Dispute]] = {}
+    if role is Actor.BUYER:
+        in_window = [o.id for o in listing.orders if disputes.window(o, now)[0] is None]
+        if in_window:
+            of_page = listing.disputes()
+            open_window = {order_id: of_page.get(order_id, []) for order_id in in_window}
     out = []
     for o in listing.orders:
         actions = orders.actions_for(o, role)
@@ -200,7 +206,7 @@ def overviews(listing: OrderListingData, role: Actor, now: datetime) -> list[Ord
                 listing.shipped.get(o.id, {}) if cancellable else {},
                 listing.open_requests.get(o.id, []) if cancellable else [],
                 listing.shipments.get(o.id, []),
-                listing.disputes.get(o.id, []) if disputes.window(o, now)[0] is None else [],
+                open_window.get(o.id, []),
                 now,
             )
         out.append(OrderOverview(o, role, actions, armed_deadlines(dues.get(o.id, []))))

@@ -126,7 +126,9 @@ class OrderListingData:
     shipped: dict[str, dict[str, int]]  # of the orders in a state that can be cancelled
     open_requests: dict[str, list[CancellationRequest]]  # likewise
     shipments: dict[str, list[Shipment]]  # oldest first
-    disputes: dict[str, list[Dispute]]  # of every order of the page
+    # of every order of the page; on SQLite read only when called, inside the unit of work (few
+    # pages hold an order whose dispute window is open)
+    disputes: Callable[[], dict[str, list[Dispute]]]
 
 
 @dataclass(frozen=True, slots=True)

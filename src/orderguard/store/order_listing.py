@@ -38,7 +38,7 @@ def order_listing(
     )
     more, rows = len(rows) > limit, rows[:limit]
     if not rows:
-        return OrderListingData([], more, {}, {}, {}, {}, {})
+        return OrderListingData([], more, {}, {}, {}, {}, dict)
     ids = [row[0] for row in rows]
     reads = Reads(conn)
     lines = reads.add(orders_repo.lines_read(ids))
@@ -65,5 +65,5 @@ def order_listing(
         shipped(),
         open_requests(),
         parcels,
-        disputes(),
+        disputes,
     )
