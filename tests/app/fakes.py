@@ -408,6 +408,15 @@ class FakeCatalogue(_Repository):
         mine = [o for o in self.rows.offers.values() if o.product_id == product_id]
         return sorted(mine, key=lambda o: (self.rows.offer_created[o.id], o.id))
 
+    def product_comparison(
+        self, product_id: str
+    ) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+        product = self.load_product(product_id)
+        if product is None:
+            return None, [], {}
+        offers = self.offers_of_product(product_id)
+        return product, offers, self.store_names({o.store_id for o in offers})
+
     def offer_id_of(self, store_id: str, product_id: str) -> str | None:
         return next(
             (o.id for o in self.rows.offers.values() if (o.store_id, o.product_id) == (store_id, product_id)),

@@ -21,7 +21,7 @@ from orderguard.domain.shipping import Scan
 
 
 def offer(o: Offer) -> m.Offer:
-    return m.Offer(**_offer_fields(o))
+    return m.Offer.model_validate(_offer_fields(o))
 
 
 def _offer_fields(o: Offer) -> dict[str, Any]:
@@ -34,22 +34,36 @@ def _offer_fields(o: Offer) -> dict[str, Any]:
         "stock": o.stock,
         "handling_days": o.handling_days,
         "shipping_options": [
-            m.ShippingOption(id=s.id, carrier=s.carrier, price=s.price, promised_days=s.promised_days)
+            {"id": s.id, "carrier": s.carrier, "price": s.price, "promised_days": s.promised_days}
             for s in o.shipping_options
         ],
     }
 
 
-def ranked(r: RankedOffer, store_name: str) -> m.RankedOffer:
-    return m.RankedOffer(
-        **_offer_fields(r.offer),
-        rank=r.rank,
-        score=r.score,
-        store_name=store_name,
-        landed_price=r.landed_price,
-        delivery_days=r.delivery_days,
-        best_shipping_option_id=r.best_option.id,
+def product_offers(
+    product: dict[str, str], ranking: str, ranked: list[RankedOffer], store_names: dict[str, str]
+) -> m.ProductOffers:
+    """The comparison page, validated in one call (as `order_page`): a model built per offer and
+    per shipping option costs a Python call each."""
+    return m.ProductOffers.model_validate(
+        {
+            "product": product,
+            "ranking": ranking,
+            "offers": [_ranked_fields(r, store_names.get(r.offer.store_id, "")) for r in ranked],
+        }
     )
+
+
+def _ranked_fields(r: RankedOffer, store_name: str) -> dict[str, Any]:
+    return {
+        **_offer_fields(r.offer),
+        "rank": r.rank,
+        "score": r.score,
+        "store_name": store_name,
+        "landed_price": r.landed_price,
+        "delivery_days": r.delivery_days,
+        "best_shipping_option_id": r.best_option.id,
+    }
 
 
 def cart(view: CartView) -> m.Cart:

@@ -374,6 +374,13 @@ class Catalogue(Protocol):
         """The product's offers, oldest first."""
         ...
 
+    def product_comparison(
+        self, product_id: str
+    ) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+        """`load_product`, `offers_of_product` and the `store_names` of those offers, in one exchange
+        with the store; no offers and no names when there is no such product."""
+        ...
+
     def offer_id_of(self, store_id: str, product_id: str) -> str | None: ...
 
     def insert_offer(self, offer: Offer, created_at: datetime) -> bool:

@@ -275,6 +275,11 @@ class SqlCatalogue(_Repository):
     def offers_of_product(self, product_id: str) -> list[Offer]:
         return offers_repo.offers_of_product(self._conn, product_id)
 
+    def product_comparison(
+        self, product_id: str
+    ) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+        return offers_repo.product_comparison(self._conn, product_id)
+
     def offer_id_of(self, store_id: str, product_id: str) -> str | None:
         return offers_repo.offer_id_of(self._conn, store_id, product_id)
 
