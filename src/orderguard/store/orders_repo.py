@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, Text, bindparam, cast, insert, select, update
 
 from orderguard.domain.orders import Address, Line, Order
 from orderguard.store import tables as t
@@ -34,13 +36,24 @@ _ORDER_FIELDS = [f.name for f in fields(Order) if f.name != "lines"]
 _LINES_AT = [f.name for f in fields(Order)].index("lines")
 _ADDRESS_AT = _ORDER_FIELDS.index("address")
 _LINE_FIELDS = [f.name for f in fields(Line)]
-# An order's row as `orders_with_lines` reads it.
-ORDER_COLUMNS = [t.orders.c[f] for f in _ORDER_FIELDS]
+# An order's row as `orders_with_lines` reads it. The address is read as its JSON text, which
+# `_address` decodes once per distinct text: a buyer's orders mostly share one address.
+ORDER_COLUMNS = [
+    cast(t.orders.c.address, Text).label("address") if f == "address" else t.orders.c[f]
+    for f in _ORDER_FIELDS
+]
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> Address:
+    """The address of this JSON text, as the column's JSON type decodes it (`json.loads`); the
+    same (frozen) instance for the same text."""
+    return Address(**json.loads(text))
 
 
 def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
     values = list(row)
-    values[_ADDRESS_AT] = Address(**values[_ADDRESS_AT])
+    values[_ADDRESS_AT] = _address(values[_ADDRESS_AT])
     values.insert(_LINES_AT, tuple(lines))
     return Order(*values)
 
