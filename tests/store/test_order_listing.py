@@ -66,6 +66,36 @@ def test_pages_of_a_buyer_and_of_a_store(api: Api, ctx: Context) -> None:
         _same(uow, store, buyer_parts=False)
 
 
+def test_pages_of_every_order(api: Api, ctx: Context) -> None:
+    """An administrator's pages: the page's keys are chosen first, then their orders read."""
+    listing = api.listing()
+    placed = [api.place(api.buyer(name), listing)["id"] for name in ("Ann", "Bob", "Cy")]
+    dee = api.buyer("Dee")
+    api.pay(dee, api.place(dee, listing)["id"])  # paid: not in the pages of unpaid orders
+    with ctx.reading() as uow:
+        every = _newest_first(list(uow.orders.load_orders(placed).values()))
+        first = uow.order_listing(
+            buyer_id=None, store_ids=None, status="awaiting_payment", after=None, limit=2, buyer_parts=False
+        )
+        assert first.orders == every[:2] and first.more
+        _same(uow, first, buyer_parts=False)
+        last = first.orders[-1]
+        rest = uow.order_listing(
+            buyer_id=None,
+            store_ids=None,
+            status="awaiting_payment",
+            after=(last.placed_at, last.id),
+            limit=2,
+            buyer_parts=False,
+        )
+        assert rest.orders == every[2:] and not rest.more
+        everything = uow.order_listing(
+            buyer_id=None, store_ids=None, status=None, after=None, limit=50, buyer_parts=False
+        )
+        assert len(everything.orders) == 4 and not everything.more
+        assert everything.orders == _newest_first(everything.orders)
+
+
 def test_an_empty_page(ctx: Context) -> None:
     with ctx.reading() as uow:
         empty = uow.order_listing(

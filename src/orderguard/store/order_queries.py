@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Integer, Select, and_, bindparam, or_, select
 
 from orderguard.store import orders_repo
 from orderguard.store import tables as t
@@ -28,11 +28,34 @@ _armed_dues = Statement(
 
 
 def _page(buyer: bool, stores: bool, status: bool, after: bool) -> Statement:
-    """The statement of one shape of `orders_page_read` (which filters it has), every value bound."""
+    """The statement of one shape of `orders_page_read` (which filters it has), every value bound.
 
+    A buyer's or stores' page walks their index (owner, placed_at, id) and stops at the limit. Every
+    order's page (an administrator's) has no such index: the page's keys are sorted first, on an
+    index that holds them (narrower than the table), and only the page's orders are then read."""
+    if not buyer and not stores:
+        keys = _page_keys(status, after)
+        o = t.orders.c
+        return Statement.per_dialect(
+            lambda array: (
+                select(*orders_repo.ORDER_COLUMNS)
+                .where(o.id.in_(keys(array).scalar_subquery()))
+                .order_by(o.placed_at.desc(), o.id.desc())
+            )
+        )
+    return Statement.per_dialect(_page_select(buyer, stores, status, after, orders_repo.ORDER_COLUMNS))
+
+
+def _page_keys(status: bool, after: bool) -> Callable[[bool], Select[Any]]:
+    return _page_select(False, False, status, after, [t.orders.c.id])
+
+
+def _page_select(
+    buyer: bool, stores: bool, status: bool, after: bool, columns: Sequence[ColumnElement[Any]]
+) -> Callable[[bool], Select[Any]]:
     def build(array: bool) -> Select[Any]:
         o = t.orders.c
-        query = select(*orders_repo.ORDER_COLUMNS)
+        query = select(*columns)
         if buyer:
             query = query.where(o.buyer_id == bindparam("b_buyer"))
         if stores:
@@ -46,7 +69,7 @@ def _page(buyer: bool, stores: bool, status: bool, after: bool) -> Statement:
             )
         return query.order_by(o.placed_at.desc(), o.id.desc()).limit(bindparam("b_limit", type_=Integer))
 
-    return Statement.per_dialect(build)
+    return build
 
 
 # Built on first use, one per shape: building a statement costs more than running it.
