@@ -104,20 +104,8 @@ def order_page(overviews: list[OrderOverview], next_cursor: str | None) -> m.Ord
 
 
 def _overview_fields(v: OrderOverview) -> dict[str, Any]:
-    o = v.order
-    items_total, shipping_total, total = o.totals()
-    return {  # `_summary_fields`, written out: a page makes 50
-        "id": o.id,
-        "status": o.state,
-        "store_id": o.store_id,
-        "buyer_id": o.buyer_id,
-        "currency": o.currency,
-        "items_total": items_total,
-        "shipping_total": shipping_total,
-        "total": total.minor,
-        "placed_at": o.placed_at,
-        "pay_by_at": o.pay_by_at,
-        "policy_version": o.policy_key,
+    return {
+        **_summary_fields(v.order),
         "your_role": str(v.role),
         "actions": [action(a) for a in v.actions],
         "deadlines": [_deadline_fields(d) for d in v.deadlines],
