@@ -23,6 +23,7 @@ from orderguard.app.ports import (
     DueDeadline,
     LedgerCheckResult,
     OpenCart,
+    OrderListingData,
     OrderMoney,
     OrderPageData,
     ProductListing,
@@ -34,6 +35,7 @@ from orderguard.app.ports import (
     UniqueViolation,
     UnitOfWork,
 )
+from orderguard.domain.cancellation import CANCELLABLE_STATES
 from orderguard.domain.cancellation_requests import CancellationRequest, RequestState
 from orderguard.domain.catalogue import Offer
 from orderguard.domain.checkout import CartItem
@@ -138,7 +140,7 @@ class FakeOrders(_Repository):
     def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
         return {i: self.rows.orders[i] for i in sorted(set(order_ids)) if i in self.rows.orders}
 
-    def order_keys_page(
+    def page(
         self,
         *,
         buyer_id: str | None,
@@ -146,7 +148,8 @@ class FakeOrders(_Repository):
         status: str | None,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[tuple[str, datetime]]:
+    ) -> list[Order]:
+        """Up to `limit` orders, newest first, after the (placed_at, id) `after`."""
         found = [
             (o.placed_at, o.id)
             for o in self.rows.orders.values()
@@ -155,7 +158,7 @@ class FakeOrders(_Repository):
             and (not status or o.state == status)
             and (after is None or (o.placed_at, o.id) < after)
         ]
-        return [(i, at) for at, i in sorted(found, reverse=True)[:limit]]
+        return [self.rows.orders[i] for _, i in sorted(found, reverse=True)[:limit]]
 
 
 class FakeCancellations(_Repository):
@@ -404,6 +407,15 @@ class FakeCatalogue(_Repository):
     def offers_of_product(self, product_id: str) -> list[Offer]:
         mine = [o for o in self.rows.offers.values() if o.product_id == product_id]
         return sorted(mine, key=lambda o: (self.rows.offer_created[o.id], o.id))
+
+    def product_comparison(
+        self, product_id: str
+    ) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+        product = self.load_product(product_id)
+        if product is None:
+            return None, [], {}
+        offers = self.offers_of_product(product_id)
+        return product, offers, self.store_names({o.store_id for o in offers})
 
     def offer_id_of(self, store_id: str, product_id: str) -> str | None:
         return next(
@@ -852,6 +864,27 @@ def order_page_of_single_reads(
     )
 
 
+def order_listing_of_single_reads(
+    uow: UnitOfWork, page: list[Order], more: bool, *, buyer_parts: bool
+) -> OrderListingData:
+    """`UnitOfWork.order_listing` of this page of orders from the repositories' reads of many orders,
+    one after another."""
+    ids = [o.id for o in page]
+    cancellable = [o.id for o in page if o.state in CANCELLABLE_STATES] if buyer_parts else []
+    parcels: dict[str, list[Shipment]] = {}
+    for s in uow.shipments.shipments_of(ids) if buyer_parts else []:
+        parcels.setdefault(s.order_id, []).append(s)
+    return OrderListingData(
+        page,
+        more,
+        uow.deadlines.armed_deadline_dues_of(ids),
+        uow.shipments.shipped_quantities_of(cancellable),
+        uow.cancellations.open_requests_of(cancellable),
+        parcels,
+        (lambda: uow.disputes.disputes_of_orders(ids)) if buyer_parts else dict,
+    )
+
+
 class FakeUnitOfWork:
     def __init__(self, rows: Rows, writable: bool, held: set[str]) -> None:
         self.rows = rows
@@ -887,6 +920,21 @@ class FakeUnitOfWork:
         }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
+
+    def order_listing(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        buyer_parts: bool,
+    ) -> OrderListingData:
+        found = self.orders.page(
+            buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit + 1
+        )
+        return order_listing_of_single_reads(self, found[:limit], len(found) > limit, buyer_parts=buyer_parts)
 
     def order_page(
         self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None

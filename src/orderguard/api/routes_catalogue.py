@@ -60,6 +60,11 @@ def create_offer(
     return views.offer(offer)
 
 
+RANKING = (
+    "score = landed/cheapest_landed + delivery_weight * days/fastest_days, per currency; lower is better"
+)
+
+
 @router.get(
     "/products/{product_id}/offers", operation_id="listProductOffers", responses=errors(401, 404, 422)
 )
@@ -68,12 +73,7 @@ def product_offers(
 ) -> models.ProductOffers:
     """Every store's offer of the product, best first (see `domain/catalogue.py` for the score)."""
     product, ranked, names = catalogue.ranked_offers(ctx, product_id)
-    return models.ProductOffers(
-        product=models.Product(**product),
-        ranking="score = landed/cheapest_landed + delivery_weight * days/fastest_days, per currency; "
-        "lower is better",
-        offers=[views.ranked(r, names.get(r.offer.store_id, "")) for r in ranked],
-    )
+    return views.product_offers(product, RANKING, ranked, names)
 
 
 def _product(p: ProductListing) -> models.CatalogueProduct:

@@ -21,7 +21,7 @@ from orderguard.domain.shipping import Scan
 
 
 def offer(o: Offer) -> m.Offer:
-    return m.Offer(**_offer_fields(o))
+    return m.Offer.model_validate(_offer_fields(o))
 
 
 def _offer_fields(o: Offer) -> dict[str, Any]:
@@ -34,22 +34,36 @@ def _offer_fields(o: Offer) -> dict[str, Any]:
         "stock": o.stock,
         "handling_days": o.handling_days,
         "shipping_options": [
-            m.ShippingOption(id=s.id, carrier=s.carrier, price=s.price, promised_days=s.promised_days)
+            {"id": s.id, "carrier": s.carrier, "price": s.price, "promised_days": s.promised_days}
             for s in o.shipping_options
         ],
     }
 
 
-def ranked(r: RankedOffer, store_name: str) -> m.RankedOffer:
-    return m.RankedOffer(
-        **_offer_fields(r.offer),
-        rank=r.rank,
-        score=r.score,
-        store_name=store_name,
-        landed_price=r.landed_price,
-        delivery_days=r.delivery_days,
-        best_shipping_option_id=r.best_option.id,
+def product_offers(
+    product: dict[str, str], ranking: str, ranked: list[RankedOffer], store_names: dict[str, str]
+) -> m.ProductOffers:
+    """The comparison page, validated in one call (as `order_page`): a model built per offer and
+    per shipping option costs a Python call each."""
+    return m.ProductOffers.model_validate(
+        {
+            "product": product,
+            "ranking": ranking,
+            "offers": [_ranked_fields(r, store_names.get(r.offer.store_id, "")) for r in ranked],
+        }
     )
+
+
+def _ranked_fields(r: RankedOffer, store_name: str) -> dict[str, Any]:
+    return {
+        **_offer_fields(r.offer),
+        "rank": r.rank,
+        "score": r.score,
+        "store_name": store_name,
+        "landed_price": r.landed_price,
+        "delivery_days": r.delivery_days,
+        "best_shipping_option_id": r.best_option.id,
+    }
 
 
 def cart(view: CartView) -> m.Cart:
@@ -98,10 +112,28 @@ def _overview_fields(v: OrderOverview) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=4096)
+# id(action) -> (the action, its model). An entry holds its action, so no other object takes its
+# id while the entry lives; emptied when full (actions made per order, not shared, fill it).
+_ACTIONS_SEEN: dict[int, tuple[Action, m.Action]] = {}
+_ACTIONS_SEEN_MAX = 4096
+
+
 def action(a: Action) -> m.Action:
     """Built once per distinct action (frozen on both sides): a list of 50 orders holds hundreds of
-    actions, mostly the same few unavailable ones with the same reason."""
+    actions, mostly the same few unavailable ones, the very same instances (`orders.refused`).
+    Those are found by identity, which costs less than hashing their fields."""
+    seen = _ACTIONS_SEEN.get(id(a))
+    if seen is not None and seen[0] is a:
+        return seen[1]
+    model = _action_model(a)
+    if len(_ACTIONS_SEEN) >= _ACTIONS_SEEN_MAX:
+        _ACTIONS_SEEN.clear()
+    _ACTIONS_SEEN[id(a)] = (a, model)
+    return model
+
+
+@functools.lru_cache(maxsize=4096)
+def _action_model(a: Action) -> m.Action:
     return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason, until=a.until)
 
 

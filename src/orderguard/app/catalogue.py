@@ -92,11 +92,9 @@ def _check_money(amount: int, currency: str) -> None:
 def ranked_offers(ctx: Context, product_id: str) -> tuple[dict[str, str], list[RankedOffer], dict[str, str]]:
     """(product, offers ranked by score, store names) for the comparison page."""
     with ctx.reading() as uow:
-        product = uow.catalogue.load_product(product_id)
-        if product is None:
-            raise not_found("product", product_id)
-        offers = uow.catalogue.offers_of_product(product_id)
-        names = uow.catalogue.store_names({o.store_id for o in offers})
+        product, offers, names = uow.catalogue.product_comparison(product_id)
+    if product is None:
+        raise not_found("product", product_id)
     ranked = rank_offers(offers, ctx.policies.current.policy.catalogue.delivery_weight)
     return product, ranked, names
 

@@ -10,7 +10,7 @@ from typing import Any
 from orderguard.app.access import require_role, visible_order
 from orderguard.app.context import Context, Principal
 from orderguard.app.cursors import decode_cursor, encode_cursor
-from orderguard.app.ports import OrderMoney, OrderPageData, UnitOfWork
+from orderguard.app.ports import OrderListingData, OrderMoney, OrderPageData, UnitOfWork
 from orderguard.domain import cancellation, disputes, orders, unclaimed
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.deadlines import MACHINES
@@ -185,30 +185,30 @@ class OrderOverview:
     deadlines: list[DeadlineView]
 
 
-def overviews(uow: UnitOfWork, found: list[Order], role: Actor, now: datetime) -> list[OrderOverview]:
-    """The overviews of a page of orders, in a few queries whatever the page's size."""
-    ids = [o.id for o in found]
-    dues = uow.deadlines.armed_deadline_dues_of(ids)
-    shipped: dict[str, dict[str, int]] = {}
-    open_requests: dict[str, list[Any]] = {}
-    parcels: dict[str, list[Shipment]] = {}
-    order_disputes: dict[str, list[Dispute]] = {}
-    if role is Actor.BUYER:  # the buyer's actions look at what is shipped, asked and disputed
-        cancellable = [o.id for o in found if o.state in cancellation.CANCELLABLE_STATES]
-        shipped = uow.shipments.shipped_quantities_of(cancellable)
-        open_requests = uow.cancellations.open_requests_of(cancellable)
-        for s in uow.shipments.shipments_of(ids):
-            parcels.setdefault(s.order_id, []).append(s)
-        open_window = [o.id for o in found if disputes.window(o, now)[0] is None]
-        order_disputes = uow.disputes.disputes_of_orders(open_window)
+def overviews(listing: OrderListingData, role: Actor, now: datetime) -> list[OrderOverview]:
+    """The overviews of a page of orders (`UnitOfWork.order_listing`, with `buyer_parts` for a
+    buyer): what is shipped and asked is looked at for the orders that can be cancelled, the
+    disputes for those whose dispute window is open."""
+    dues = listing.deadline_dues
+    open_window: dict[str, list[Dispute]] = {}
+    if role is Actor.BUYER:
+        in_window = [o.id for o in listing.orders if disputes.window(o, now)[0] is None]
+        if in_window:
+            of_page = listing.disputes()
+            open_window = {order_id: of_page.get(order_id, []) for order_id in in_window}
     out = []
-    for o in found:
+    for o in listing.orders:
         actions = orders.actions_for(o, role)
-        if role is Actor.BUYER:
+        if role is Actor.BUYER:  # the buyer's actions look at what is shipped, asked and disputed
+            cancellable = o.state in cancellation.CANCELLABLE_STATES
             actions += buyer_actions(
-                o, shipped.get(o.id, {}), open_requests.get(o.id, []), parcels.get(o.id, []),
-                order_disputes.get(o.id, []), now,
-            )  # fmt: skip
+                o,
+                listing.shipped.get(o.id, {}) if cancellable else {},
+                listing.open_requests.get(o.id, []) if cancellable else [],
+                listing.shipments.get(o.id, []),
+                open_window.get(o.id, []),
+                now,
+            )
         out.append(OrderOverview(o, role, actions, armed_deadlines(dues.get(o.id, []))))
     return out
 
@@ -240,20 +240,19 @@ def list_orders(
     if status is not None and status not in orders.ORDER.states:
         raise Refused(Refusal("unknown_status", f"status must be {one_of(orders.ORDER.states)}", 422))
     with ctx.reading() as uow:
-        rows = uow.orders.order_keys_page(
+        listing = uow.order_listing(
             buyer_id=principal.id if principal.role is Actor.BUYER else None,
             store_ids=uow.catalogue.store_ids_of(principal.id) if principal.role is Actor.SELLER else None,
             status=status,
             after=decode_cursor(cursor) if cursor else None,
-            limit=limit + 1,
+            limit=limit,
+            buyer_parts=principal.role is Actor.BUYER,
         )
-        page = rows[:limit]
-        loaded = uow.orders.load_orders([order_id for order_id, _ in page])
-        listed = overviews(uow, [loaded[order_id] for order_id, _ in page], principal.role, ctx.clock.now())
+        listed = overviews(listing, principal.role, ctx.clock.now())
     next_cursor = None
-    if len(rows) > limit:
-        last_id, last_placed_at = page[-1]
-        next_cursor = encode_cursor(last_placed_at, last_id)
+    if listing.more:
+        last = listing.orders[-1]
+        next_cursor = encode_cursor(last.placed_at, last.id)
     return OrderPage(listed, next_cursor)
 
 

@@ -115,6 +115,23 @@ class OrderPageData:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderListingData:
+    """A page of a listing of orders and what their overviews show, read at once
+    (`UnitOfWork.order_listing`). The parts are keyed by order id; an order without any has none."""
+
+    orders: list[Order]  # newest first
+    more: bool  # whether an order follows the page
+    deadline_dues: dict[str, list[tuple[str, str, datetime]]]  # as `Deadlines.armed_deadline_dues_of`
+    # read for the buyer's actions only (`buyer_parts`); empty otherwise
+    shipped: dict[str, dict[str, int]]  # of the orders in a state that can be cancelled
+    open_requests: dict[str, list[CancellationRequest]]  # likewise
+    shipments: dict[str, list[Shipment]]  # oldest first
+    # of every order of the page; on SQLite read only when called, inside the unit of work (few
+    # pages hold an order whose dispute window is open)
+    disputes: Callable[[], dict[str, list[Dispute]]]
+
+
+@dataclass(frozen=True, slots=True)
 class ProductListing:
     """A product of the catalogue, as browsing shows it."""
 
@@ -164,18 +181,6 @@ class Orders(Protocol):
 
     def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
         """Orders by id; with `lock`, locked in id order until the unit of work ends."""
-        ...
-
-    def order_keys_page(
-        self,
-        *,
-        buyer_id: str | None,
-        store_ids: set[str] | None,
-        status: str | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[str, datetime]]:
-        """(id, placed_at) of up to `limit` orders, newest first, after the (placed_at, id) `after`."""
         ...
 
 
@@ -367,6 +372,13 @@ class Catalogue(Protocol):
 
     def offers_of_product(self, product_id: str) -> list[Offer]:
         """The product's offers, oldest first."""
+        ...
+
+    def product_comparison(
+        self, product_id: str
+    ) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+        """`load_product`, `offers_of_product` and the `store_names` of those offers, in one exchange
+        with the store; no offers and no names when there is no such product."""
         ...
 
     def offer_id_of(self, store_id: str, product_id: str) -> str | None: ...
@@ -662,6 +674,22 @@ class UnitOfWork(Protocol):
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         """A lifecycle's subjects by id, locked; those another transaction holds are left out."""
+        ...
+
+    def order_listing(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        buyer_parts: bool,
+    ) -> OrderListingData:
+        """Up to `limit` orders (not locked), newest first, after the (placed_at, id) `after`: only
+        the buyer's when `buyer_id` is given, only these stores' when `store_ids` is; with their
+        armed deadlines and, with `buyer_parts`, what the buyer's actions need. In two exchanges
+        with the store: the page, then everything else at once."""
         ...
 
     def order_page(

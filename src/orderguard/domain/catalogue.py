@@ -73,10 +73,12 @@ def best_option(offer: Offer, weight: Fraction | float) -> ShippingOption:
     It is the option the comparison shows, and the one a cart line gets when the buyer picks none.
     """
     options = offer.shipping_options
+    if len(options) == 1:  # most offers: nothing to compare
+        return options[0]
     scores, _ = _scaled_scores(
         [offer.price + o.price for o in options],
         [offer.handling_days + o.promised_days for o in options],
-        Fraction(weight),
+        weight if isinstance(weight, Fraction) else Fraction(weight),
     )
     return options[scores.index(min(scores))]
 

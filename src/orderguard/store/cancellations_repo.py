@@ -107,17 +107,22 @@ def open_requests(conn: Connection, order_id: str) -> list[CancellationRequest]:
     return read(conn, open_requests_read(order_id))
 
 
-def open_requests_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
-    """The open requests of each of these orders (a page of a listing), oldest first."""
-    wanted = sorted(set(order_ids))
-    if not wanted:
-        return {}
-    rows = _open_of_orders.rows(conn, {"b_orders": wanted})
+def open_requests_of_read(order_ids: Iterable[str]) -> Read[dict[str, list[CancellationRequest]]]:
+    """The open requests of each of these orders (some ids, a page of a listing), oldest first."""
+    return [(_open_of_orders, {"b_orders": sorted(set(order_ids))})], _open_of_from
+
+
+def _open_of_from(rows: Rows) -> dict[str, list[CancellationRequest]]:
     out: dict[str, list[CancellationRequest]] = {}
     for row in rows:
         request = CancellationRequest(*row)
         out.setdefault(request.order_id, []).append(request)
     return out
+
+
+def open_requests_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
+    wanted = sorted(set(order_ids))
+    return read(conn, open_requests_of_read(wanted)) if wanted else {}
 
 
 _FINE_FIELDS = tuple(f.name for f in fields(Fine) if f.name != "state")

@@ -88,15 +88,22 @@ def disputes_of(conn: Connection, order_id: str) -> list[Dispute]:
     return read(conn, disputes_of_read(order_id))
 
 
-def disputes_of_orders(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
-    """The disputes of each of these orders that has any, oldest first."""
-    wanted = sorted(set(order_ids))
+def disputes_of_orders_read(order_ids: Iterable[str]) -> Read[dict[str, list[Dispute]]]:
+    """The disputes of each of these orders (some ids) that has any, oldest first."""
+    return [(_of_orders, {"b_orders": sorted(set(order_ids))})], _disputes_of_orders_from
+
+
+def _disputes_of_orders_from(rows: Rows) -> dict[str, list[Dispute]]:
     out: dict[str, list[Dispute]] = {}
-    if wanted:
-        for row in _of_orders.rows(conn, {"b_orders": wanted}):
-            dispute = _dispute(row)
-            out.setdefault(dispute.order_id, []).append(dispute)
+    for row in rows:
+        dispute = _dispute(row)
+        out.setdefault(dispute.order_id, []).append(dispute)
     return out
+
+
+def disputes_of_orders(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
+    wanted = sorted(set(order_ids))
+    return read(conn, disputes_of_orders_read(wanted)) if wanted else {}
 
 
 def open_disputes(conn: Connection, order_id: str) -> list[Dispute]:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from orderguard.app.ports import ProductListing, StoreListing
 from orderguard.domain.catalogue import Offer, ShippingOption
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement, in_list, rows_together
+from orderguard.store.driver import Reads, Rows, Statement, in_list, rows_together
 from orderguard.store.once import insert_once
 
 # The offer's columns in the order of `Offer`'s fields, before its shipping options.
@@ -186,9 +186,40 @@ _product_options = Statement(
 def offers_of_product(conn: Connection, product_id: str) -> list[Offer]:
     """The product's offers, oldest first."""
     wanted = {"b_product": product_id}
-    rows, option_rows = rows_together(conn, [(_product_offers, wanted), (_product_options, wanted)])
+    return _offers_in_order(*rows_together(conn, [(_product_offers, wanted), (_product_options, wanted)]))
+
+
+def _offers_in_order(rows: Rows, option_rows: Rows) -> list[Offer]:
     offers = _offers(rows, option_rows)
     return [offers[r[0]] for r in rows]
+
+
+_store_names_of_product = Statement(
+    select(t.stores.c.id, t.stores.c.name)
+    .join(t.offers, t.offers.c.store_id == t.stores.c.id)
+    .where(t.offers.c.product_id == bindparam("b_product"))
+)
+
+
+def product_comparison(
+    conn: Connection, product_id: str
+) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+    """`load_product`, `offers_of_product` and the `store_names` of those offers, read together (one
+    round trip on PostgreSQL); no offers and no names when there is no such product."""
+    wanted = {"b_product": product_id}
+    reads = Reads(conn)
+    product = reads.add(([(_select_product, {"b_id": product_id})], _product_from))
+    offers = reads.add(([(_product_offers, wanted), (_product_options, wanted)], _offers_in_order))
+    names = reads.add(([(_store_names_of_product, wanted)], _names_from))
+    reads.send()
+    found = product()
+    if found is None:
+        return None, [], {}
+    return found, offers(), names()
+
+
+def _names_from(rows: Rows) -> dict[str, str]:
+    return dict(rows)
 
 
 def offer_id_of(conn: Connection, store_id: str, product_id: str) -> str | None:
@@ -292,7 +323,10 @@ _select_product = Statement(
 
 def load_product(conn: Connection, product_id: str) -> dict[str, str] | None:
     """The product's id, title and description; None when there is no such product."""
-    rows = _select_product.rows(conn, {"b_id": product_id})
+    return _product_from(_select_product.rows(conn, {"b_id": product_id}))
+
+
+def _product_from(rows: Rows) -> dict[str, str] | None:
     if not rows:
         return None
     [(id_, title, description)] = rows

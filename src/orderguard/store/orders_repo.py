@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, Text, bindparam, cast, insert, select, update
 
 from orderguard.domain.orders import Address, Line, Order
 from orderguard.store import tables as t
@@ -34,21 +36,30 @@ _ORDER_FIELDS = [f.name for f in fields(Order) if f.name != "lines"]
 _LINES_AT = [f.name for f in fields(Order)].index("lines")
 _ADDRESS_AT = _ORDER_FIELDS.index("address")
 _LINE_FIELDS = [f.name for f in fields(Line)]
+# An order's row as `orders_with_lines` reads it. The address is read as its JSON text, which
+# `_address` decodes once per distinct text: a buyer's orders mostly share one address.
+ORDER_COLUMNS = [
+    cast(t.orders.c.address, Text).label("address") if f == "address" else t.orders.c[f]
+    for f in _ORDER_FIELDS
+]
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> Address:
+    """The address of this JSON text, as the column's JSON type decodes it (`json.loads`); the
+    same (frozen) instance for the same text."""
+    return Address(**json.loads(text))
 
 
 def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
     values = list(row)
-    values[_ADDRESS_AT] = Address(**values[_ADDRESS_AT])
+    values[_ADDRESS_AT] = _address(values[_ADDRESS_AT])
     values.insert(_LINES_AT, tuple(lines))
     return Order(*values)
 
 
 def _orders_by_id(array: bool) -> Select[Any]:
-    return (
-        select(*(t.orders.c[f] for f in _ORDER_FIELDS))
-        .where(in_list(t.orders.c.id, "b_ids", array=array))
-        .order_by(t.orders.c.id)
-    )
+    return select(*ORDER_COLUMNS).where(in_list(t.orders.c.id, "b_ids", array=array)).order_by(t.orders.c.id)
 
 
 # Statements are built once (building one costs more than running it) and run straight on
@@ -81,10 +92,25 @@ def order_queries(
 
 
 def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]]) -> dict[str, Order]:
+    lines = _lines_from(line_rows)
+    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+
+
+def _lines_from(line_rows: Sequence[Sequence[Any]]) -> dict[str, list[Line]]:
     lines: dict[str, list[Line]] = defaultdict(list)
     for order_id, *line in line_rows:
         lines[order_id].append(Line(*line))
-    return {row[0]: _order(row, lines[row[0]]) for row in rows}
+    return lines
+
+
+def lines_read(order_ids: Sequence[str]) -> Read[dict[str, list[Line]]]:
+    """The lines of these orders, per order in their order; for `orders_with_lines`."""
+    return [(_select_lines, {"b_ids": sorted(set(order_ids))})], _lines_from
+
+
+def orders_with_lines(rows: Sequence[Sequence[Any]], lines: dict[str, list[Line]]) -> list[Order]:
+    """The orders of these rows (of `ORDER_COLUMNS`), in the rows' order, with their lines."""
+    return [_order(row, lines.get(row[0], ())) for row in rows]
 
 
 def orders_read(

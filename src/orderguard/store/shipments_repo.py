@@ -156,15 +156,21 @@ def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
     return read(conn, shipped_quantities_read(order_id))
 
 
-def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-    """Per order of these (a page of a listing), the quantity shipped of each line."""
-    wanted = sorted(set(order_ids))
-    if not wanted:
-        return {}
+def shipped_quantities_of_read(order_ids: Iterable[str]) -> Read[dict[str, dict[str, int]]]:
+    """Per order of these (some ids, a page of a listing), the quantity shipped of each line."""
+    return [(_shipped_quantities_of, {"b_orders": sorted(set(order_ids))})], _shipped_of_from
+
+
+def _shipped_of_from(rows: Rows) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for order_id, line_id, qty in _shipped_quantities_of.rows(conn, {"b_orders": wanted}):
+    for order_id, line_id, qty in rows:
         out.setdefault(order_id, {})[line_id] = int(qty)
     return out
+
+
+def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    wanted = sorted(set(order_ids))
+    return read(conn, shipped_quantities_of_read(wanted)) if wanted else {}
 
 
 def shipments_of_read(order_ids: Iterable[str]) -> Read[list[Shipment]]:

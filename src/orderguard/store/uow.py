@@ -24,6 +24,7 @@ from orderguard.app import ports
 from orderguard.app.ports import (
     DueDeadline,
     OpenCart,
+    OrderListingData,
     OrderMoney,
     OrderPageData,
     ProductListing,
@@ -61,6 +62,7 @@ from orderguard.store import (
     messages_repo,
     notifications_repo,
     offers_repo,
+    order_listing,
     order_page,
     order_queries,
     orders_repo,
@@ -89,19 +91,6 @@ class SqlOrders(_Repository):
 
     def load_orders(self, order_ids: Iterable[str], *, lock: bool = False) -> dict[str, Order]:
         return orders_repo.load_orders(self._conn, order_ids, lock=lock)
-
-    def order_keys_page(
-        self,
-        *,
-        buyer_id: str | None,
-        store_ids: set[str] | None,
-        status: str | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[str, datetime]]:
-        return order_queries.order_keys_page(
-            self._conn, buyer_id=buyer_id, store_ids=store_ids, status=status, after=after, limit=limit
-        )
 
 
 class SqlPayments(_Repository):
@@ -286,6 +275,11 @@ class SqlCatalogue(_Repository):
 
     def offers_of_product(self, product_id: str) -> list[Offer]:
         return offers_repo.offers_of_product(self._conn, product_id)
+
+    def product_comparison(
+        self, product_id: str
+    ) -> tuple[dict[str, str] | None, list[Offer], dict[str, str]]:
+        return offers_repo.product_comparison(self._conn, product_id)
 
     def offer_id_of(self, store_id: str, product_id: str) -> str | None:
         return offers_repo.offer_id_of(self._conn, store_id, product_id)
@@ -589,6 +583,26 @@ class SqlUnitOfWork:
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         return decisions.load_subjects(self.conn, lifecycle, ids)
+
+    def order_listing(
+        self,
+        *,
+        buyer_id: str | None,
+        store_ids: set[str] | None,
+        status: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        buyer_parts: bool,
+    ) -> OrderListingData:
+        return order_listing.order_listing(
+            self.conn,
+            buyer_id=buyer_id,
+            store_ids=store_ids,
+            status=status,
+            after=after,
+            limit=limit,
+            buyer_parts=buyer_parts,
+        )
 
     def order_page(
         self, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
