@@ -112,28 +112,10 @@ def _overview_fields(v: OrderOverview) -> dict[str, Any]:
     }
 
 
-# id(action) -> (the action, its model). An entry holds its action, so no other object takes its
-# id while the entry lives; emptied when full (actions made per order, not shared, fill it).
-_ACTIONS_SEEN: dict[int, tuple[Action, m.Action]] = {}
-_ACTIONS_SEEN_MAX = 4096
-
-
+@functools.lru_cache(maxsize=4096)
 def action(a: Action) -> m.Action:
     """Built once per distinct action (frozen on both sides): a list of 50 orders holds hundreds of
-    actions, mostly the same few unavailable ones, the very same instances (`orders.refused`).
-    Those are found by identity, which costs less than hashing their fields."""
-    seen = _ACTIONS_SEEN.get(id(a))
-    if seen is not None and seen[0] is a:
-        return seen[1]
-    model = _action_model(a)
-    if len(_ACTIONS_SEEN) >= _ACTIONS_SEEN_MAX:
-        _ACTIONS_SEEN.clear()
-    _ACTIONS_SEEN[id(a)] = (a, model)
-    return model
-
-
-@functools.lru_cache(maxsize=4096)
-def _action_model(a: Action) -> m.Action:
+    actions, mostly the same few unavailable ones with the same reason."""
     return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason, until=a.until)
 
 
