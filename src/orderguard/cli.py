@@ -241,7 +241,14 @@ def serve(
 def worker(
     until_idle: Annotated[bool, typer.Option(help="exit once nothing is due")] = False,
     batch: Annotated[int, typer.Option(min=1, max=100_000, help="deadlines claimed per transaction")] = 500,
-    poll: Annotated[float, typer.Option(min=0.01, max=3600, help="seconds between polls when idle")] = 1.0,
+    poll: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=3600,
+            help="longest wait between polls when idle (a deadline due sooner wakes it then)",
+        ),
+    ] = 1.0,
 ) -> None:
     """Fire deadlines as they fall due; run as many as you like against PostgreSQL."""
     from orderguard.observability.logs import configure_logging
