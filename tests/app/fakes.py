@@ -572,9 +572,9 @@ class FakeIdempotencyRecords(_Repository):
         holder: str,
         created_at: datetime,
         lease_until: datetime,
-    ) -> bool:
+    ) -> Callable[[], bool]:
         if (account_id, key) in self.rows.keys:
-            return False
+            return lambda: False
         self._write().keys[(account_id, key)] = {
             "request_hash": request_hash,
             "status_code": None,
@@ -583,7 +583,7 @@ class FakeIdempotencyRecords(_Repository):
             "holder": holder,
             "lease_until": lease_until,
         }
-        return True
+        return lambda: True
 
     def load_key(self, account_id: str, key: str) -> StoredKey | None:
         row = self.rows.keys.get((account_id, key))
@@ -622,15 +622,15 @@ class FakeIdempotencyRecords(_Repository):
         status_code: int,
         content_type: str | None,
         body: str,
-    ) -> bool:
+    ) -> Callable[[], bool]:
         row = self._held(account_id, key, holder)
         if row is None:
-            return False
+            return lambda: False
         self._write()
         row.update(
             status_code=status_code, content_type=content_type, body=body, holder=None, lease_until=None
         )
-        return True
+        return lambda: True
 
     def delete_key(self, account_id: str, key: str, holder: str) -> None:
         if self._held(account_id, key, holder) is not None:

@@ -162,3 +162,22 @@ def test_a_write_sent_later_that_fails_fails_its_whole_unit(ctx: Context) -> Non
         _insert_event.send(conn, _event("ord_next", AT))  # the connection is fine afterwards
     with unit_of_work(ctx.engine) as conn:
         assert [r[0] for r in conn.execute(select(t.events.c.order_id))] == ["ord_next"]
+
+
+def test_a_counted_write_gives_its_row_count_once_sent(ctx: Context) -> None:
+    """`send_counted`: on SQLite the count is known at once; on PostgreSQL the write waits for the
+    unit's next answered statement or its COMMIT, and its count is known from then on."""
+    pg = ctx.engine.dialect.name == "postgresql"
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run_many(conn, [_event("ord_a", AT), _event("ord_a", AT), _event("ord_b", AT)])
+        first = _rename.send_counted(conn, {"b_order": "ord_a", "b_kind": "first"})
+        if pg:
+            with pytest.raises(RuntimeError, match="not been sent yet"):
+                first.rowcount  # noqa: B018
+        assert [r[1] for r in _events_of.rows(conn, {"b_ids": ["ord_a"]})] == ["first", "first"]
+        assert first.rowcount == 2  # sent with the read
+        last = _rename.send_counted(conn, {"b_order": "ord_b", "b_kind": "last"})
+        missed = _rename.send_counted(conn, {"b_order": "ord_none", "b_kind": "last"})
+    assert (last.rowcount, missed.rowcount) == (1, 0)  # sent with the COMMIT
+    with unit_of_work(ctx.engine) as conn:
+        assert [r[1] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["last"]

@@ -111,7 +111,7 @@ class IdempotencyKeys:
         if not key or len(key) > MAX_KEY_LENGTH:
             return INVALID_KEY if isinstance(scope, str) else self._refused_for(scope, INVALID_KEY)
         holder = new_id("att")
-        for _ in range(3):  # the key may be released or taken over between our statements
+        for _ in range(3):  # the key may be released or taken over between our transactions
             now = self._clock.now()
             until = now + self.lease
             with self._units.writing() as uow:
@@ -120,9 +120,11 @@ class IdempotencyKeys:
                     if looked_up is None:
                         return None
                     scope = looked_up
+                inserted = uow.idempotency.insert_key(scope, key, request_hash, holder, now, until)
+            if inserted():  # a new key, the usual case: its INSERT went with the COMMIT
+                return Reservation(scope, key, holder)
+            with self._units.writing() as uow:
                 keys = uow.idempotency
-                if keys.insert_key(scope, key, request_hash, holder, now, until):
-                    return Reservation(scope, key, holder)
                 found = keys.load_key(scope, key)
                 if found is None:
                     continue
@@ -165,9 +167,10 @@ class IdempotencyKeys:
     def remember(self, held: Reservation, status_code: int, content_type: str | None, body: bytes) -> bool:
         """Store the response for replay; False when the key was taken over meanwhile."""
         with self._units.writing() as uow:
-            return uow.idempotency.store_response(
+            stored = uow.idempotency.store_response(
                 held.scope, held.key, held.holder, status_code, content_type, body.decode()
             )
+        return stored()
 
     def release(self, held: Reservation) -> None:
         """Free the key (the request failed on our side) so that a retry runs again."""

@@ -467,8 +467,9 @@ class IdempotencyRecords(Protocol):
         holder: str,
         created_at: datetime,
         lease_until: datetime,
-    ) -> bool:
-        """Reserve a new key for `holder`; False when the key is already there (nothing is written)."""
+    ) -> Callable[[], bool]:
+        """Reserve a new key for `holder`. Whether it was new (False: the key is there already, and
+        nothing is written) is asked once the unit has committed: the write may go with the commit."""
         ...
 
     def load_key(self, account_id: str, key: str) -> StoredKey | None: ...
@@ -497,8 +498,9 @@ class IdempotencyRecords(Protocol):
         status_code: int,
         content_type: str | None,
         body: str,
-    ) -> bool:
-        """Keep the response for replay; False when `holder` no longer holds the key."""
+    ) -> Callable[[], bool]:
+        """Keep the response for replay. Whether it was kept (False: `holder` no longer holds the
+        key) is asked once the unit has committed: the write may go with the commit."""
         ...
 
     def delete_key(self, account_id: str, key: str, holder: str) -> None:

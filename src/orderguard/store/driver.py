@@ -43,7 +43,7 @@ from sqlalchemy.sql import Executable, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElement, any_
 
-from orderguard.store.pg_session import PgSession, raise_as_sqlalchemy, session
+from orderguard.store.pg_session import Counted, PgSession, raise_as_sqlalchemy, session
 
 T = TypeVar("T")
 Processor = Callable[[Any], Any] | None
@@ -195,6 +195,19 @@ class Statement:
                 pending.queue(pg_plan.sql, pg_plan.bound(params))
             return
         self.run(conn, params)
+
+    def send_counted(self, conn: Connection, params: Mapping[str, Any]) -> Counted:
+        """`send`, keeping how many rows the write changed: on SQLite known at once, on PostgreSQL
+        once the write has gone to the server (with the unit's next answered statement or its
+        COMMIT): the last write of a unit then travels with the COMMIT, one round trip fewer."""
+        if conn.dialect.name != "sqlite":
+            pg = self._pg_ready(conn, params)
+            if pg is not None:
+                pending, pg_plan = pg
+                counted = Counted()
+                pending.queue(pg_plan.sql, pg_plan.bound(params), counted=counted)
+                return counted
+        return Counted(self.run(conn, params))
 
     def run_many(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set (all with the same keys and list lengths).

@@ -6,6 +6,7 @@ can neither renew it, store its response nor release the key of the attempt that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ _held_by = and_(_key_is, _k.holder == bindparam("b_holder"), _k.status_code.is_(
 
 
 def _insert_statement(insert: Any) -> Any:
-    return insert(t.idempotency_keys).on_conflict_do_nothing().returning(_k.key)
+    return insert(t.idempotency_keys).on_conflict_do_nothing()
 
 
 _insert = Statement(_insert_statement(sqlite.insert), postgresql=_insert_statement(postgresql.insert))
@@ -66,8 +67,9 @@ def insert_key(
     holder: str,
     created_at: datetime,
     lease_until: datetime,
-) -> bool:
-    """Reserve a new key for `holder`; False when the key is already there (nothing is written)."""
+) -> Callable[[], bool]:
+    """Reserve a new key for `holder`; whether it was new (False: the key is there already, nothing
+    is written) is known once the unit has committed: the INSERT travels with the COMMIT."""
     values = {
         "account_id": account_id,
         "key": key,
@@ -76,7 +78,8 @@ def insert_key(
         "holder": holder,
         "lease_until": lease_until,
     }
-    return bool(_insert.rows(conn, values))
+    inserted = _insert.send_counted(conn, values)
+    return lambda: inserted.rowcount == 1
 
 
 def load_key(conn: Connection, account_id: str, key: str) -> StoredKey | None:
@@ -119,8 +122,9 @@ def store_response(
     status_code: int,
     content_type: str | None,
     body: str,
-) -> bool:
-    """Keep the response for replay; False when `holder` no longer holds the key."""
+) -> Callable[[], bool]:
+    """Keep the response for replay; whether it was kept (False: `holder` no longer holds the key)
+    is known once the unit has committed: the UPDATE travels with the COMMIT."""
     params = {
         "b_account": account_id,
         "b_key": key,
@@ -129,7 +133,8 @@ def store_response(
         "b_content_type": content_type,
         "b_body": body,
     }
-    return _store.run(conn, params) == 1
+    stored = _store.send_counted(conn, params)
+    return lambda: stored.rowcount == 1
 
 
 def delete_key(conn: Connection, account_id: str, key: str, holder: str) -> None:

@@ -50,6 +50,25 @@ _IDLE_SINCE = "orderguard_idle_since"
 Query = tuple[str, Mapping[str, Any]]
 
 
+class Counted:
+    """How many rows a queued write changed: known once it has been sent (with the unit's next
+    answered statement, or with its COMMIT)."""
+
+    __slots__ = ("_rowcount",)
+
+    def __init__(self, rowcount: int | None = None) -> None:
+        self._rowcount = rowcount
+
+    def set(self, rowcount: int) -> None:
+        self._rowcount = rowcount
+
+    @property
+    def rowcount(self) -> int:
+        if self._rowcount is None:
+            raise RuntimeError("the write has not been sent yet: ask once its unit has committed")
+        return self._rowcount
+
+
 class PgSession:
     """What is waiting to be sent on one driver connection: the transaction's BEGIN and writes."""
 
@@ -58,7 +77,8 @@ class PgSession:
     def __init__(self, driver: Any) -> None:
         self.driver = driver  # the psycopg connection
         self.begin = False  # BEGIN is due before the next statement
-        self.writes: list[tuple[str, Any, bool]] = []  # (sql, params or a list of them, many)
+        # (sql, params or a list of them, many, where to put its row count if it is asked for)
+        self.writes: list[tuple[str, Any, bool, Counted | None]] = []
         # Reused from one exchange to the next: a new psycopg cursor copies the connection's
         # adapters, a tenth of a short read's client time. Each caller reads its cursor's answer
         # before the session's next exchange, which runs the cursor again.
@@ -73,19 +93,32 @@ class PgSession:
     def pending(self) -> bool:
         return self.begin or bool(self.writes)
 
-    def queue(self, sql: str, params: Any, *, many: bool = False) -> None:
-        self.writes.append((sql, params, many))
+    def queue(self, sql: str, params: Any, *, many: bool = False, counted: Counted | None = None) -> None:
+        self.writes.append((sql, params, many, counted))
 
-    def _send_pending(self, cursor: Any) -> None:
+    def _send_pending(self, cursor: Any) -> list[tuple[Counted, Any]]:
+        """Send BEGIN and the queued writes on `cursor` (a counted write on a cursor of its own);
+        returns the counted writes' cursors, whose row counts are known once the pipeline ends."""
         if self.begin:
             cursor.execute("BEGIN")
             self.begin = False
         writes, self.writes = self.writes, []
-        for sql, params, many in writes:
-            if many:
+        counting = []
+        for sql, params, many, counted in writes:
+            if counted is not None:
+                own = self.driver.cursor()
+                own.execute(sql, params)
+                counting.append((counted, own))
+            elif many:
                 cursor.executemany(sql, params)
             else:
                 cursor.execute(sql, params)
+        return counting
+
+    @staticmethod
+    def _count(counting: list[tuple[Counted, Any]]) -> None:
+        for counted, cursor in counting:
+            counted.set(cursor.rowcount)
 
     def execute(self, queries: Sequence[Query]) -> list[Any]:
         """Send what is pending and `queries`; returns a cursor per query, its answer received."""
@@ -94,19 +127,21 @@ class PgSession:
             cursor.execute(*queries[0])
             return [cursor]
         with self.driver.pipeline():
-            self._send_pending(self._cursor(0))
+            counting = self._send_pending(self._cursor(0))
             cursors = []
             for at, (sql, params) in enumerate(queries, start=1):
                 cursor = self._cursor(at)
                 cursor.execute(sql, params)
                 cursors.append(cursor)
+        self._count(counting)
         return cursors
 
     def flush(self) -> None:
         """Send what is pending, and wait for it."""
         if self.pending:
             with self.driver.pipeline():
-                self._send_pending(self._cursor(0))
+                counting = self._send_pending(self._cursor(0))
+            self._count(counting)
 
     def commit(self) -> None:
         """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
@@ -119,9 +154,10 @@ class PgSession:
             return
         with self.driver.pipeline():
             cursor = self._cursor(0)
-            self._send_pending(cursor)
+            counting = self._send_pending(cursor)
             if in_transaction:
                 cursor.execute("COMMIT")
+        self._count(counting)
 
     def discard(self) -> None:
         self.begin = False

@@ -381,7 +381,7 @@ class SqlIdempotencyRecords(_Repository):
         holder: str,
         created_at: datetime,
         lease_until: datetime,
-    ) -> bool:
+    ) -> Callable[[], bool]:
         return idempotency_repo.insert_key(
             self._conn, account_id, key, request_hash, holder, created_at, lease_until
         )
@@ -411,7 +411,7 @@ class SqlIdempotencyRecords(_Repository):
         status_code: int,
         content_type: str | None,
         body: str,
-    ) -> bool:
+    ) -> Callable[[], bool]:
         return idempotency_repo.store_response(
             self._conn, account_id, key, holder, status_code, content_type, body
         )
