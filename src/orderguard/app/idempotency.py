@@ -108,8 +108,6 @@ class IdempotencyKeys:
     def _reserve(
         self, scope: str | Callable[[UnitOfWork], str | None], key: str, request_hash: str
     ) -> Reservation | Replay | Refusal | None:
-        if not key or len(key) > MAX_KEY_LENGTH:
-            return INVALID_KEY if isinstance(scope, str) else self._refused_for(scope, INVALID_KEY)
         holder = new_id("att")
         for _ in range(3):  # the key may be released or taken over between our transactions
             now = self._clock.now()
@@ -120,6 +118,8 @@ class IdempotencyKeys:
                     if looked_up is None:
                         return None
                     scope = looked_up
+                if not key or len(key) > MAX_KEY_LENGTH:  # a caller found first: 422, not 401
+                    return INVALID_KEY
                 inserted = uow.idempotency.insert_key(scope, key, request_hash, holder, now, until)
             if inserted():  # a new key, the usual case: its INSERT went with the COMMIT
                 return Reservation(scope, key, holder)
@@ -138,11 +138,6 @@ class IdempotencyKeys:
                 if keys.take_over(scope, key, request_hash, holder, now, until):
                     return Reservation(scope, key, holder)
         return IN_PROGRESS
-
-    def _refused_for(self, scope: Callable[[UnitOfWork], str | None], refusal: Refusal) -> Refusal | None:
-        """`refusal` for a caller that `scope` finds; None when it finds none."""
-        with self._units.reading() as uow:
-            return None if scope(uow) is None else refusal
 
     def renew(self, held: Reservation) -> bool:
         """Extend the lease; False once this attempt no longer holds the key."""

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 from orderguard.domain.cancellation_requests import CancellationRequest, RequestState
 from orderguard.domain.fines import Fine
 from orderguard.store import tables as t
-from orderguard.store.driver import Read, Rows, Statement, in_list, read
+from orderguard.store.driver import Read, Rows, Statement, in_list, read, read_of_ids
 
 _FIELDS = tuple(f.name for f in fields(CancellationRequest))
 _MUTABLE = (
@@ -121,8 +121,7 @@ def _open_of_from(rows: Rows) -> dict[str, list[CancellationRequest]]:
 
 
 def open_requests_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[CancellationRequest]]:
-    wanted = sorted(set(order_ids))
-    return read(conn, open_requests_of_read(wanted)) if wanted else {}
+    return read_of_ids(conn, open_requests_of_read, order_ids)
 
 
 _FINE_FIELDS = tuple(f.name for f in fields(Fine) if f.name != "state")

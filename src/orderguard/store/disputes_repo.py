@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from orderguard.domain.disputes import OPEN_STATES, Dispute, Evidence, Proposal, ProposalState, ReturnScan
 from orderguard.store import tables as t
-from orderguard.store.driver import Read, Rows, Statement, in_list, read
+from orderguard.store.driver import Read, Rows, Statement, in_list, read, read_of_ids
 from orderguard.store.once import insert_once
 
 _d = t.disputes.c
@@ -102,8 +102,7 @@ def _disputes_of_orders_from(rows: Rows) -> dict[str, list[Dispute]]:
 
 
 def disputes_of_orders(conn: Connection, order_ids: Iterable[str]) -> dict[str, list[Dispute]]:
-    wanted = sorted(set(order_ids))
-    return read(conn, disputes_of_orders_read(wanted)) if wanted else {}
+    return read_of_ids(conn, disputes_of_orders_read, order_ids)
 
 
 def open_disputes(conn: Connection, order_id: str) -> list[Dispute]:

@@ -30,7 +30,7 @@ every statement goes through `Connection.execute`; CI runs the SQLite suite once
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -417,6 +417,14 @@ def read(conn: Connection, query: Read[T]) -> T:
         statement, params = queries[0]
         return decode(statement.rows(conn, params))
     return decode(*rows_together(conn, queries))
+
+
+def read_of_ids(
+    conn: Connection, query: Callable[[list[str]], Read[dict[str, T]]], ids: Iterable[str]
+) -> dict[str, T]:
+    """`read` of a query of some ids (a page of a listing), keyed by id; none run for no id."""
+    wanted = sorted(set(ids))
+    return read(conn, query(wanted)) if wanted else {}
 
 
 class Reads:

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, Select, and_, bindpar
 
 from orderguard.store import orders_repo
 from orderguard.store import tables as t
-from orderguard.store.driver import Read, Rows, Statement, in_list, read
+from orderguard.store.driver import Read, Rows, Statement, in_list, read, read_of_ids
 
 _d = t.deadlines.c
 _armed_dues_of = Statement.per_dialect(
@@ -137,8 +137,7 @@ def _dues_of_from(rows: Rows) -> dict[str, list[tuple[str, str, datetime]]]:
 def armed_deadline_dues_of(
     conn: Connection, order_ids: Iterable[str]
 ) -> dict[str, list[tuple[str, str, datetime]]]:
-    wanted = sorted(set(order_ids))
-    return read(conn, armed_deadline_dues_of_read(wanted)) if wanted else {}
+    return read_of_ids(conn, armed_deadline_dues_of_read, order_ids)
 
 
 def timeline_events(conn: Connection, order_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Place, Scan
 from orderguard.store import tables as t
-from orderguard.store.driver import Read, Rows, Statement, in_list, read
+from orderguard.store.driver import Read, Rows, Statement, in_list, read, read_of_ids
 from orderguard.store.once import insert_once
 
 _s = t.shipments.c
@@ -169,8 +169,7 @@ def _shipped_of_from(rows: Rows) -> dict[str, dict[str, int]]:
 
 
 def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-    wanted = sorted(set(order_ids))
-    return read(conn, shipped_quantities_of_read(wanted)) if wanted else {}
+    return read_of_ids(conn, shipped_quantities_of_read, order_ids)
 
 
 def shipments_of_read(order_ids: Iterable[str]) -> Read[list[Shipment]]:
