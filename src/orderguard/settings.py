@@ -18,6 +18,13 @@ SQLITE_EXAMPLE = "sqlite:///var/orderguard.db"
 POSTGRES_EXAMPLE = "postgresql+psycopg://user@host:5432/dbname"
 # At most as many as the database pool keeps connections open (store/db.POOL_SIZE).
 MAX_REQUEST_THREADS = 20
+# Two on either database (issue #12, benchmarks/README.md). On SQLite a request is CPU work from end
+# to end, and SQLite releases the interpreter's lock around every row it steps: with 16 threads the
+# lock changed hands so often that a page of 50 orders cost 22 ms of CPU served, against 7 ms alone.
+# On PostgreSQL, once an order page took 3 round trips instead of 11, four threads cost a read 20-40 %
+# more CPU than two, for the same write throughput. Two, not one, so that a short request can pass
+# one that runs long, and one can work while the other waits on the database.
+DEFAULT_REQUEST_THREADS = 2
 
 # What each variable expects, as its one-line error says it.
 EXPECTED = {
@@ -60,8 +67,8 @@ class Settings(BaseSettings):
     # refused like any other.
     sqlite_direct: bool = True
     # Threads that run the API's blocking work (routes, token lookups, Idempotency-Keys) at once, per
-    # process. Default: `default_request_threads`, by database.
-    request_threads: int | None = Field(default=None, ge=1, le=MAX_REQUEST_THREADS)
+    # process: few, since more only contend for the interpreter's lock (`DEFAULT_REQUEST_THREADS`).
+    request_threads: int = Field(default=DEFAULT_REQUEST_THREADS, ge=1, le=MAX_REQUEST_THREADS)
 
     @field_validator("database_url")
     @classmethod
@@ -91,18 +98,6 @@ class Settings(BaseSettings):
         if path is not None:
             return path.parent / "files"
         return Path("var/files")
-
-
-def default_request_threads(database_in_process: bool) -> int:
-    """Few threads: more only contend for the interpreter's lock (issue #12, benchmarks/README.md).
-
-    On SQLite (`database_in_process`) a request is CPU work from end to end, and SQLite releases
-    the lock around every row it steps: with 16 threads the lock changed hands so often that a page
-    of 50 orders cost 22 ms of CPU served, against 7 ms alone. Two threads keep that cost away and
-    still let a short request pass one that runs long. PostgreSQL requests also wait on the server,
-    so four keep both busy.
-    """
-    return 2 if database_in_process else 4
 
 
 def load_settings(**overrides: Any) -> Settings:

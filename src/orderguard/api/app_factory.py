@@ -35,7 +35,7 @@ from orderguard.api.problems import RequestIds
 from orderguard.api.request_metrics import RequestMetrics
 from orderguard.app.context import Context
 from orderguard.app.idempotency import IdempotencyKeys
-from orderguard.settings import Settings, default_request_threads
+from orderguard.settings import Settings
 
 # Swagger UI and ReDoc ship inside the fastapi-offline package: /docs needs no CDN.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -55,13 +55,13 @@ Order-protection engine for a multi-seller marketplace.
 """
 
 
-def _lifespan(threads: Callable[[], int]) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Blocking work (a route, a token lookup, an Idempotency-Key) runs in anyio's thread pool, at
-    most `threads()` at once (`request_threads`), from when the app starts serving."""
+    most `threads` at once (`Settings.request_threads`), from when the app starts serving."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
 
     return lifespan
@@ -73,13 +73,6 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     our routers' routes carry their prefix, tags and responses already, so the OpenAPI document and
     the routing are the same."""
     app.router.routes.extend(router.routes)
-
-
-def request_threads(ctx: Context, settings: Settings) -> int:
-    """`settings.request_threads`, else the default for the database `ctx` runs on."""
-    if settings.request_threads is not None:
-        return settings.request_threads
-    return default_request_threads(ctx.engine is None or ctx.engine.dialect.name == "sqlite")
 
 
 class _OrderGuardAPI(FastAPI):
@@ -100,7 +93,7 @@ def create_app(ctx: Context, settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=_lifespan(lambda: request_threads(ctx, settings)),
+        lifespan=_lifespan(settings.request_threads),
     )
     app.state.ctx = ctx
     problems.install(app)
