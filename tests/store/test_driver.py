@@ -7,14 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from orderguard.app.context import Context
 from orderguard.store import driver
 from orderguard.store import tables as t
-from orderguard.store.db import unit_of_work
+from orderguard.store.db import reading, unit_of_work
 from orderguard.store.driver import Statement, UnsupportedStatement, in_list
+from orderguard.store.pg_session import WriteInReadingUnit
 
 AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -181,3 +183,37 @@ def test_a_counted_write_gives_its_row_count_once_sent(ctx: Context) -> None:
     assert (last.rowcount, missed.rowcount) == (1, 0)  # sent with the COMMIT
     with unit_of_work(ctx.engine) as conn:
         assert [r[1] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["last"]
+
+
+def _in_transaction(conn: Connection) -> bool:
+    status = conn.connection.driver_connection.info.transaction_status  # type: ignore[union-attr]
+    return bool(status != TransactionStatus.IDLE)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_reading_unit_on_postgresql_opens_no_transaction(ctx: Context) -> None:
+    """Its reads run in autocommit (READ COMMITTED would give each its own snapshot anyway): no
+    BEGIN is sent, no transaction is left open between them, and no COMMIT is owed at the end. A
+    writing unit on the same connection still opens one."""
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.send(conn, _event("ord_a", AT))
+    with reading(ctx.engine) as conn:
+        assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_a"]})] == ["ord_a"]
+        assert not _in_transaction(conn)
+    with unit_of_work(ctx.engine) as conn:
+        _events_of.rows(conn, {"b_ids": ["ord_a"]})
+        assert _in_transaction(conn)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_write_in_a_reading_unit_on_postgresql_is_refused_and_not_made(ctx: Context) -> None:
+    """Without a transaction it would commit on its own, so it is refused before it is queued."""
+    with pytest.raises(WriteInReadingUnit), reading(ctx.engine) as conn:
+        _insert_event.send(conn, _event("ord_a", AT))
+    with unit_of_work(ctx.engine) as conn:  # the connection is usable, and nothing was written
+        assert _events_of.rows(conn, {"b_ids": ["ord_a"]}) == []
+        _insert_event.send(conn, _event("ord_b", AT))
+    with reading(ctx.engine) as conn:
+        assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["ord_b"]

@@ -38,7 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # instead, and BEGIN, writes and COMMIT share round trips (store/pg_session.py).
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-        pg_session.install(engine)
+        pg_session.install(engine, read_only=READ_ONLY)
     return engine
 
 
@@ -89,6 +89,8 @@ def checked_before_commit(check: Callable[[Connection], None]) -> Iterator[None]
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction: a consistent snapshot without taking the write lock."""
+    """A read-only unit, without taking the write lock: on SQLite a transaction, so one snapshot; on
+    PostgreSQL its statements run in autocommit (store/pg_session.py), each seeing what was committed
+    when it began, as they would in a READ COMMITTED transaction."""
     with engine.connect().execution_options(**{READ_ONLY: True}) as conn, conn.begin():
         yield conn
