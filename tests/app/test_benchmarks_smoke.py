@@ -80,8 +80,8 @@ def test_http_edge_benchmark_runs_every_load_on_sqlite_beside_the_bare_app() -> 
     figures, problems = main(backends=["sqlite"], seconds=2, warmup=0, connections=4, workers_variant=0)
     assert problems == []  # every read 2xx, every write 201, no socket error, no timeout
     assert sorted((f.system, f.load) for f in figures) == sorted(
-        (system, load) for system in ("OrderGuard", "bare FastAPI") for load in LOADS
-    )
+        (system, load) for system in ("OrderGuard", "bare FastAPI", "bare FastAPI") for load in LOADS
+    )  # the bare app twice: after the database and at the end, the faster its yardstick
     mix = next(f for f in figures if f.system == "OrderGuard" and f.load == WRITE)
     assert mix.counts.get("add 201", 0) > 0
     assert mix.counts.get("pay 201", 0) > 0  # cycles went through: checkout parsed, orders paid
