@@ -100,8 +100,8 @@ def in_one_handoff(
     response model; only the dependency that yields the caller becomes `bearer_credentials`, and one
     that yields the Context is filled from it.
 
-    `reads_only` (a GET): the token's lookup and the endpoint's reading units are one transaction
-    (`UnitsOfWork.reads_shared`), not one for the caller and one for the page."""
+    `reads_only` (a GET): the token's lookup and the endpoint's reading units are one reading unit
+    on one connection (`UnitsOfWork.reads_shared`), not one for the caller and one for the page."""
     signature = inspect.signature(endpoint, eval_str=True)
     callers = [
         name
@@ -127,12 +127,12 @@ def in_one_handoff(
             values[name] = values[name].principal()
         return endpoint(**values)
 
-    def authenticated_in_one_snapshot(values: dict[str, Any]) -> Any:
+    def authenticated_in_one_unit(values: dict[str, Any]) -> Any:
         credentials: Credentials = values[callers[0]]
         with credentials.ctx.units.reads_shared():
             return authenticated(values)
 
-    run = authenticated_in_one_snapshot if reads_only and callers else authenticated
+    run = authenticated_in_one_unit if reads_only and callers else authenticated
 
     async def handoff(**values: Any) -> Any:
         return await run_in_threadpool(run, values)

@@ -132,5 +132,5 @@ class Context:
         return self.units.writing()
 
     def reading(self) -> AbstractContextManager[UnitOfWork]:
-        """A read-only unit of work: one consistent snapshot."""
+        """A read-only unit of work: it sees committed data only (`app/ports.py`)."""
         return self.units.reading()

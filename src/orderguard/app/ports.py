@@ -2,8 +2,10 @@
 
 A use case opens one `UnitOfWork` (`ctx.uow()` to write, `ctx.reading()` to read) and reaches
 the rows through its repositories, grouped by what they hold. A writing unit commits when its
-block ends normally and rolls back when it raises; a reading unit sees one consistent snapshot
-and writes nothing. Every lifecycle's decisions are written by `save`.
+block ends normally and rolls back when it raises; a reading unit writes nothing, and each of its
+reads sees committed data only (SQLite: one snapshot for the unit; PostgreSQL: READ COMMITTED, a
+snapshot per statement, the reads that go together in one pipeline included). Every lifecycle's
+decisions are written by `save`.
 
 The method names are those of the store's repository functions (`store/*_repo.py`), which
 implement them over SQL (`store/uow.py`); tests run the use cases over an in-memory fake
@@ -719,14 +721,15 @@ class UnitsOfWork(Protocol):
         ...
 
     def reading(self) -> AbstractContextManager[UnitOfWork]:
-        """A read-only unit: one consistent snapshot, no write lock taken."""
+        """A read-only unit, no write lock taken: committed data only (one snapshot on SQLite, one per
+        statement on PostgreSQL, as the module says)."""
         ...
 
     def reads_shared(self) -> AbstractContextManager[None]:
-        """Within this block (in this thread), the reading units are one transaction, begun by the
-        first and ended with the block: one snapshot, one connection, one BEGIN and COMMIT for a
-        request that authenticates its caller, then reads. A writing unit ends the snapshot first, so
-        the reading units after it see what it wrote."""
+        """Within this block (in this thread), the reading units are one unit, opened by the first
+        and ended with the block: one connection (and on SQLite one transaction and snapshot) for a
+        request that authenticates its caller, then reads. A writing unit ends it first, so the
+        reading units after it see what it wrote."""
         ...
 
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
