@@ -84,8 +84,8 @@ class IdempotencyKeys:
 
     def reserve(self, scope: str, key: str, request_hash: str) -> Reservation | Replay | Refusal:
         """Hold the key for a new attempt, or say what to answer instead."""
-        answer = self._reserve(scope, key, request_hash)
-        assert answer is not None, "only a scope looked up can be missing"
+        answer = self._reserve(lambda _uow: scope, key, request_hash)
+        assert answer is not None, "a scope given is never missing"
         return answer
 
     def reserve_as(
@@ -95,29 +95,30 @@ class IdempotencyKeys:
         transaction as the key: None, and nothing written, when it finds none."""
         found: list[Principal] = []
 
-        def scope(uow: UnitOfWork) -> str | None:
+        def scope_of(uow: UnitOfWork) -> str | None:
             principal = caller(uow)
             if principal is None:
                 return None
             found.append(principal)
             return principal.id
 
-        answer = self._reserve(scope, key, request_hash)
+        answer = self._reserve(scope_of, key, request_hash)
         return None if answer is None else (found[0], answer)
 
     def _reserve(
-        self, scope: str | Callable[[UnitOfWork], str | None], key: str, request_hash: str
+        self, scope_of: Callable[[UnitOfWork], str | None], key: str, request_hash: str
     ) -> Reservation | Replay | Refusal | None:
+        """The scope is looked up in the first transaction (None: no caller, nothing written)."""
         holder = new_id("att")
+        scope: str | None = None
         for _ in range(3):  # the key may be released or taken over between our transactions
             now = self._clock.now()
             until = now + self.lease
             with self._units.writing() as uow:
-                if not isinstance(scope, str):
-                    looked_up = scope(uow)
-                    if looked_up is None:
+                if scope is None:
+                    scope = scope_of(uow)
+                    if scope is None:
                         return None
-                    scope = looked_up
                 if not key or len(key) > MAX_KEY_LENGTH:  # a caller found first: 422, not 401
                     return INVALID_KEY
                 inserted = uow.idempotency.insert_key(scope, key, request_hash, holder, now, until)

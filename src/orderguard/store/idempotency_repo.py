@@ -78,8 +78,7 @@ def insert_key(
         "holder": holder,
         "lease_until": lease_until,
     }
-    inserted = _insert.send_counted(conn, values)
-    return lambda: inserted.rowcount == 1
+    return _changes_one_row(_insert, conn, values)
 
 
 def load_key(conn: Connection, account_id: str, key: str) -> StoredKey | None:
@@ -133,8 +132,13 @@ def store_response(
         "b_content_type": content_type,
         "b_body": body,
     }
-    stored = _store.send_counted(conn, params)
-    return lambda: stored.rowcount == 1
+    return _changes_one_row(_store, conn, params)
+
+
+def _changes_one_row(statement: Statement, conn: Connection, params: dict[str, Any]) -> Callable[[], bool]:
+    """Send the write with the unit's next exchange; whether it changed a row, once it has gone."""
+    counted = statement.send_counted(conn, params)
+    return lambda: counted.rowcount == 1
 
 
 def delete_key(conn: Connection, account_id: str, key: str, holder: str) -> None:

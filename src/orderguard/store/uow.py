@@ -667,7 +667,8 @@ class _SharedReading:
             self._users -= 1
 
     def end(self, error: BaseException | None = None) -> None:
-        """End the transaction (the next reading unit begins another), unless a block still uses it."""
+        """End the unit (its transaction, on SQLite) and give its connection back, unless a block
+        still uses it; the next reading unit opens another."""
         if self._unit is None or self._users:
             return
         self._unit = None
