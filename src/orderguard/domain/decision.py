@@ -13,10 +13,11 @@ committed. Every decision, of any lifecycle, is written through one `save_decisi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from orderguard.domain.evolve import evolve
 from orderguard.domain.ledger import LedgerTransaction
 from orderguard.domain.machine import Actor, ArmDeadline, Machine
 from orderguard.domain.policy import Policy
@@ -121,7 +122,7 @@ def take(
     """`by` takes `event` through `machine`'s table: the subject moved (with field `changes`), the event
     recorded, its deadlines re-armed as the timers declare, and the `notices` it sends."""
     t = machine.step(subject.state, event, by)
-    after: S = replace(subject, state=t.target, **changes)  # type: ignore[type-var]
+    after: S = evolve(subject, state=t.target, **changes)
     happened = Event(event, by, actor_id, t.rule, now, data or {})
     cancel, arm = machine.rearm(subject.state, after, now, policy, t, previous=subject)
     told = notices(after, happened) if notices else []
