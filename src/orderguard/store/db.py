@@ -36,6 +36,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, **kwargs)
     # No pool_pre_ping (a round trip at every checkout): connections idle for a while are checked
     # instead, and BEGIN, writes and COMMIT share round trips (store/pg_session.py).
+    # Sessions in UTC, whatever the server's default: psycopg then hands timestamps back with
+    # `datetime.UTC` itself as their tzinfo, which UTCDateTime keeps as they are.
+    if url.startswith("postgresql"):
+        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
         pg_session.install(engine, read_only=READ_ONLY)

@@ -14,7 +14,7 @@ from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement, in_list
 
 _d = t.deadlines.c
-_claim_due = (  # built once: building a statement costs more than running it
+_claim_due = Statement(  # built once: building a statement costs more than running it
     select(_d.id, _d.subject_type, _d.subject_id, _d.order_id, _d.kind, _d.due_at)
     .where(_d.state == "armed", _d.due_at <= bindparam("b_now"))
     .order_by(_d.due_at, _d.id)
@@ -25,7 +25,7 @@ _claim_due = (  # built once: building a statement costs more than running it
 
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueDeadline]:
     """The earliest armed deadlines due by `now`, locked; rows other workers hold are skipped."""
-    rows = conn.execute(_claim_due, {"b_now": now, "b_limit": limit})
+    rows = _claim_due.rows(conn, {"b_now": now, "b_limit": limit})
     return [DueDeadline(*row) for row in rows]
 
 

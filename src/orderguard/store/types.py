@@ -37,7 +37,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         `process_result_value` in one function (`_from_sqlite`); otherwise as `TypeDecorator` has it."""
         if self.impl_instance.result_processor(dialect, coltype) is processors.str_to_datetime:
             return _from_sqlite
+        if dialect.name == "postgresql" and self.impl_instance.result_processor(dialect, coltype) is None:
+            return _from_aware
         return super().result_processor(dialect, coltype)
+
+
+def _from_aware(value: datetime | None) -> datetime | None:
+    """`process_result_value` of a driver's aware datetime (psycopg's `timestamptz`): one already in
+    `UTC` (a session in UTC, as make_engine sets it) is kept as it is, without `astimezone`."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _from_sqlite(value: str | None) -> datetime | None:
