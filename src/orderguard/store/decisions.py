@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from orderguard.domain.decision import Decision
-from orderguard.domain.orders import LEAVE_CART, LINES_CHANGED
+from orderguard.domain.orders import LEAVE_CART, LINES_CHANGED, Order
 from orderguard.store.cancellations_repo import (
     insert_fines,
     insert_requests,
@@ -111,6 +111,7 @@ def save_decisions(conn: Connection, decisions: Sequence[Decision[Any]], now: da
         conn,
         [(d.subject.order_id, n.recipient, n.kind, n.text) for d in changed for n in d.notifications],
         now,
+        buyers={d.subject.id: d.subject.buyer_id for d in changed if isinstance(d.subject, Order)},
     )
     leave_cart(conn, [d.subject.id for d in changed if LEAVE_CART in d.effects])
     # Last: offers are rows that every worker and checkout updates, so their locks are held briefly.

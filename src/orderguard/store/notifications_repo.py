@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,26 +40,38 @@ _parties = Statement.per_dialect(
 
 
 def _notify_from_orders() -> Any:
-    """PostgreSQL: the rows given as arrays, each recipient found from its order in the same statement,
-    inserted in the order given (one statement, no answer awaited, instead of a read then a write)."""
+    """PostgreSQL: the rows given as arrays, inserted in the order given (one statement, no answer
+    awaited). A recipient the caller knew comes as it is; any other is found from its order (and its
+    store, for the seller) inside the statement, by a subquery that COALESCE evaluates only then:
+    the join costs the server more than the rest of the row."""
     given = (
         func.unnest(
+            bindparam("b_accounts", type_=ARRAY(String)),
             bindparam("b_orders", type_=ARRAY(String)),
             bindparam("b_roles", type_=ARRAY(String)),
             bindparam("b_kinds", type_=ARRAY(String)),
             bindparam("b_texts", type_=ARRAY(Text)),
         )
-        .table_valued("order_id", "role", "kind", "text", with_ordinality="n")
+        .table_valued("account_id", "order_id", "role", "kind", "text", with_ordinality="n")
         .render_derived(name="given")
     )
     o, s = t.orders.c, t.stores.c
-    recipient = case((given.c.role == "buyer", o.buyer_id), (given.c.role == "seller", s.seller_id))
+    party = (
+        select(case((given.c.role == "buyer", o.buyer_id), (given.c.role == "seller", s.seller_id)))
+        .select_from(t.orders.join(t.stores, s.id == o.store_id))
+        .where(o.id == given.c.order_id)
+        .scalar_subquery()
+    )
     return insert(t.notifications).from_select(
         ["account_id", "order_id", "kind", "text", "created_at"],
-        select(recipient, given.c.order_id, given.c.kind, given.c.text, bindparam("b_now", type_=UTCDateTime))
+        select(
+            func.coalesce(given.c.account_id, party),
+            given.c.order_id,
+            given.c.kind,
+            given.c.text,
+            bindparam("b_now", type_=UTCDateTime),
+        )
         .select_from(given)
-        .join(t.orders, o.id == given.c.order_id)
-        .join(t.stores, s.id == o.store_id)
         .order_by(given.c.n),
     )
 
@@ -67,31 +79,51 @@ def _notify_from_orders() -> Any:
 _notify_pg = Statement(_notify_from_orders())
 
 
-def notify(conn: Connection, rows: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
-    """rows: (order id, recipient role, kind, text); 'buyer' and 'seller' are the order's parties."""
+def notify(
+    conn: Connection,
+    rows: Sequence[tuple[str, str, str, str]],
+    now: datetime,
+    *,
+    buyers: Mapping[str, str] | None = None,
+) -> None:
+    """rows: (order id, recipient role, kind, text); 'buyer' and 'seller' are the order's parties.
+
+    `buyers` (order id -> buyer's account), when the caller has the orders at hand: their buyers'
+    notifications need no look-up."""
     if not rows:
         return
+    known = buyers or {}
+    accounts = [known.get(order_id) if role == "buyer" else None for order_id, role, _, _ in rows]
     if conn.dialect.name == "postgresql":
         order_ids, roles, kinds, texts = (list(column) for column in zip(*rows, strict=True))
         _notify_pg.send(
-            conn, {"b_orders": order_ids, "b_roles": roles, "b_kinds": kinds, "b_texts": texts, "b_now": now}
+            conn,
+            {
+                "b_accounts": accounts,
+                "b_orders": order_ids,
+                "b_roles": roles,
+                "b_kinds": kinds,
+                "b_texts": texts,
+                "b_now": now,
+            },
         )
         return
+    unknown = sorted({row[0] for row, account in zip(rows, accounts, strict=True) if account is None})
     parties = {
         order_id: {"buyer": buyer_id, "seller": seller_id}
-        for order_id, buyer_id, seller_id in _parties.rows(conn, {"b_ids": sorted({r[0] for r in rows})})
+        for order_id, buyer_id, seller_id in (_parties.rows(conn, {"b_ids": unknown}) if unknown else [])
     }
     insert_rows(
         conn,
         _insert_notifications,
         [
             {
-                "account_id": parties[order_id][role],
+                "account_id": account or parties[order_id][role],
                 "order_id": order_id,
                 "kind": kind,
                 "text": text,
                 "created_at": now,
             }
-            for order_id, role, kind, text in rows
+            for (order_id, role, kind, text), account in zip(rows, accounts, strict=True)
         ],
     )
