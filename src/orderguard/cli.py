@@ -249,13 +249,25 @@ def worker(
             help="longest wait between polls when idle (a deadline due sooner wakes it then)",
         ),
     ] = 1.0,
+    connections: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            help="batches in flight in this process, each on a connection of its own (PostgreSQL)",
+        ),
+    ] = 1,
 ) -> None:
     """Fire deadlines as they fall due; run as many as you like against PostgreSQL."""
     from orderguard.observability.logs import configure_logging
     from orderguard.scheduler.worker import work
 
     configure_logging()  # JSON lines on stderr unless it is a terminal
-    stats = work(_context(migrate=False), poll_seconds=poll, batch=batch, until_idle=until_idle)
+    settings = _settings()
+    if connections > 1 and not settings.database_url.startswith("postgresql"):
+        raise typer.BadParameter("more than one needs PostgreSQL", param_hint="--connections")
+    ctx = _context(settings, migrate=False)
+    stats = work(ctx, poll_seconds=poll, batch=batch, until_idle=until_idle, connections=connections)
     typer.echo(stats.summary())  # on SIGTERM / SIGINT too, then exit 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -138,3 +139,27 @@ def test_policy_diagram_draws_the_refund_lifecycle() -> None:
     assert "pending --> processing: accepted (system, R5.1)" in refund
     assert "processing --> processing: settlement_checked: the expected arrival date, then daily" in refund
     assert "failed --> pending: retried: the last call to the payment provider, after 60 seconds" in refund
+
+
+def test_worker_connections_reach_the_loop_on_postgresql_and_are_refused_on_sqlite(
+    env: str, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderguard.scheduler import worker
+
+    asked: list[int] = []
+
+    def work(_ctx: Context, **kwargs: Any) -> worker.WorkerStats:
+        asked.append(kwargs["connections"])
+        return worker.WorkerStats()
+
+    monkeypatch.setattr(worker, "work", work)
+    monkeypatch.setenv("ORDERGUARD_SANDBOX", "true" if ctx.sandbox else "false")
+    result = runner.invoke(app, ["worker", "--until-idle", "--connections", "3"])
+    if env.startswith("postgresql"):
+        assert result.exit_code == 0, result.output
+        assert asked == [3]
+    else:
+        assert result.exit_code == 2 and "more than one needs PostgreSQL" in result.stderr
+        assert asked == []
+    assert runner.invoke(app, ["worker", "--until-idle"]).exit_code == 0
+    assert asked[-1] == 1

@@ -331,6 +331,8 @@ def test_malformed_carrier_secrets_are_one_line_that_never_shows_a_secret(secret
         (["worker", "--batch", "0"], "Invalid value for '--batch'"),
         (["worker", "--poll", "0"], "Invalid value for '--poll'"),
         (["worker", "--poll", "soon"], "Invalid value for '--poll'"),
+        (["worker", "--connections", "0"], "Invalid value for '--connections'"),
+        (["worker", "--connections", "2"], "Invalid value for --connections: more than one needs PostgreSQL"),
         (["accounts", "create", "--role", "admin", "--name", "A", "--expires-in", "0"], "'--expires-in'"),
         (["accounts", "create", "--name", "A"], "Missing option '--role'"),
         (["accounts", "create", "--role", "wizard", "--name", "A"], "unknown_role: role must be buyer"),

@@ -13,8 +13,10 @@ deadline is not left waiting up to a whole interval after its time.
 With `connections` > 1 (PostgreSQL) a worker keeps that many batches in flight: threads, each on
 its own connection, sharing the table through `SKIP LOCKED` as worker processes do, so that one
 computes while another waits on the server. Each batch is still its own transaction; the threads
-share nothing but the stop signal and the stats. The default stays one: on the shared 2-core
-machine two measured no gain (benchmarks/README.md, issue #12 items 4 and 5).
+share nothing but the stop signal and the stats. `orderguard worker --connections N` sets it. The
+default stays one: on the 2-core machine of the benchmarks, two connections fire a quarter faster
+in a worker that runs alone, and a little slower in each of two workers (benchmarks/README.md,
+issue #12 items 4 and 5).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def run(
     """
     stop = stop or threading.Event()
     stats = stats if stats is not None else WorkerStats()
-    settle_for_serving()
+    prepare()
     if connections > 1:
         fired: list[int] = []
         threads = [
@@ -108,6 +110,13 @@ def run(
             thread.join()
         return sum(fired)
     return _loop(ctx, poll_seconds, batch, until_idle, stop, stats)
+
+
+def prepare() -> None:
+    """What a process that fires does once, before its first round: the heap settled for a long run,
+    and the metrics loaded (fire_due imports them late, so that processes that never fire don't)."""
+    settle_for_serving()
+    import orderguard.observability.metrics  # noqa: F401
 
 
 def _loop(
