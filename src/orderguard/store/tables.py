@@ -206,7 +206,7 @@ deadlines = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("subject_type", String(20), nullable=False),
     Column("subject_id", String(ID), nullable=False),
-    Column("order_id", String(ID), nullable=False, index=True),
+    Column("order_id", String(ID), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
     Column("state", String(12), nullable=False),  # armed | fired | cancelled
@@ -219,7 +219,21 @@ deadlines = Table(
         sqlite_where=text("state = 'armed'"),
         postgresql_where=text("state = 'armed'"),
     ),
-    Index("ix_deadlines_subject", "subject_id", "kind", "state"),
+    # Armed ones only (migration 0014): every look-up by order or subject asks for armed deadlines,
+    # and a settled deadline's new row version then enters no index but the primary key.
+    Index(
+        "ix_deadlines_armed_order",
+        "order_id",
+        sqlite_where=text("state = 'armed'"),
+        postgresql_where=text("state = 'armed'"),
+    ),
+    Index(
+        "ix_deadlines_armed_subject",
+        "subject_id",
+        "kind",
+        sqlite_where=text("state = 'armed'"),
+        postgresql_where=text("state = 'armed'"),
+    ),
 )
 
 events = Table(
