@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from orderguard.domain.evolve import evolve
+from orderguard.domain.frozen import evolve
 from orderguard.domain.ledger import LedgerTransaction
 from orderguard.domain.machine import Actor, ArmDeadline, Machine
 from orderguard.domain.policy import Policy

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from orderguard.app.ports import DueDeadline
+from orderguard.domain.frozen import constructor
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
 from orderguard.store.driver import Statement, in_list
@@ -23,10 +24,13 @@ _claim_due = Statement(  # built once: building a statement costs more than runn
 )
 
 
+_new_due = constructor(DueDeadline)
+
+
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueDeadline]:
     """The earliest armed deadlines due by `now`, locked; rows other workers hold are skipped."""
     rows = _claim_due.rows(conn, {"b_now": now, "b_limit": limit})
-    return [DueDeadline(*row) for row in rows]
+    return [_new_due(*row) for row in rows]
 
 
 def next_due_at(conn: Connection, until: datetime) -> datetime | None:

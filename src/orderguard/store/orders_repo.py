@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Text, bindparam, cast, insert, select, update
 
+from orderguard.domain.frozen import constructor
 from orderguard.domain.orders import Address, Line, Order
 from orderguard.store import tables as t
 from orderguard.store.bulk import insert_rows
@@ -51,11 +52,15 @@ def _address(text: str) -> Address:
     return Address(**json.loads(text))
 
 
+_new_order = constructor(Order)  # every field is read: no __init__ to run
+_new_line = constructor(Line)
+
+
 def _order(row: Sequence[Any], lines: Sequence[Line]) -> Order:
     values = list(row)
     values[_ADDRESS_AT] = _address(values[_ADDRESS_AT])
     values.insert(_LINES_AT, tuple(lines))
-    return Order(*values)
+    return _new_order(*values)
 
 
 def _orders_by_id(array: bool) -> Select[Any]:
@@ -99,7 +104,7 @@ def orders_from(rows: Sequence[Sequence[Any]], line_rows: Sequence[Sequence[Any]
 def _lines_from(line_rows: Sequence[Sequence[Any]]) -> dict[str, list[Line]]:
     lines: dict[str, list[Line]] = defaultdict(list)
     for order_id, *line in line_rows:
-        lines[order_id].append(Line(*line))
+        lines[order_id].append(_new_line(*line))
     return lines
 
 

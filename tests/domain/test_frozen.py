@@ -1,4 +1,4 @@
-"""`evolve` copies a frozen subject with changes exactly as `dataclasses.replace` does."""
+"""`evolve` copies a frozen subject as `dataclasses.replace` does; `constructor` builds it as `cls(...)`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from orderguard.app.ports import DueDeadline
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.complaints import Complaint
 from orderguard.domain.disputes.model import Dispute, Proposal
-from orderguard.domain.evolve import evolve
 from orderguard.domain.fines import Fine
-from orderguard.domain.orders.model import Order
+from orderguard.domain.frozen import constructor, evolve
+from orderguard.domain.orders.model import Line, Order
 from orderguard.domain.payments import Payment
 from orderguard.domain.proof_requests import ProofRequest
 from orderguard.domain.refunds import Refund
@@ -76,3 +77,21 @@ def test_a_class_with_checks_of_its_own_still_runs_them() -> None:
     assert evolve(_Checked(1), amount=2) == _Checked(2)
     with pytest.raises(ValueError, match="negative"):
         evolve(_Checked(1), amount=-1)
+
+
+@pytest.mark.parametrize("cls", [*SUBJECTS, Line, DueDeadline], ids=lambda c: c.__name__)
+def test_a_constructor_builds_what_the_class_builds_from_every_field(cls: type) -> None:
+    values = [f"{f.name}-value" for f in dataclasses.fields(cls)]
+    built = constructor(cls)(*values)
+    assert type(built) is cls and built == cls(*values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.id = "again"  # type: ignore[attr-defined]
+
+
+def test_a_constructor_wants_every_field() -> None:
+    with pytest.raises(TypeError):
+        constructor(Line)("line-id")
+
+
+def test_a_class_with_checks_of_its_own_is_built_by_the_class_itself() -> None:
+    assert constructor(_Checked) is _Checked
