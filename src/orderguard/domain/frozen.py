@@ -41,13 +41,16 @@ def constructor(cls: type[T]) -> Callable[..., T]:
     if not _plain(cls):
         return cls
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    scope = _setters(cls, names)
-    body = [f"def build({', '.join(names)}):", "    n = new(cls)"]
-    body += [f"    set{i}(n, {name})" for i, name in enumerate(names)]
-    body.append("    return n")
-    exec("\n".join(body), scope)  # the source holds only the class's own field names
-    build: Callable[..., T] = scope["build"]
+    build: Callable[..., T] = _generated(cls, ", ".join(names), names)
     return build
+
+
+def _copier(cls: type[Any]) -> Copier:
+    if not _plain(cls):
+        return lambda subject, changes: dataclasses.replace(subject, **changes)
+    names = [f.name for f in dataclasses.fields(cls)]
+    copier: Copier = _generated(cls, "o, c", [f"c[{n!r}] if {n!r} in c else o.{n}" for n in names])
+    return copier
 
 
 def _plain(cls: type[Any]) -> bool:
@@ -62,22 +65,15 @@ def _plain(cls: type[Any]) -> bool:
     )
 
 
-def _setters(cls: type[Any], names: list[str]) -> dict[str, Any]:
-    """The generated function's globals: `new`, `cls` and `set<i>`, the i-th slot's descriptor setter."""
+def _generated(cls: type[Any], parameters: str, values: list[str]) -> Any:
+    """A function of `parameters` that makes a new `cls` and sets its i-th field (in the fields'
+    order) to the expression `values[i]`, through the slot's descriptor."""
+    fields = dataclasses.fields(cls)
     scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    for i, name in enumerate(names):
-        scope[f"set{i}"] = cls.__dict__[name].__set__
-    return scope
-
-
-def _copier(cls: type[Any]) -> Copier:
-    if not _plain(cls):
-        return lambda subject, changes: dataclasses.replace(subject, **changes)
-    names = [f.name for f in dataclasses.fields(cls)]
-    scope = _setters(cls, names)
-    body = ["def copy(o, c):", "    n = new(cls)"]
-    body += [f"    set{i}(n, c[{name!r}] if {name!r} in c else o.{name})" for i, name in enumerate(names)]
+    body = [f"def generated({parameters}):", "    n = new(cls)"]
+    for i, (f, value) in enumerate(zip(fields, values, strict=True)):
+        scope[f"set{i}"] = cls.__dict__[f.name].__set__
+        body.append(f"    set{i}(n, {value})")
     body.append("    return n")
     exec("\n".join(body), scope)  # the source holds only the class's own field names
-    copier: Copier = scope["copy"]
-    return copier
+    return scope["generated"]

@@ -25,12 +25,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        at: datetime = value  # the DateTime impl has made it a datetime already
-        if at.tzinfo is None:
-            return at.replace(tzinfo=UTC)
-        return at.astimezone(UTC)
+        return _from_aware(value)  # the DateTime impl has made it a datetime already
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], datetime | None] | None:
         """Where the impl reads SQLite's text with `datetime.fromisoformat`, that and
@@ -43,8 +38,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _from_aware(value: datetime | None) -> datetime | None:
-    """`process_result_value` of a driver's aware datetime (psycopg's `timestamptz`): one already in
-    `UTC` (a session in UTC, as make_engine sets it) is kept as it is, without `astimezone`."""
+    """A driver's datetime as aware UTC: naive ones are UTC; one already in `UTC` (psycopg's
+    `timestamptz` in a session in UTC, as make_engine sets it) is kept as it is."""
     if value is None or value.tzinfo is UTC:
         return value
     if value.tzinfo is None:
