@@ -2,13 +2,14 @@
 
 psycopg 3 runs every exchange with the server (a statement, the BEGIN it sends before the
 first statement of a transaction, COMMIT, a pipeline's sync) as a generator that
-`Connection.wait` drives, waiting on the socket. `counting()` replaces that method with a plain
-select() loop that also reads the socket's TCP counters (`TCP_INFO`): each time the socket
-turns readable after the client has sent data since the last time it did, that is one round
-trip. So BEGIN and the statement sent in one `wait` count two; an answer that arrives in
-several packets counts one; what touches no network (psycopg's rollback of an idle connection,
-setting autocommit) counts nothing; a pipeline counts once per sync, or more when the client
-is still sending while the first answers come back. Linux and TCP only (127.0.0.1 is TCP).
+`Connection.wait` drives, waiting on the socket; OrderGuard's own pipelines wait in
+`store.pg_wire.wait`. `counting()` replaces both with a plain select() loop that also reads
+the socket's TCP counters (`TCP_INFO`): each time the socket turns readable after the client
+has sent data since the last time it did, that is one round trip. So BEGIN and the statement
+sent in one `wait` count two; an answer that arrives in several packets counts one; what
+touches no network (psycopg's rollback of an idle connection, setting autocommit) counts
+nothing; a pipeline counts once per sync, or more when the client is still sending while the
+first answers come back. Linux and TCP only (127.0.0.1 is TCP).
 
 Counting costs a Python wait loop and a getsockopt per wake-up: the benchmark counts on a few
 journeys of their own and times the others without it.
@@ -25,6 +26,8 @@ from typing import Any
 
 import psycopg
 from psycopg import waiting
+
+from orderguard.store import pg_wire
 
 _TCP_INFO_SIZE = 160
 _DATA_SEGS_OUT = struct.Struct("=I")  # tcpi_data_segs_out, at byte 156 of Linux's struct tcp_info
@@ -73,8 +76,17 @@ def counting() -> Iterator[RoundTrips]:
     def wait(self: psycopg.Connection[Any], gen: Any, *args: Any, **kwargs: Any) -> Any:
         return trips.wait(gen, self.pgconn.socket)
 
+    def wire_wait(fileno: int, *, write: bool) -> bool:
+        readable = original_wire_wait(fileno, write=write)
+        if readable:
+            trips.readable(fileno)
+        return readable
+
+    original_wire_wait = pg_wire.wait
     psycopg.Connection.wait = wait  # type: ignore[method-assign]
+    pg_wire.wait = wire_wait
     try:
         yield trips
     finally:
         psycopg.Connection.wait = original  # type: ignore[method-assign]
+        pg_wire.wait = original_wire_wait

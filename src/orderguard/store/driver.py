@@ -44,6 +44,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import BindParameter, ClauseElement, ColumnElement, any_
 
 from orderguard.store.pg_session import Counted, PgSession, raise_as_sqlalchemy, session
+from orderguard.store.pg_wire import Answer
 
 T = TypeVar("T")
 Processor = Callable[[Any], Any] | None
@@ -176,8 +177,8 @@ class Statement:
             if pg is None:
                 return int(conn.execute(self.postgresql, dict(params)).rowcount)
             pending, pg_plan = pg
-            cursor = _pg_execute(conn, pending, [(pg_plan.sql, pg_plan.bound(params))])[0]
-            return int(cursor.rowcount)
+            answer = _pg_execute(conn, pending, [(pg_plan.sql, pg_plan.bound(params))])[0]
+            return answer.rowcount
         if not DIRECT:
             return int(conn.execute(self.statement, dict(params)).rowcount)
         plan = self._plan(conn.dialect, params)
@@ -369,7 +370,7 @@ def _build_pg(statement: Executable, dialect: Dialect, column_keys: Sequence[str
     return _PgPlan(sql, params, fixed, _decoders(statement, dialect))
 
 
-def _pg_execute(conn: Connection, pending: PgSession, queries: Sequence[tuple[str, Any]]) -> list[Any]:
+def _pg_execute(conn: Connection, pending: PgSession, queries: Sequence[tuple[str, Any]]) -> list[Answer]:
     try:
         return pending.execute(queries)
     except Exception as e:
@@ -393,12 +394,12 @@ def rows_together(
         ]
     pending = planned[0][1][0]  # type: ignore[index]
     plans = [pg[1] for _, pg, _ in planned]  # type: ignore[index]
-    cursors = _pg_execute(
+    answers = _pg_execute(
         conn,
         pending,
         [(plan.sql, plan.bound(params)) for plan, (_, _, params) in zip(plans, planned, strict=True)],
     )
-    return [plan.decoded(cursor.fetchall()) for plan, cursor in zip(plans, cursors, strict=True)]
+    return [plan.decoded(answer.rows) for plan, answer in zip(plans, answers, strict=True)]
 
 
 Rows = list[tuple[Any, ...]]

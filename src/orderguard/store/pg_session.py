@@ -9,9 +9,9 @@ every write waited for its answer, and COMMIT for its own. Here, for the engines
   us, queued in front of the unit's first statement (SQLAlchemy still runs the transaction:
   `begin`, `commit` and `rollback` events).
 - A write whose answer the caller does not need (`Statement.send`, `Statement.run_many`) is
-  queued, not sent. The queue goes out in one psycopg pipeline with the next statement that
-  must be answered, or with COMMIT. A unit that reads, then writes, then commits makes
-  (reads + 1) round trips.
+  queued, not sent. The queue goes out in one pipeline (`store.pg_wire`: libpq's pipeline mode,
+  without psycopg's cursors) with the next statement that must be answered, or with COMMIT. A
+  unit that reads, then writes, then commits makes (reads + 1) round trips.
 - A few reads that do not depend on each other go out in one pipeline (`Statement.rows` of
   `store.driver.rows_together`).
 - A read-only unit (`store.db.reading`) sends no BEGIN and no COMMIT: its statements run in
@@ -48,6 +48,8 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 
+from orderguard.store.pg_wire import Answer, Statement, Wire
+
 PING_AFTER_IDLE = 10.0  # seconds in the pool after which a connection is checked before use
 _SESSION = "orderguard_pg_session"
 _IDLE_SINCE = "orderguard_idle_since"
@@ -81,23 +83,15 @@ class WriteInReadingUnit(RuntimeError):
 class PgSession:
     """What is waiting to be sent on one driver connection: the transaction's BEGIN and writes."""
 
-    __slots__ = ("_cursors", "begin", "driver", "reading", "writes")
+    __slots__ = ("begin", "driver", "reading", "wire", "writes")
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver  # the psycopg connection
+        self.wire = Wire(driver)  # its libpq handle: statements sent together (store/pg_wire.py)
         self.begin = False  # BEGIN is due before the next statement
         self.reading = False  # a read-only unit is open: no BEGIN, no COMMIT, no write
         # (sql, params or a list of them, many, where to put its row count if it is asked for)
         self.writes: list[tuple[str, Any, bool, Counted | None]] = []
-        # Reused from one exchange to the next: a new psycopg cursor copies the connection's
-        # adapters, a tenth of a short read's client time. Each caller reads its cursor's answer
-        # before the session's next exchange, which runs the cursor again.
-        self._cursors: list[Any] = []
-
-    def _cursor(self, at: int) -> Any:
-        while len(self._cursors) <= at:
-            self._cursors.append(self.driver.cursor())
-        return self._cursors[at]
 
     @property
     def pending(self) -> bool:
@@ -108,52 +102,31 @@ class PgSession:
             raise WriteInReadingUnit(f"a read-only unit of work cannot write: {sql[:60]}")
         self.writes.append((sql, params, many, counted))
 
-    def _send_pending(self, cursor: Any) -> list[tuple[Counted, Any]]:
-        """Send BEGIN and the queued writes on `cursor` (a counted write on a cursor of its own);
-        returns the counted writes' cursors, whose row counts are known once the pipeline ends."""
-        if self.begin:
-            cursor.execute("BEGIN")
-            self.begin = False
+    def _exchange(self, queries: Sequence[Query], *, commit: bool = False) -> list[Answer]:
+        """BEGIN if due, the queued writes, `queries` (and COMMIT) in one round trip; returns the
+        answers to `queries`, the queued writes' row counts set where they were asked for."""
+        sent: list[Statement] = [("BEGIN", None, False)] if self.begin else []
+        self.begin = False
         writes, self.writes = self.writes, []
-        counting = []
-        for sql, params, many, counted in writes:
+        sent += [(sql, params, many) for sql, params, many, _ in writes]
+        sent += [(sql, params, False) for sql, params in queries]
+        if commit:
+            sent.append(("COMMIT", None, False))
+        answers = self.wire.exchange(sent)
+        first_write = len(sent) - len(writes) - len(queries) - commit
+        for (_, _, _, counted), answer in zip(writes, answers[first_write:], strict=False):
             if counted is not None:
-                own = self.driver.cursor()
-                own.execute(sql, params)
-                counting.append((counted, own))
-            elif many:
-                cursor.executemany(sql, params)
-            else:
-                cursor.execute(sql, params)
-        return counting
+                counted.set(answer.rowcount)
+        return answers[first_write + len(writes) : len(answers) - commit]
 
-    @staticmethod
-    def _count(counting: list[tuple[Counted, Any]]) -> None:
-        for counted, cursor in counting:
-            counted.set(cursor.rowcount)
-
-    def execute(self, queries: Sequence[Query]) -> list[Any]:
-        """Send what is pending and `queries`; returns a cursor per query, its answer received."""
-        if not self.pending and len(queries) == 1:
-            cursor = self._cursor(1)
-            cursor.execute(*queries[0])
-            return [cursor]
-        with self.driver.pipeline():
-            counting = self._send_pending(self._cursor(0))
-            cursors = []
-            for at, (sql, params) in enumerate(queries, start=1):
-                cursor = self._cursor(at)
-                cursor.execute(sql, params)
-                cursors.append(cursor)
-        self._count(counting)
-        return cursors
+    def execute(self, queries: Sequence[Query]) -> list[Answer]:
+        """Send what is pending and `queries`; returns each query's answer."""
+        return self._exchange(queries)
 
     def flush(self) -> None:
         """Send what is pending, and wait for it."""
         if self.pending:
-            with self.driver.pipeline():
-                counting = self._send_pending(self._cursor(0))
-            self._count(counting)
+            self._exchange(())
 
     def commit(self) -> None:
         """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
@@ -165,12 +138,7 @@ class PgSession:
         in_transaction = self.begin or self.driver.info.transaction_status != TransactionStatus.IDLE
         if not self.writes and not in_transaction:
             return
-        with self.driver.pipeline():
-            cursor = self._cursor(0)
-            counting = self._send_pending(cursor)
-            if in_transaction:
-                cursor.execute("COMMIT")
-        self._count(counting)
+        self._exchange((), commit=in_transaction)
 
     def discard(self) -> None:
         self.begin = False
