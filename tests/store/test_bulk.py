@@ -57,3 +57,25 @@ def test_rows_come_back_as_written_in_the_order_given(ctx: Context, count: int) 
     ]
     assert [tuple(r) for r in rows] == expected
     assert all(r.occurred_at.tzinfo is UTC for r in rows)
+
+
+@pytest.mark.parametrize("count", [BATCH_ROWS, 2 * BATCH_ROWS])
+def test_values_shared_by_every_row_are_written_to_each(ctx: Context, count: int) -> None:
+    """A due storm's batch: one time, kind, actor and rule, no actor id, the same data; only the
+    order differs (columns alike across the batch are sent once, not as arrays)."""
+    data = {"reason": "not paid in time", "nested": {"list": [1, None]}}
+    written = [
+        (f"ord_{i:04d}", "order", f"ord_{i:04d}", Event("pay_by_passed", "system", None, "R3.3", AT, data))
+        for i in range(count)
+    ]
+    with ctx.engine.begin() as conn:
+        write_events(conn, written)
+    e = t.events.c
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(e.order_id, e.kind, e.actor, e.actor_id, e.rule, e.data, e.occurred_at).order_by(e.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (f"ord_{i:04d}", "pay_by_passed", "system", None, "R3.3", data, AT) for i in range(count)
+    ]
+    assert all(r.occurred_at.tzinfo is UTC for r in rows)
