@@ -48,7 +48,7 @@ def test_rows_and_counts_are_the_cursors(driver: psycopg.Connection[Any]) -> Non
         )
         assert [a.rows for a in answers[1:]] == [[], [], [(1, "b"), (2, "b")], []]
         assert [a.rowcount for a in answers[1:]] == [2, 2, 2, 2]
-        assert answers[0].fetchall() == driver.cursor().execute(ROWS, params).fetchall()
+        assert answers[0].rows == driver.cursor().execute(ROWS, params).fetchall()
     assert driver.info.transaction_status == TransactionStatus.IDLE
 
 

@@ -48,7 +48,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 
-from orderguard.store.pg_wire import Answer, Statement, Wire
+from orderguard.store.pg_wire import Answer, Outgoing, Wire
 
 PING_AFTER_IDLE = 10.0  # seconds in the pool after which a connection is checked before use
 _SESSION = "orderguard_pg_session"
@@ -102,31 +102,26 @@ class PgSession:
             raise WriteInReadingUnit(f"a read-only unit of work cannot write: {sql[:60]}")
         self.writes.append((sql, params, many, counted))
 
-    def _exchange(self, queries: Sequence[Query], *, commit: bool = False) -> list[Answer]:
-        """BEGIN if due, the queued writes, `queries` (and COMMIT) in one round trip; returns the
-        answers to `queries`, the queued writes' row counts set where they were asked for."""
-        sent: list[Statement] = [("BEGIN", None, False)] if self.begin else []
-        self.begin = False
+    def execute(self, queries: Sequence[Query], *, commit: bool = False) -> list[Answer]:
+        """BEGIN if due, the queued writes, `queries` (and COMMIT) in one round trip; returns each
+        query's answer, the queued writes' row counts set where they were asked for."""
+        begun, self.begin = self.begin, False
         writes, self.writes = self.writes, []
+        sent: list[Outgoing] = [("BEGIN", None, False)] if begun else []
         sent += [(sql, params, many) for sql, params, many, _ in writes]
         sent += [(sql, params, False) for sql, params in queries]
         if commit:
             sent.append(("COMMIT", None, False))
-        answers = self.wire.exchange(sent)
-        first_write = len(sent) - len(writes) - len(queries) - commit
-        for (_, _, _, counted), answer in zip(writes, answers[first_write:], strict=False):
+        answers = self.wire.exchange(sent)[int(begun) :]
+        for (_, _, _, counted), answer in zip(writes, answers, strict=False):
             if counted is not None:
                 counted.set(answer.rowcount)
-        return answers[first_write + len(writes) : len(answers) - commit]
-
-    def execute(self, queries: Sequence[Query]) -> list[Answer]:
-        """Send what is pending and `queries`; returns each query's answer."""
-        return self._exchange(queries)
+        return answers[len(writes) : len(writes) + len(queries)]
 
     def flush(self) -> None:
         """Send what is pending, and wait for it."""
         if self.pending:
-            self._exchange(())
+            self.execute(())
 
     def commit(self) -> None:
         """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
@@ -138,7 +133,7 @@ class PgSession:
         in_transaction = self.begin or self.driver.info.transaction_status != TransactionStatus.IDLE
         if not self.writes and not in_transaction:
             return
-        self._exchange((), commit=in_transaction)
+        self.execute((), commit=in_transaction)
 
     def discard(self) -> None:
         self.begin = False

@@ -49,13 +49,10 @@ class Answer:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     rowcount: int = -1
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return self.rows
 
-
-# A statement to send: its SQL with psycopg placeholders, and its parameters (or, with `many`, a
-# list of parameter sets, one execution each, whose answers are summed into one).
-Statement = tuple[str, Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, bool]
+# What is sent: SQL with psycopg placeholders, and its parameters (or, with `many`, a list of
+# parameter sets, one execution each, whose answers are summed into one).
+Outgoing = tuple[str, Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, bool]
 
 
 def wait(fileno: int, *, write: bool) -> bool:
@@ -83,7 +80,7 @@ class Wire:
         self._counts: dict[tuple[bytes, tuple[int, ...]], int] = {}
         self._next_name = 0
 
-    def exchange(self, statements: Sequence[Statement]) -> list[Answer]:
+    def exchange(self, statements: Sequence[Outgoing]) -> list[Answer]:
         """Send `statements` in one pipeline and return their answers, in order."""
         pgconn = self.pgconn
         pgconn.enter_pipeline_mode()
