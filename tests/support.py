@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from httpx import Response
 
 from orderguard.app.context import Context
+from orderguard.store import pg_wire
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
 
 if TYPE_CHECKING:  # imported by the `api` fixture at test time, where pytest's warning filters apply
+    import pytest
     from fastapi.testclient import TestClient
 
 ADDRESS = {
@@ -21,6 +23,19 @@ ADDRESS = {
     "postal_code": "00-001",
     "country": "PL",
 }
+
+
+def exchanges(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many statements each exchange with PostgreSQL carries from now on (none on SQLite)."""
+    carried: list[int] = []
+    exchange = pg_wire.Wire.exchange
+
+    def counted(self: pg_wire.Wire, statements: Any) -> Any:
+        carried.append(len(statements))
+        return exchange(self, statements)
+
+    monkeypatch.setattr(pg_wire.Wire, "exchange", counted)
+    return carried
 
 
 @dataclass(frozen=True)

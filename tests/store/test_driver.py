@@ -16,7 +16,8 @@ from orderguard.store import driver
 from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.driver import Statement, UnsupportedStatement, in_list
-from orderguard.store.pg_session import WriteInReadingUnit
+from orderguard.store.pg_session import WriteInReadingUnit, session
+from tests.support import exchanges
 
 AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -217,3 +218,47 @@ def test_a_write_in_a_reading_unit_on_postgresql_is_refused_and_not_made(ctx: Co
         _insert_event.send(conn, _event("ord_b", AT))
     with reading(ctx.engine) as conn:
         assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["ord_b"]
+
+
+def test_a_read_asked_for_later_travels_with_the_next_statements(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`read_later`: on PostgreSQL the read rides with the unit's next exchange (one round trip for
+    both) and its value is the one `read` gives; on SQLite it runs at once."""
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run_many(conn, [_event("ord_a", AT), _event("ord_b", AT)])
+    query = ([(_events_of, {"b_ids": ["ord_a"]})], lambda rows: [r[:2] for r in rows])
+    with reading(ctx.engine) as conn:
+        carried = exchanges(monkeypatch)
+        later = driver.read_later(conn, query)
+        assert carried == []
+        assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["ord_b"]
+        assert later() == [("ord_a", "placed")] == driver.read(conn, query)
+        assert carried == ([2, 1] if conn.dialect.name == "postgresql" else [])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_read_asked_for_later_is_answered_whatever_happens_to_its_unit(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked for before anything else went, it goes alone; still waiting when its unit ends, it goes
+    with the end (nothing is left on the pooled connection); its exchange failed, it is asked again."""
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.send(conn, _event("ord_a", AT))
+    query = ([(_events_of, {"b_ids": ["ord_a"]})], lambda rows: [r[0] for r in rows])
+    with reading(ctx.engine) as conn:
+        carried = exchanges(monkeypatch)
+        pending = session(conn)
+        assert driver.read_later(conn, query)() == ["ord_a"]
+        assert carried == [1]
+        ended = driver.read_later(conn, query)
+    assert carried == [1, 1] and ended() == ["ord_a"]
+    assert pending is not None and not pending.riders
+
+    broken = Statement(select(t.events.c.id).where(t.events.c.id == bindparam("b_id")))
+    with reading(ctx.engine) as conn:
+        failed = driver.read_later(conn, query)
+        with pytest.raises(StatementError):
+            broken.rows(conn, {"b_id": "not a number"})
+        assert failed() == ["ord_a"]

@@ -375,7 +375,7 @@ def _pg_execute(conn: Connection, pending: PgSession, queries: Sequence[tuple[st
         return pending.execute(queries)
     except Exception as e:
         pending.discard()
-        raise_as_sqlalchemy(conn, e, queries[-1][0])
+        raise_as_sqlalchemy(conn, e, queries[-1][0] if queries else None)
         raise  # not reached: raise_as_sqlalchemy raises
 
 
@@ -426,6 +426,29 @@ def read_of_ids(
     """`read` of a query of some ids (a page of a listing), keyed by id; none run for no id."""
     wanted = sorted(set(ids))
     return read(conn, query(wanted)) if wanted else {}
+
+
+def read_later(conn: Connection, query: Read[T]) -> Callable[[], T]:
+    """`read`, whose value is wanted later in the same unit: on PostgreSQL it rides with the unit's
+    next exchange (`PgSession.ride`) instead of making a round trip of its own; the function this
+    returns gives its value (sending it then, if nothing has gone since). On SQLite it runs now.
+    Ask for the value before the unit ends."""
+    pending = session(conn) if conn.dialect.name == "postgresql" else None
+    planned = [(statement._pg_ready(conn, params), params) for statement, params in query[0]]
+    if pending is None or any(pg is None for pg, _ in planned):
+        now = read(conn, query)
+        return lambda: now
+    plans = [pg[1] for pg, _ in planned]  # type: ignore[index]
+    riding = pending.ride([(plan.sql, plan.bound(p)) for plan, (_, p) in zip(plans, planned, strict=True)])
+
+    def value() -> T:
+        if riding.answers is None and riding in pending.riders:
+            _pg_execute(conn, pending, ())
+        if riding.answers is None:  # its exchange failed, or the unit was discarded: ask again
+            return read(conn, query)
+        return query[1](*(plan.decoded(a.rows) for plan, a in zip(plans, riding.answers, strict=True)))
+
+    return value
 
 
 class Reads:

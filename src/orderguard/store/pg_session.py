@@ -14,6 +14,9 @@ every write waited for its answer, and COMMIT for its own. Here, for the engines
   unit that reads, then writes, then commits makes (reads + 1) round trips.
 - A few reads that do not depend on each other go out in one pipeline (`Statement.rows` of
   `store.driver.rows_together`).
+- A read whose answer is wanted only later rides with the next exchange (`PgSession.ride`,
+  `store.driver.read_later`): a request's token lookup travels with its page's reads. Riders
+  still waiting when the unit ends go out with its end, so none is left on the connection.
 - A read-only unit (`store.db.reading`) sends no BEGIN and no COMMIT: its statements run in
   autocommit. Under PostgreSQL's READ COMMITTED each statement sees what was committed when it
   began, in a transaction or not, so the unit sees the same rows and saves the COMMIT's round trip
@@ -76,6 +79,17 @@ class Counted:
         return self._rowcount
 
 
+class Riding:
+    """Reads sent with their session's next exchange: their answers, once it has happened (None
+    before, and for good if that exchange failed or the unit was discarded first)."""
+
+    __slots__ = ("answers", "queries")
+
+    def __init__(self, queries: Sequence[Query]) -> None:
+        self.queries = queries
+        self.answers: list[Answer] | None = None
+
+
 class WriteInReadingUnit(RuntimeError):
     """A write was queued in a read-only unit, which runs in autocommit on PostgreSQL."""
 
@@ -83,7 +97,7 @@ class WriteInReadingUnit(RuntimeError):
 class PgSession:
     """What is waiting to be sent on one driver connection: the transaction's BEGIN and writes."""
 
-    __slots__ = ("begin", "driver", "reading", "wire", "writes")
+    __slots__ = ("begin", "driver", "reading", "riders", "wire", "writes")
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver  # the psycopg connection
@@ -92,23 +106,34 @@ class PgSession:
         self.reading = False  # a read-only unit is open: no BEGIN, no COMMIT, no write
         # (sql, params or a list of them, many, where to put its row count if it is asked for)
         self.writes: list[tuple[str, Any, bool, Counted | None]] = []
+        self.riders: list[Riding] = []  # reads to send with the next exchange
 
     @property
     def pending(self) -> bool:
-        return self.begin or bool(self.writes)
+        return self.begin or bool(self.writes) or bool(self.riders)
 
     def queue(self, sql: str, params: Any, *, many: bool = False, counted: Counted | None = None) -> None:
         if self.reading:
             raise WriteInReadingUnit(f"a read-only unit of work cannot write: {sql[:60]}")
         self.writes.append((sql, params, many, counted))
 
+    def ride(self, queries: Sequence[Query]) -> Riding:
+        """Reads to send with the next exchange, after the queued writes; their answers are set on
+        what this returns."""
+        riding = Riding(queries)
+        self.riders.append(riding)
+        return riding
+
     def execute(self, queries: Sequence[Query], *, commit: bool = False) -> list[Answer]:
-        """BEGIN if due, the queued writes, `queries` (and COMMIT) in one round trip; returns each
-        query's answer, the queued writes' row counts set where they were asked for."""
+        """BEGIN if due, the queued writes, the riders, `queries` (and COMMIT) in one round trip;
+        returns each query's answer, the queued writes' row counts and the riders' answers set
+        where they were asked for."""
         begun, self.begin = self.begin, False
         writes, self.writes = self.writes, []
+        riders, self.riders = self.riders, []
         sent: list[Outgoing] = [("BEGIN", None, False)] if begun else []
         sent += [(sql, params, many) for sql, params, many, _ in writes]
+        sent += [(sql, params, False) for riding in riders for sql, params in riding.queries]
         sent += [(sql, params, False) for sql, params in queries]
         if commit:
             sent.append(("COMMIT", None, False))
@@ -116,7 +141,11 @@ class PgSession:
         for (_, _, _, counted), answer in zip(writes, answers, strict=False):
             if counted is not None:
                 counted.set(answer.rowcount)
-        return answers[len(writes) : len(writes) + len(queries)]
+        at = len(writes)
+        for riding in riders:
+            riding.answers = answers[at : at + len(riding.queries)]
+            at += len(riding.queries)
+        return answers[at : at + len(queries)]
 
     def flush(self) -> None:
         """Send what is pending, and wait for it."""
@@ -124,14 +153,14 @@ class PgSession:
             self.execute(())
 
     def commit(self) -> None:
-        """The pending writes and COMMIT in one round trip; nothing when no statement was sent (and
-        no COMMIT on a connection in autocommit isolation, where only the writes go)."""
+        """The pending writes, riders and COMMIT in one round trip; nothing when no statement was sent
+        (and no COMMIT on a connection in autocommit isolation, where only the writes go)."""
         self.reading = False
-        if self.begin and not self.writes:
+        if self.begin and not self.writes and not self.riders:
             self.begin = False  # the server never saw this transaction
             return
         in_transaction = self.begin or self.driver.info.transaction_status != TransactionStatus.IDLE
-        if not self.writes and not in_transaction:
+        if not self.writes and not self.riders and not in_transaction:
             return
         self.execute((), commit=in_transaction)
 
@@ -139,6 +168,7 @@ class PgSession:
         self.begin = False
         self.reading = False
         self.writes = []
+        self.riders = []
 
 
 def session(conn: Connection) -> PgSession | None:
