@@ -14,7 +14,7 @@ from orderguard.store import driver
 from orderguard.store import tables as t
 from orderguard.store.db import reading
 from tests.api.helpers import assert_problem
-from tests.support import Api, Who
+from tests.support import Api, Who, exchanges
 
 
 def _as(who: Who, token: str) -> Who:
@@ -130,7 +130,7 @@ def test_authentication_is_one_query(api: Api, monkeypatch: pytest.MonkeyPatch) 
     assert len(statements) == 1 and "tokens" in statements[0], statements
 
 
-def test_a_token_is_looked_up_after_the_request_is_validated_and_never_kept(api: Api) -> None:
+def test_a_token_is_looked_up_after_the_request_is_validated_and_at_every_request(api: Api) -> None:
     """Routes authenticate in the thread that runs them (api/routing.py): a request without a token
     is 401 before anything else, a malformed one with a token is 422, and a token revoked between two
     requests is refused at the second."""
@@ -140,4 +140,47 @@ def test_a_token_is_looked_up_after_the_request_is_validated_and_never_kept(api:
     assert_problem(r, 422, "validation_error")
     assert _works(api, ann)
     accounts.revoke_token(api.ctx, ann.token)
+    assert not _works(api, ann)
+
+
+def test_a_read_is_answered_only_once_its_own_lookup_confirms_the_caller(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GET plans its reads with the caller its token named at its last lookup, and its own lookup
+    travels with those reads: on PostgreSQL an order's page is one exchange. The answer, page or
+    error, is given only if that lookup finds the same live caller; a token revoked since gets 401,
+    never the page, nor the 404 that another buyer's order would give the remembered caller."""
+    ann, bob = api.buyer(), api.buyer("Bob")
+    listing = api.listing()
+    mine, theirs = api.place(ann, listing), api.place(bob, listing)
+    other = accounts.issue_token(api.ctx, ann.id)
+    assert api.order(mine["id"], ann)["id"] == mine["id"]  # looked up on its own, then remembered
+    carried = exchanges(monkeypatch)
+    assert api.order(mine["id"], ann)["id"] == mine["id"]
+    if api.ctx.engine.dialect.name == "postgresql":
+        assert len(carried) == 1, carried
+    api.get(f"/v1/orders/{theirs['id']}", ann, expect=404)
+
+    accounts.revoke_token(api.ctx, ann.token)
+    for order in (mine, theirs):
+        r = api.get(f"/v1/orders/{order['id']}", ann, expect=None)
+        assert_problem(r, 401, "unauthenticated")
+        assert mine["id"] not in r.text
+    assert accounts.token_digest(ann.token) not in api.ctx.recent_callers
+    assert api.order(mine["id"], _as(ann, other.token))["id"] == mine["id"]  # her other token works
+
+
+def test_a_write_waits_for_the_caller_a_read_was_planned_with_to_be_confirmed(api: Api) -> None:
+    """Within a read-only request, a writing unit first makes the request's own token lookup
+    confirm the remembered caller: for a token revoked since, nothing is written."""
+    ann = api.buyer()
+    assert _works(api, ann)  # remembered
+    accounts.revoke_token(api.ctx, ann.token)
+    with pytest.raises(accounts.CallerChanged), api.ctx.units.reads_shared():
+        ahead = accounts.authenticate_ahead(api.ctx, ann.token)
+        assert ahead.principal is not None and ahead.principal.id == ann.id  # only to plan with
+        with api.ctx.uow() as uow:
+            uow.accounts.insert_account("acc_written", "buyer", "Not written", None, api.ctx.clock.now())
+    with api.ctx.reading() as uow:
+        assert not uow.accounts.account_exists("acc_written")
     assert not _works(api, ann)

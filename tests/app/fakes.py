@@ -533,6 +533,10 @@ class FakeAccounts(_Repository):
             row.account_id, self.rows.accounts[row.account_id]["role"], row.expires_at, row.revoked_at
         )
 
+    def token_holder_later(self, digest: str) -> Callable[[], TokenHolder | None]:
+        holder = self.token_holder(digest)
+        return lambda: holder
+
     def account_tokens(self, account_id: str) -> list[TokenRow]:
         mine = [t["row"] for t in self.rows.tokens.values() if t["row"].account_id == account_id]
         return sorted(mine, key=lambda r: (r.created_at, r.id))
@@ -1056,9 +1060,14 @@ class FakeDatabase:
         self.commits = 0
         self.rollbacks = 0
         self._checks: list[Callable[[UnitOfWork], None]] = []
+        self._before_writing: list[Callable[[], None]] | None = None  # in a reads_shared block
 
     @contextmanager
     def writing(self) -> Iterator[UnitOfWork]:
+        if self._before_writing:
+            checks, self._before_writing = self._before_writing, []
+            for check in checks:
+                check()
         before = copy.deepcopy(self.rows)
         uow = FakeUnitOfWork(self.rows, True, self.held)
         try:
@@ -1077,7 +1086,15 @@ class FakeDatabase:
 
     @contextmanager
     def reads_shared(self) -> Iterator[None]:
-        yield  # the fake's reading units all read the same rows
+        self._before_writing = []
+        try:
+            yield  # the fake's reading units all read the same rows
+        finally:
+            self._before_writing = None
+
+    def confirm_before_writing(self, check: Callable[[], None]) -> None:
+        if self._before_writing is not None:
+            self._before_writing.append(check)
 
     @contextmanager
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> Iterator[None]:

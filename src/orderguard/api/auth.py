@@ -2,8 +2,10 @@
 
 A synchronous route authenticates its caller in the thread that runs it (`Credentials`, see
 `routing.ApiRoute`): one hand-off to the thread pool a request, not one for the token and one for
-the route. The token is looked up on every request, never cached, so a revoked or expired token is
-refused from the next request on.
+the route. The token is looked up on every request, so a revoked or expired token is refused from
+the next request on. A read-only request plans its reads with the caller its token named last time
+and sends its own lookup with them (`Credentials.ahead`, `accounts.authenticate_ahead`); it is
+answered only if that lookup confirms the caller, and otherwise done again, authenticated afresh.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from orderguard.app.accounts import authenticate
+from orderguard.app.accounts import CallerAhead, authenticate, authenticate_ahead
 from orderguard.app.context import Context, Principal
 from orderguard.domain.machine import Refusal, Refused
 
@@ -54,6 +56,16 @@ class Credentials:
         if found is None:
             raise unauthenticated(self.token)
         return found
+
+    def ahead(self) -> CallerAhead:
+        """For a read-only request in a shared reading unit: the caller to plan its reads with, its
+        lookup travelling with them (`accounts.authenticate_ahead`); 401 for a token unknown here."""
+        if self.known is not None:
+            return CallerAhead(self.known, lambda: True)
+        ahead = authenticate_ahead(self.ctx, self.token)
+        if ahead.principal is None:
+            raise unauthenticated(self.token)
+        return ahead
 
 
 class _BearerCredentials(HTTPBearer):

@@ -34,6 +34,8 @@ from starlette.exceptions import HTTPException
 from orderguard.api.auth import Credentials, bearer_credentials, context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
+from orderguard.app.accounts import CallerChanged
+from orderguard.app.context import Principal
 from orderguard.domain.machine import Refusal, Refused
 
 
@@ -101,7 +103,10 @@ def in_one_handoff(
     that yields the Context is filled from it.
 
     `reads_only` (a GET): the token's lookup and the endpoint's reading units are one reading unit
-    on one connection (`UnitsOfWork.reads_shared`), not one for the caller and one for the page."""
+    on one connection (`UnitsOfWork.reads_shared`), not one for the caller and one for the page;
+    and the lookup travels with the endpoint's first reads (`Credentials.ahead`). The endpoint's
+    answer, or its error, is given only once that lookup has confirmed the caller it was planned
+    with; otherwise it runs again with the caller looked up afresh."""
     signature = inspect.signature(endpoint, eval_str=True)
     callers = [
         name
@@ -120,16 +125,29 @@ def in_one_handoff(
         if name not in contexts
     ]
 
-    def authenticated(values: dict[str, Any]) -> Any:
-        for name in contexts:
-            values[name] = values[callers[0]].ctx
-        for name in callers:
-            values[name] = values[name].principal()
+    def authenticated(values: dict[str, Any], caller: Principal | None = None) -> Any:
+        if callers:
+            credentials: Credentials = values[callers[0]]
+            who = caller if caller is not None else credentials.principal()
+            values = values | dict.fromkeys(contexts, credentials.ctx) | dict.fromkeys(callers, who)
         return endpoint(**values)
 
     def authenticated_in_one_unit(values: dict[str, Any]) -> Any:
         credentials: Credentials = values[callers[0]]
         with credentials.ctx.units.reads_shared():
+            ahead = credentials.ahead()
+            try:
+                answer = authenticated(values, ahead.principal)
+            except CallerChanged:
+                pass
+            except Exception:
+                if ahead.confirmed():
+                    raise
+            else:
+                if ahead.confirmed():
+                    return answer
+            # The token no longer names that caller: nothing of the attempt is shown; the request
+            # is done again with a fresh lookup (401 for a token revoked or expired since).
             return authenticated(values)
 
     run = authenticated_in_one_unit if reads_only and callers else authenticated

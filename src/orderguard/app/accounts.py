@@ -140,6 +140,67 @@ def authenticate(ctx: Context, token: str) -> Principal | None:
     return _live(holder, ctx.clock)
 
 
+RECENT_CALLERS_MAX = 10_000  # tokens remembered per process; when full, all are forgotten
+
+
+class CallerChanged(Exception):
+    """A request planned with a token's recent caller found, by its own lookup, that the token no
+    longer names that caller (revoked, expired, unknown): whatever it did must be done again."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAhead:
+    """The caller a read-only request plans with, and `confirmed()`: whether this request's own
+    lookup of the token found that same live caller. Answer the request only when it did."""
+
+    principal: Principal | None
+    confirmed: Callable[[], bool]
+
+
+def authenticate_ahead(ctx: Context, token: str) -> CallerAhead:
+    """`authenticate` for a read-only request, within `ctx.units.reads_shared()`, without a round trip
+    of its own: a token this process has looked up before is taken to name the same caller, and
+    this request's lookup travels with its first reads (`Accounts.token_holder_later`).
+
+    The answer may be given only if `confirmed()`: otherwise (the token was revoked or expired
+    since, or its account changed) start again with `authenticate`. A write in the block waits for
+    the confirmation first (`UnitsOfWork.confirm_before_writing`, raising `CallerChanged`), so
+    nothing is ever done, nor shown, for a caller that this request's lookup did not find.
+    A token not seen before is looked up at once, as `authenticate` does.
+    """
+    digest = token_digest(token)
+    recent = ctx.recent_callers.get(digest)
+    if recent is None:
+        with ctx.reading() as uow:
+            found = _live(uow.accounts.token_holder(digest), ctx.clock)
+        if found is not None:
+            _remember(ctx.recent_callers, digest, found)
+        return CallerAhead(found, lambda: True)
+    with ctx.reading() as uow:
+        holder = uow.accounts.token_holder_later(digest)
+    verdict: list[bool] = []
+
+    def confirmed() -> bool:
+        if not verdict:
+            verdict.append(_live(holder(), ctx.clock) == recent)
+            if not verdict[0]:
+                ctx.recent_callers.pop(digest, None)
+        return verdict[0]
+
+    def before_writing() -> None:
+        if not confirmed():
+            raise CallerChanged("the token no longer names the caller this request was planned with")
+
+    ctx.units.confirm_before_writing(before_writing)
+    return CallerAhead(recent, confirmed)
+
+
+def _remember(recent: dict[str, Principal], digest: str, caller: Principal) -> None:
+    if len(recent) >= RECENT_CALLERS_MAX:
+        recent.clear()  # one lookup each brings them back; no eviction order to keep across threads
+    recent[digest] = caller
+
+
 def token_caller(token: str, clock: Clock) -> Callable[[UnitOfWork], Principal | None]:
     """`authenticate` within a unit of work the caller already has open (e.g. the one reserving
     the request's Idempotency-Key): the same lookup and the same answers, one transaction fewer."""

@@ -126,6 +126,10 @@ class Context:
     # The database handle the units of work run on, for the shell (bootstrap, cli, the scheduler,
     # tests) to inspect or dispose of; use cases never touch it.
     engine: Any = None
+    # Token digest -> its caller as this process last looked it up: what a read-only request plans
+    # its reads with while its own lookup travels with them; never an answer by itself
+    # (app/accounts.authenticate_ahead).
+    recent_callers: dict[str, Principal] = field(default_factory=dict)
 
     def uow(self) -> AbstractContextManager[UnitOfWork]:
         """A writing unit of work: commits when the block ends, rolls back when it raises."""

@@ -449,6 +449,11 @@ class Accounts(Protocol):
 
     def token_holder(self, digest: str) -> TokenHolder | None: ...
 
+    def token_holder_later(self, digest: str) -> Callable[[], TokenHolder | None]:
+        """`token_holder`, its answer wanted later in the same unit: it may travel with the unit's
+        next statements instead of in a round trip of its own. Call the result within the unit."""
+        ...
+
     def account_tokens(self, account_id: str) -> list[TokenRow]: ...
 
     def token_by(self, *, token_id: str | None = None, digest: str | None = None) -> TokenRow | None: ...
@@ -730,6 +735,11 @@ class UnitsOfWork(Protocol):
         and ended with the block: one connection (and on SQLite one transaction and snapshot) for a
         request that authenticates its caller, then reads. A writing unit ends it first, so the
         reading units after it see what it wrote."""
+        ...
+
+    def confirm_before_writing(self, check: Callable[[], None]) -> None:
+        """Within a `reads_shared` block: `check` runs before the block's first writing unit begins
+        (raising there stops the write). Outside one, nothing."""
         ...
 
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from orderguard.app.ports import TokenHolder, TokenRow
 from orderguard.store import tables as t
-from orderguard.store.driver import Statement
+from orderguard.store.driver import Statement, read_later
 
 
 def email_taken(conn: Connection, email: str) -> bool:
@@ -53,7 +55,15 @@ _token_holder = Statement(
 
 def token_holder(conn: Connection, digest: str) -> TokenHolder | None:
     """Who holds the token with this digest (one lookup by the unique digest index)."""
-    rows = _token_holder.rows(conn, {"b_digest": digest})
+    return _holder(_token_holder.rows(conn, {"b_digest": digest}))
+
+
+def token_holder_later(conn: Connection, digest: str) -> Callable[[], TokenHolder | None]:
+    """`token_holder`, sent with the unit's next statements (`driver.read_later`)."""
+    return read_later(conn, ([(_token_holder, {"b_digest": digest})], _holder))
+
+
+def _holder(rows: list[tuple[Any, ...]]) -> TokenHolder | None:
     return TokenHolder(*rows[0]) if rows else None
 
 

@@ -358,6 +358,9 @@ class SqlAccounts(_Repository):
     def token_holder(self, digest: str) -> TokenHolder | None:
         return accounts_repo.token_holder(self._conn, digest)
 
+    def token_holder_later(self, digest: str) -> Callable[[], TokenHolder | None]:
+        return accounts_repo.token_holder_later(self._conn, digest)
+
     def account_tokens(self, account_id: str) -> list[TokenRow]:
         return accounts_repo.account_tokens(self._conn, account_id)
 
@@ -648,10 +651,11 @@ class _Writing:
 class _SharedReading:
     """The one reading unit that every reading unit of a `reads_shared` block is, opened by the first."""
 
-    __slots__ = ("_opened", "_unit", "_users", "engine")
+    __slots__ = ("_opened", "_unit", "_users", "before_writing", "engine")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.before_writing: list[Callable[[], None]] = []  # checks the block's first write awaits
         self._opened = ExitStack()
         self._unit: SqlUnitOfWork | None = None
         self._users = 0  # blocks using the unit now
@@ -690,8 +694,11 @@ class SqlUnitsOfWork:
 
     def writing(self) -> AbstractContextManager[UnitOfWork]:
         shared = _shared_reading.get()
-        if shared is not None:  # what is read after the write must see it: a new snapshot
-            shared.end()
+        if shared is not None:
+            checks, shared.before_writing = shared.before_writing, []
+            for check in checks:
+                check()
+            shared.end()  # what is read after the write must see it: a new snapshot
         return _Writing(self.engine)
 
     def reading(self) -> AbstractContextManager[UnitOfWork]:
@@ -718,6 +725,11 @@ class SqlUnitsOfWork:
             shared.end()
         finally:
             _shared_reading.reset(token)
+
+    def confirm_before_writing(self, check: Callable[[], None]) -> None:
+        shared = _shared_reading.get()
+        if shared is not None:
+            shared.before_writing.append(check)
 
     def checked_before_commit(self, check: Callable[[UnitOfWork], None]) -> AbstractContextManager[None]:
         return checked_before_commit(lambda conn: check(SqlUnitOfWork(conn)))
