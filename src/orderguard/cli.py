@@ -163,11 +163,12 @@ def _serve(ctx: Context, settings: Settings, host: str, port: int, scheduler: bo
 
     if scheduler:  # one scheduler, in this process, whatever the number of API processes
         start_in_background(ctx, settings.scheduler_poll_seconds)
-    from orderguard.observability.logs import log_config
+    from orderguard.observability.logs import lean_records, log_config
 
     # Structured logs (JSON unless stderr is a terminal), uvicorn's included; each request is logged
     # by the API itself, with its id (api/request_metrics.py), so uvicorn's access log is off.
     logs: dict[str, Any] = {"log_level": "info", "log_config": log_config(), "access_log": False}
+    lean_records()  # each process of `--workers` does it too (api/asgi.py)
     if workers == 1:
         from orderguard.api.app_factory import create_app
 

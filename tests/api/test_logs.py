@@ -136,3 +136,35 @@ def test_every_problem_carries_the_id_of_its_request(api: Api, lines: io.StringI
         rid = r.headers["x-request-id"]
         assert r.json()["request_id"] == rid
         assert any(rec.get("request_id") == rid for rec in _records(lines)), "and its log records"
+
+
+def _access(out: io.StringIO) -> dict[str, Any]:
+    return next(rec for rec in reversed(_records(out)) if rec["logger"] == "orderguard.access")
+
+
+def test_a_serving_process_s_records_skip_their_caller_and_read_the_same(
+    api: Api, lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lean_records` (what `orderguard serve` does): no stack walk for the caller's file and line,
+    nor thread and process look-ups, on any record; the JSON lines keep every field they had."""
+    for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, switch, getattr(logging, switch))  # put back after the test
+    buyer = api.buyer()
+    api.get("/v1/orders", buyer)
+    before = _access(lines)
+    seen: list[logging.LogRecord] = []
+    handle = logging.Logger.handle
+
+    def spied(self: logging.Logger, record: logging.LogRecord) -> None:
+        seen.append(record)
+        handle(self, record)
+
+    monkeypatch.setattr(logging.Logger, "handle", spied)
+
+    logs.lean_records()
+    r = api.get("/v1/orders", buyer)
+    after = _access(lines)
+    unknown = ("(unknown file)", 0, None, None)
+    assert seen and all((rec.pathname, rec.lineno, rec.thread, rec.process) == unknown for rec in seen)
+    assert after["request_id"] == r.headers["x-request-id"]
+    assert set(after) == set(before) and after["message"] == before["message"]

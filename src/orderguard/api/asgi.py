@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from orderguard.api.app_factory import create_app
 from orderguard.bootstrap import StartupError, build_context
 from orderguard.heap import settle_for_serving
-from orderguard.observability.logs import configure_logging
+from orderguard.observability.logs import configure_logging, lean_records
 from orderguard.settings import SettingsInvalid, load_settings
 
 
@@ -34,4 +34,5 @@ def app() -> FastAPI:
         raise SystemExit(2) from None
     app = create_app(ctx, settings)
     settle_for_serving()  # the process serves from now on (orderguard/heap.py)
+    lean_records()
     return app
