@@ -168,12 +168,12 @@ def _serve(ctx: Context, settings: Settings, host: str, port: int, scheduler: bo
     # Structured logs (JSON unless stderr is a terminal), uvicorn's included; each request is logged
     # by the API itself, with its id (api/request_metrics.py), so uvicorn's access log is off.
     logs: dict[str, Any] = {"log_level": "info", "log_config": log_config(), "access_log": False}
-    lean_records()  # each process of `--workers` does it too (api/asgi.py)
     if workers == 1:
         from orderguard.api.app_factory import create_app
 
         app = create_app(ctx, settings)
         settle_for_serving()
+        lean_records()  # as each process of `--workers` does (api/asgi.py)
         uvicorn.run(app, host=host, port=port, **logs)
         return
     # Each API process builds its own context from the same environment (api/asgi.py); the

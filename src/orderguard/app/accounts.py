@@ -7,6 +7,7 @@ authenticating at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -178,14 +179,13 @@ def authenticate_ahead(ctx: Context, token: str) -> CallerAhead:
         return CallerAhead(found, lambda: True)
     with ctx.reading() as uow:
         holder = uow.accounts.token_holder_later(digest)
-    verdict: list[bool] = []
 
+    @functools.cache  # asked by the route and by a write in the request: one answer
     def confirmed() -> bool:
-        if not verdict:
-            verdict.append(_live(holder(), ctx.clock) == recent)
-            if not verdict[0]:
-                ctx.recent_callers.pop(digest, None)
-        return verdict[0]
+        same = _live(holder(), ctx.clock) == recent
+        if not same:
+            ctx.recent_callers.pop(digest, None)
+        return same
 
     def before_writing() -> None:
         if not confirmed():

@@ -386,20 +386,30 @@ def rows_together(
     queued writes before them): use it for reads that do not depend on each other's answers."""
     if conn.dialect.name == "sqlite":
         return [statement.rows(conn, params) for statement, params in queries]
-    planned = [(statement, statement._pg_ready(conn, params), params) for statement, params in queries]
-    if any(pg is None for _, pg, _ in planned):
-        return [
-            [tuple(r) for r in conn.execute(statement.postgresql, dict(params))]
-            for statement, _, params in planned
-        ]
-    pending = planned[0][1][0]  # type: ignore[index]
-    plans = [pg[1] for _, pg, _ in planned]  # type: ignore[index]
-    answers = _pg_execute(
-        conn,
-        pending,
-        [(plan.sql, plan.bound(params)) for plan, (_, _, params) in zip(plans, planned, strict=True)],
-    )
+    planned = _pg_planned(conn, queries)
+    if planned is None:
+        return [[tuple(r) for r in conn.execute(s.postgresql, dict(params))] for s, params in queries]
+    pending, plans, sent = planned
+    answers = _pg_execute(conn, pending, sent)
     return [plan.decoded(answer.rows) for plan, answer in zip(plans, answers, strict=True)]
+
+
+def _pg_planned(
+    conn: Connection, queries: Sequence[tuple[Statement, Mapping[str, Any]]]
+) -> tuple[PgSession, list[_PgPlan], list[tuple[str, dict[str, Any]]]] | None:
+    """The connection's session, each query's plan, and each query as it is sent (SQL and bound
+    parameters); None when one of them must go through SQLAlchemy (see `Statement._pg_ready`)."""
+    pending: PgSession | None = None
+    plans: list[_PgPlan] = []
+    sent: list[tuple[str, dict[str, Any]]] = []
+    for statement, params in queries:
+        ready = statement._pg_ready(conn, params)
+        if ready is None:
+            return None
+        pending, plan = ready
+        plans.append(plan)
+        sent.append((plan.sql, plan.bound(params)))
+    return None if pending is None else (pending, plans, sent)
 
 
 Rows = list[tuple[Any, ...]]
@@ -433,13 +443,12 @@ def read_later(conn: Connection, query: Read[T]) -> Callable[[], T]:
     next exchange (`PgSession.ride`) instead of making a round trip of its own; the function this
     returns gives its value (sending it then, if nothing has gone since). On SQLite it runs now.
     Ask for the value before the unit ends."""
-    pending = session(conn) if conn.dialect.name == "postgresql" else None
-    planned = [(statement._pg_ready(conn, params), params) for statement, params in query[0]]
-    if pending is None or any(pg is None for pg, _ in planned):
+    planned = _pg_planned(conn, query[0]) if conn.dialect.name == "postgresql" else None
+    if planned is None:
         now = read(conn, query)
         return lambda: now
-    plans = [pg[1] for pg, _ in planned]  # type: ignore[index]
-    riding = pending.ride([(plan.sql, plan.bound(p)) for plan, (_, p) in zip(plans, planned, strict=True)])
+    pending, plans, sent = planned
+    riding = pending.ride(sent)
 
     def value() -> T:
         if riding.answers is None and riding in pending.riders:
