@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from orderguard.api import rendering
 from orderguard.api.app_factory import create_app
 from orderguard.app.context import Context
 from orderguard.bootstrap import build_context
@@ -30,6 +31,10 @@ PG_ADMIN_URL = os.environ.get(
     "ORDERGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    rendering.checking(True)  # every page rendered from its fields is also checked against its model
 
 
 def _pg_unavailable(reason: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
@@ -66,11 +66,14 @@ RANKING = (
 
 
 @router.get(
-    "/products/{product_id}/offers", operation_id="listProductOffers", responses=errors(401, 404, 422)
+    "/products/{product_id}/offers",
+    operation_id="listProductOffers",
+    response_model=models.ProductOffers,
+    responses=errors(401, 404, 422),
 )
 def product_offers(
     product_id: PathId, who: Principal = Depends(current_principal), ctx: Context = Depends(context)
-) -> models.ProductOffers:
+) -> Response:
     """Every store's offer of the product, best first (see `domain/catalogue.py` for the score)."""
     product, ranked, names = catalogue.ranked_offers(ctx, product_id)
     return views.product_offers(product, RANKING, ranked, names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from orderguard.api import models, views
 from orderguard.api.auth import context, current_principal
@@ -27,14 +27,14 @@ StatusFilter = Annotated[
 ]
 
 
-@router.get("/orders", operation_id="listOrders", responses=errors(401, 422))
+@router.get("/orders", operation_id="listOrders", response_model=models.OrderPage, responses=errors(401, 422))
 def list_orders(
     status: StatusFilter = None,  # type: ignore[assignment]
     cursor: Cursor = None,  # type: ignore[assignment]
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     who: Principal = Depends(current_principal),
     ctx: Context = Depends(context),
-) -> models.OrderPage:
+) -> Response:
     """A buyer's own orders, a seller's stores' orders, or (admin) all; newest first. Each carries
     the caller's `actions` and its `deadlines`, as `GET /v1/orders/{id}` shows them."""
     page = orders.list_orders(ctx, who, status, cursor, limit)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from fastapi import Response
+
 from orderguard.api import models as m
+from orderguard.api import rendering
 from orderguard.app.cancellations import RequestView
 from orderguard.app.cart import CartView
 from orderguard.app.orders import CancellationReasons, DeadlineView, OrderOverview, OrderView, ParcelView
@@ -42,15 +45,16 @@ def _offer_fields(o: Offer) -> dict[str, Any]:
 
 def product_offers(
     product: dict[str, str], ranking: str, ranked: list[RankedOffer], store_names: dict[str, str]
-) -> m.ProductOffers:
-    """The comparison page, validated in one call (as `order_page`): a model built per offer and
-    per shipping option costs a Python call each."""
-    return m.ProductOffers.model_validate(
+) -> Response:
+    """The comparison page (`m.ProductOffers`), rendered from its fields (api/rendering.py): a model
+    built per offer and per shipping option costs a Python call each."""
+    return rendering.render(
+        m.ProductOffers,
         {
             "product": product,
             "ranking": ranking,
             "offers": [_ranked_fields(r, store_names.get(r.offer.store_id, "")) for r in ranked],
-        }
+        },
     )
 
 
@@ -95,11 +99,11 @@ def order_overview(v: OrderOverview) -> m.OrderOverview:
     return m.OrderOverview(**_overview_fields(v))
 
 
-def order_page(overviews: list[OrderOverview], next_cursor: str | None) -> m.OrderPage:
-    """A page of a listing, validated in one call: a model built per order and per deadline
-    costs a Python call each, which for 50 orders is most of the validation."""
-    return m.OrderPage.model_validate(
-        {"orders": [_overview_fields(v) for v in overviews], "next_cursor": next_cursor}
+def order_page(overviews: list[OrderOverview], next_cursor: str | None) -> Response:
+    """A page of a listing (`m.OrderPage`), rendered from its fields (api/rendering.py): 50 orders
+    hold about 450 models (orders, actions, deadlines), each a Python call to build and to write."""
+    return rendering.render(
+        m.OrderPage, {"orders": [_overview_fields(v) for v in overviews], "next_cursor": next_cursor}
     )
 
 
@@ -107,7 +111,7 @@ def _overview_fields(v: OrderOverview) -> dict[str, Any]:
     return {
         **_summary_fields(v.order),
         "your_role": str(v.role),
-        "actions": [action(a) for a in v.actions],
+        "actions": [_action_fields(a) for a in v.actions],
         "deadlines": [_deadline_fields(d) for d in v.deadlines],
     }
 
@@ -116,7 +120,13 @@ def _overview_fields(v: OrderOverview) -> dict[str, Any]:
 def action(a: Action) -> m.Action:
     """Built once per distinct action (frozen on both sides): a list of 50 orders holds hundreds of
     actions, mostly the same few unavailable ones with the same reason."""
-    return m.Action(action=a.name, available=a.available, code=a.code, reason=a.reason, until=a.until)
+    return m.Action(**_action_fields(a))
+
+
+@functools.lru_cache(maxsize=4096)
+def _action_fields(a: Action) -> dict[str, Any]:
+    """`action`'s fields, built once per distinct action as it is; shared, so never changed."""
+    return {"action": a.name, "available": a.available, "code": a.code, "reason": a.reason, "until": a.until}
 
 
 def payment(p: Payment) -> m.Payment:
