@@ -37,7 +37,7 @@ def checking(on: bool) -> None:
     _check = on
 
 
-def render(model: type[BaseModel], fields: dict[str, Any], status_code: int = 200) -> Response:
+def render(model: type[BaseModel], fields: dict[str, Any]) -> Response:
     """`fields` (the `model`'s, in its field order) as the JSON response the model would give."""
     body = orjson.dumps(fields, option=_OPTIONS)
     if _check:
@@ -48,4 +48,4 @@ def render(model: type[BaseModel], fields: dict[str, Any], status_code: int = 20
             raise RenderingDrift(
                 f"{model.__name__} rendered as ...{body[near]!r}..., its model gives ...{expected[near]!r}..."
             )
-    return Response(content=body, status_code=status_code, media_type="application/json")
+    return Response(content=body, media_type="application/json")
