@@ -61,7 +61,7 @@ class Credentials:
         """For a read-only request in a shared reading unit: the caller to plan its reads with, its
         lookup travelling with them (`accounts.authenticate_ahead`); 401 for a token unknown here."""
         if self.known is not None:
-            return CallerAhead(self.known, lambda: True)
+            return CallerAhead.settled(self.known)
         ahead = authenticate_ahead(self.ctx, self.token)
         if ahead.principal is None:
             raise unauthenticated(self.token)

@@ -157,6 +157,11 @@ class CallerAhead:
     principal: Principal | None
     confirmed: Callable[[], bool]
 
+    @classmethod
+    def settled(cls, principal: Principal | None) -> CallerAhead:
+        """A caller this request has already looked up: nothing left to confirm."""
+        return cls(principal, lambda: True)
+
 
 def authenticate_ahead(ctx: Context, token: str) -> CallerAhead:
     """`authenticate` for a read-only request, within `ctx.units.reads_shared()`, without a round trip
@@ -172,11 +177,10 @@ def authenticate_ahead(ctx: Context, token: str) -> CallerAhead:
     digest = token_digest(token)
     recent = ctx.recent_callers.get(digest)
     if recent is None:
-        with ctx.reading() as uow:
-            found = _live(uow.accounts.token_holder(digest), ctx.clock)
+        found = authenticate(ctx, token)
         if found is not None:
             _remember(ctx.recent_callers, digest, found)
-        return CallerAhead(found, lambda: True)
+        return CallerAhead.settled(found)
     with ctx.reading() as uow:
         holder = uow.accounts.token_holder_later(digest)
 
