@@ -1,13 +1,21 @@
-"""The API runs its blocking work on few threads (Settings.request_threads; issue #12)."""
+"""The API runs its blocking work on few threads (Settings.request_threads), and a local read on none
+(api/routing.py; issue #12)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 import anyio
 import anyio.to_thread
+import pytest
 
 from orderguard.api.app_factory import create_app
+from orderguard.app import accounts, cart, orders
 from orderguard.app.context import Context
 from orderguard.settings import Settings
+from tests.support import Api
 
 
 def _threads_while_serving(ctx: Context, settings: Settings) -> int:
@@ -26,3 +34,49 @@ def test_two_by_default_on_either_database(ctx: Context) -> None:
 
 def test_the_operator_sets_it(ctx: Context) -> None:
     assert _threads_while_serving(ctx, Settings(request_threads=7)) == 7
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_a_read_runs_on_the_event_loop_only_where_its_reads_are_local(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a GET is CPU work from end to end, so it runs on the event loop (no hand-off);
+    PostgreSQL: it waits on the server, so it runs in the pool. A write runs in the pool on both."""
+    where: dict[str, bool] = {}
+
+    def spied(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            where[name] = _on_event_loop()
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(orders, "get_order", spied("get_order", orders.get_order))
+    monkeypatch.setattr(cart, "view_cart", spied("view_cart", cart.view_cart))
+    monkeypatch.setattr(cart, "add_item", spied("add_item", cart.add_item))
+    buyer = api.buyer()
+    listing = api.listing()
+    order = api.place(buyer, listing)
+    assert api.order(order["id"], buyer)["id"] == order["id"]
+    api.get("/v1/cart", buyer)
+    api.add(buyer, listing)
+
+    local = api.ctx.engine.dialect.name == "sqlite"
+    assert api.ctx.units.reads_are_local is local
+    assert where == {"get_order": local, "view_cart": local, "add_item": False}
+
+
+def test_a_read_on_the_event_loop_still_refuses_a_revoked_token(api: Api) -> None:
+    buyer = api.buyer()
+    order = api.place(buyer, api.listing())
+    api.get(f"/v1/orders/{order['id']}", buyer)  # the token is now one this process has seen
+    accounts.revoke_token(api.ctx, buyer.token)
+    problem = api.get(f"/v1/orders/{order['id']}", buyer, expect=401).json()
+    assert problem["code"] == "unauthenticated"

@@ -6,6 +6,13 @@
   than in a third. A hand-off costs about as much as the token lookup itself. The request's
   parameters and body are still validated first, so a malformed request without any token is 401,
   one with a token 422 before the token is looked up.
+- Except a read-only one (a GET) whose reads are local (SQLite, `UnitsOfWork.reads_are_local`): it
+  runs on the event loop itself. Such a request is CPU work from end to end, holding the
+  interpreter's lock, so a thread would run it no sooner; the hand-off to it and back, and the lock
+  passed between the two threads, cost a read more than half its CPU again (benchmarks/README.md,
+  issue #12, eleventh change). On PostgreSQL a read waits on the server, and in the pool another
+  request goes on meanwhile. A write stays in the pool on either database: on SQLite it may wait for
+  another process's write lock (busy_timeout), which the event loop must never do.
 - A POST declares the `Idempotency-Key` header (the request guard handles it), and the guard's
   answers: 409 for a key still in use, 422 for a reused or invalid key.
 - An operation with a body declares the guard's answers to bodies: 408 too slow, 413 too large,
@@ -35,7 +42,7 @@ from orderguard.api.auth import Credentials, bearer_credentials, context, curren
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.app.accounts import CallerChanged
-from orderguard.app.context import Principal
+from orderguard.app.context import Context, Principal
 from orderguard.domain.machine import Refusal, Refused
 
 
@@ -97,7 +104,8 @@ class ApiRoute(APIRoute):
 def in_one_handoff(
     endpoint: Callable[..., Any], *, reads_only: bool = False
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """`endpoint` as a coroutine that runs it in the thread pool, its `Depends(current_principal)`
+    """`endpoint` as a coroutine that runs it in the thread pool (a local read: on the event loop,
+    as the module says), its `Depends(current_principal)`
     parameters authenticated there first. FastAPI sees the same parameters, documentation and
     response model; only the dependency that yields the caller becomes `bearer_credentials`, and one
     that yields the Context is filled from it.
@@ -151,8 +159,18 @@ def in_one_handoff(
             return authenticated(values)
 
     run = authenticated_in_one_unit if reads_only and callers else authenticated
+    # Where the request's Context is found, to ask whether its reads are local.
+    context_of: Callable[[dict[str, Any]], Context | None] = (
+        (lambda values: values[callers[0]].ctx)
+        if callers
+        else (lambda values: next((v for v in values.values() if isinstance(v, Context)), None))
+    )
 
     async def handoff(**values: Any) -> Any:
+        if reads_only:
+            ctx = context_of(values)
+            if ctx is not None and ctx.units.reads_are_local:
+                return run(values)
         return await run_in_threadpool(run, values)
 
     handoff.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
