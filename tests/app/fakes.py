@@ -1054,8 +1054,6 @@ class FakeUnitOfWork:
 class FakeDatabase:
     """The fake's rows and the units of work over them (the port's UnitsOfWork)."""
 
-    reads_are_local = True  # rows in memory
-
     def __init__(self) -> None:
         self.rows = Rows()
         self.held: set[str] = set()  # subject ids another transaction holds (for SKIP LOCKED)

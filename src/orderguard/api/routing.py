@@ -6,13 +6,12 @@
   than in a third. A hand-off costs about as much as the token lookup itself. The request's
   parameters and body are still validated first, so a malformed request without any token is 401,
   one with a token 422 before the token is looked up.
-- Except a read-only one (a GET) whose reads are local (SQLite, `UnitsOfWork.reads_are_local`): it
-  runs on the event loop itself. Such a request is CPU work from end to end, holding the
-  interpreter's lock, so a thread would run it no sooner; the hand-off to it and back, and the lock
-  passed between the two threads, cost a read more than half its CPU again (benchmarks/README.md,
-  issue #12, eleventh change). On PostgreSQL a read waits on the server, and in the pool another
-  request goes on meanwhile. A write stays in the pool on either database: on SQLite it may wait for
-  another process's write lock (busy_timeout), which the event loop must never do.
+- Except a read-only one (a GET): it runs on the event loop itself, in a greenlet that gives the
+  loop back while it waits on PostgreSQL (`orderguard.on_loop`). A read is CPU work but for those
+  waits, so a thread would run it no sooner: the hand-off to it and back, and the interpreter's
+  lock passed between the threads, cost a read about as much CPU again as the read itself
+  (benchmarks/README.md, issue #12, eleventh change). A write stays in the pool: on SQLite it may
+  wait for another process's write lock (busy_timeout), which the event loop must never do.
 - A POST declares the `Idempotency-Key` header (the request guard handles it), and the guard's
   answers: 409 for a key still in use, 422 for a reused or invalid key.
 - An operation with a body declares the guard's answers to bodies: 408 too slow, 413 too large,
@@ -38,11 +37,12 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from orderguard import on_loop
 from orderguard.api.auth import Credentials, bearer_credentials, context, current_principal
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.app.accounts import CallerChanged
-from orderguard.app.context import Context, Principal
+from orderguard.app.context import Principal
 from orderguard.domain.machine import Refusal, Refused
 
 
@@ -104,8 +104,8 @@ class ApiRoute(APIRoute):
 def in_one_handoff(
     endpoint: Callable[..., Any], *, reads_only: bool = False
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """`endpoint` as a coroutine that runs it in the thread pool (a local read: on the event loop,
-    as the module says), its `Depends(current_principal)`
+    """`endpoint` as a coroutine that runs it in the thread pool (a read: on the event loop, as the
+    module says), its `Depends(current_principal)`
     parameters authenticated there first. FastAPI sees the same parameters, documentation and
     response model; only the dependency that yields the caller becomes `bearer_credentials`, and one
     that yields the Context is filled from it.
@@ -159,19 +159,16 @@ def in_one_handoff(
             return authenticated(values)
 
     run = authenticated_in_one_unit if reads_only and callers else authenticated
-    # Where the request's Context is found, to ask whether its reads are local.
-    context_of: Callable[[dict[str, Any]], Context | None] = (
-        (lambda values: values[callers[0]].ctx)
-        if callers
-        else (lambda values: next((v for v in values.values() if isinstance(v, Context)), None))
-    )
 
-    async def handoff(**values: Any) -> Any:
-        if reads_only:
-            ctx = context_of(values)
-            if ctx is not None and ctx.units.reads_are_local:
-                return run(values)
-        return await run_in_threadpool(run, values)
+    if reads_only:
+
+        async def handoff(**values: Any) -> Any:
+            return await on_loop.run(run, values)
+
+    else:
+
+        async def handoff(**values: Any) -> Any:
+            return await run_in_threadpool(run, values)
 
     handoff.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):

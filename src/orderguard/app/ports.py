@@ -718,10 +718,6 @@ class UnitOfWork(Protocol):
 class UnitsOfWork(Protocol):
     """Opens units of work over one database."""
 
-    # Whether a reading unit is work in this process from end to end, with no wait on a server
-    # (SQLite): the API then runs a read-only request on its event loop, not in the thread pool.
-    reads_are_local: bool
-
     def writing(self) -> AbstractContextManager[UnitOfWork]:
         """A writing unit: commits when the block ends, rolls back when it raises.
 

@@ -20,6 +20,8 @@ from orderguard.store import pg_session
 READ_ONLY = "orderguard_read_only"
 # Connections kept open per engine: at least as many as the API's request threads
 # (settings.MAX_REQUEST_THREADS), each holding one, so that none is closed and reopened under load.
+# The overflow leaves room for the reads in flight on the event loop (orderguard/on_loop.AT_ONCE):
+# one of those that found the pool empty would block the loop, and the reads holding connections.
 POOL_SIZE = 20
 
 # Run inside every writing unit of work, just before it commits, in the context that set it

@@ -35,6 +35,8 @@ from psycopg import Connection, errors, pq
 from psycopg._queries import PostgresQuery
 from psycopg.adapt import Transformer
 
+from orderguard import on_loop
+
 PREPARE_ON_USE = 2  # prepared on its second execution in a session
 PREPARED_MAX = 200  # prepared statements kept per connection
 
@@ -57,7 +59,11 @@ Outgoing = tuple[str, Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, bo
 
 def wait(fileno: int, *, write: bool) -> bool:
     """Block (without the GIL) until the socket is readable, or with `write` writable; whether it
-    is readable. A module function, so that benchmarks/round_trips.py can count the waits."""
+    is readable. A module function, so that benchmarks/round_trips.py can count the waits. Within
+    `on_loop.run` the event loop waits instead, and runs other work meanwhile."""
+    on_loop_answer = on_loop.wait(fileno, write=write)
+    if on_loop_answer is not None:
+        return on_loop_answer
     readable, _, _ = select.select((fileno,), (fileno,) if write else (), ())
     return bool(readable)
 

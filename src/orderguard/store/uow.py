@@ -691,7 +691,6 @@ class SqlUnitsOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.reads_are_local = engine.dialect.name == "sqlite"
 
     def writing(self) -> AbstractContextManager[UnitOfWork]:
         shared = _shared_reading.get()
