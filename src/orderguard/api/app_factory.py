@@ -56,8 +56,9 @@ Order-protection engine for a multi-seller marketplace.
 
 
 def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Blocking work (a route, a token lookup, an Idempotency-Key) runs in anyio's thread pool, at
-    most `threads` at once (`Settings.request_threads`), from when the app starts serving."""
+    """Blocking work (a writing route, a token lookup, an Idempotency-Key) runs in anyio's thread
+    pool, at most `threads` at once (`Settings.request_threads`), from when the app starts serving;
+    a read runs on the event loop (`api/routing.py`)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -1,11 +1,12 @@
 """Bearer-token authentication for the API.
 
-A synchronous route authenticates its caller in the thread that runs it (`Credentials`, see
-`routing.ApiRoute`): one hand-off to the thread pool a request, not one for the token and one for
-the route. The token is looked up on every request, so a revoked or expired token is refused from
-the next request on. A read-only request plans its reads with the caller its token named last time
-and sends its own lookup with them (`Credentials.ahead`, `accounts.authenticate_ahead`); it is
-answered only if that lookup confirms the caller, and otherwise done again, authenticated afresh.
+A synchronous route authenticates its caller where it runs (`Credentials`, see `routing.ApiRoute`):
+one hand-off to the thread pool a request (none for a read, which runs on the event loop), not one
+for the token and one for the route. The token is looked up on every request, so a revoked or
+expired token is refused from the next request on. A read-only request plans its reads with the
+caller its token named last time and sends its own lookup with them (`Credentials.ahead`,
+`accounts.authenticate_ahead`); it is answered only if that lookup confirms the caller, and
+otherwise done again, authenticated afresh.
 """
 
 from __future__ import annotations

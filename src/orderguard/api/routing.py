@@ -10,8 +10,10 @@
   loop back while it waits on PostgreSQL (`orderguard.on_loop`). A read is CPU work but for those
   waits, so a thread would run it no sooner: the hand-off to it and back, and the interpreter's
   lock passed between the threads, cost a read about as much CPU again as the read itself
-  (benchmarks/README.md, issue #12, eleventh change). A write stays in the pool: on SQLite it may
-  wait for another process's write lock (busy_timeout), which the event loop must never do.
+  (benchmarks/README.md, issue #12, eleventh change). A read's only other wait is an uploaded file
+  read from the files directory (a proof or evidence, within the policy's size limit). A write
+  stays in the pool: on SQLite it may wait for another process's write lock (busy_timeout), which
+  the event loop must never do, and its use case may call the payment provider.
 - A POST declares the `Idempotency-Key` header (the request guard handles it), and the guard's
   answers: 409 for a key still in use, 422 for a reused or invalid key.
 - An operation with a body declares the guard's answers to bodies: 408 too slow, 413 too large,

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 from orderguard.store import pg_session
 
@@ -23,6 +24,7 @@ READ_ONLY = "orderguard_read_only"
 # The overflow leaves room for the reads in flight on the event loop (orderguard/on_loop.AT_ONCE):
 # one of those that found the pool empty would block the loop, and the reads holding connections.
 POOL_SIZE = 20
+CONNECT_TIMEOUT_SECONDS = 5
 
 # Run inside every writing unit of work, just before it commits, in the context that set it
 # (a request and the threads it runs its use cases in); raising rolls the unit back.
@@ -40,8 +42,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # instead, and BEGIN, writes and COMMIT share round trips (store/pg_session.py).
     # Sessions in UTC, whatever the server's default: psycopg then hands timestamps back with
     # `datetime.UTC` itself as their tzinfo, which UTCDateTime keeps as they are.
+    # A bounded connect (libpq waits for ever by default): the API's reads run on the event loop
+    # (orderguard/on_loop.py), where a connection being opened to an unreachable server would hold
+    # up every request, /healthz included, for as long. A URL's own connect_timeout is kept.
     if url.startswith("postgresql"):
-        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
+        connect_args = {"options": "-c timezone=UTC"}
+        if "connect_timeout" not in make_url(url).query:
+            connect_args["connect_timeout"] = str(CONNECT_TIMEOUT_SECONDS)
+        kwargs.setdefault("connect_args", connect_args)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
         pg_session.install(engine, read_only=READ_ONLY)
