@@ -7,7 +7,13 @@ loop serves other requests. There is no thread, no hand-off and no interpreter's
 hands, which cost an API read more CPU than the read itself (issue #12).
 
 What such a function may do: CPU work, and waits on sockets through `wait`, each socket its own
-(a connection of its own; the loop keeps one waiter a socket). Anything else it
+(a connection of its own; the loop keeps one waiter a socket). It must never wait elsewhere for
+something that another function on the loop holds: a statement run through SQLAlchemy's own
+execution waits inside psycopg, holding up the loop, so if that statement waits on the server
+for a row lock of a transaction whose function is suspended on this loop, neither ever goes on.
+Reads take no such locks, so the API runs its reads here and its writes in the thread pool
+(a write run here deadlocked in `tests/api/test_unique_races_pg.py`: an INSERT whose unique key
+another suspended transaction had written, issue #12's notes). Anything else it
 blocks on (a file, a lock, a driver call that waits by itself) blocks the loop for as long, as it
 would block a thread; so it must be brief. At most `AT_ONCE` functions are in flight on a loop at
 a time (the others wait their turn without blocking), so that they never hold more of the
