@@ -13,9 +13,9 @@ execution waits inside psycopg, holding up the loop, so if that statement waits 
 for a row lock of a transaction whose function is suspended on this loop, neither ever goes on.
 Reads take no such locks, so the API runs its reads here and its writes in the thread pool
 (a write run here deadlocked in `tests/api/test_unique_races_pg.py`: an INSERT whose unique key
-another suspended transaction had written, issue #12's notes). Anything else it
-blocks on (a file, a lock, a driver call that waits by itself) blocks the loop for as long, as it
-would block a thread; so it must be brief. At most `AT_ONCE` functions are in flight on a loop at
+another suspended transaction had written, issue #12's notes). Anything else it blocks on (a file,
+a lock, a driver call that waits by itself) blocks the loop for as long, as it would block a
+thread; so it must be brief. At most `AT_ONCE` functions are in flight on a loop at
 a time (the others wait their turn without blocking), so that they never hold more of the
 database pool's connections than it has to spare (store/db.py): a function that found the pool
 empty would block the loop, and with it the functions holding the connections.
@@ -52,13 +52,20 @@ class _OnLoop(greenlet):
 
 def wait(fileno: int, *, write: bool) -> bool | None:
     """Within `run`: the loop goes on until the socket is readable (with `write`: readable or
-    writable); whether it is readable. Elsewhere None: the caller blocks by itself."""
+    writable); whether it is readable. Elsewhere None: the caller blocks (`blocking_wait`)."""
     current = getcurrent()
     if not isinstance(current, _OnLoop) or current.detached:
         return None
     loop_greenlet = current.parent
     assert loop_greenlet is not None  # made by `run`, under the loop's own greenlet
     return cast(bool, loop_greenlet.switch((fileno, write)))
+
+
+def blocking_wait(fileno: int, *, write: bool) -> bool:
+    """`wait` without a loop: this thread blocks (without the interpreter's lock) until the socket is
+    readable, or with `write` writable; whether it is readable."""
+    readable, _, _ = select.select((fileno,), (fileno,) if write else (), ())
+    return bool(readable)
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:
@@ -106,7 +113,6 @@ def _finish_blocking(runner: _OnLoop, asked: tuple[int, bool]) -> None:
     try:
         while not runner.dead:
             fileno, write = asked
-            readable, _, _ = select.select((fileno,), (fileno,) if write else (), ())
-            asked = runner.switch(bool(readable))
+            asked = runner.switch(blocking_wait(fileno, write=write))
     except Exception:  # the caller was cancelled: nobody is left to tell
         pass

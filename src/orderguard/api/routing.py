@@ -107,10 +107,9 @@ def in_one_handoff(
     endpoint: Callable[..., Any], *, reads_only: bool = False
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
     """`endpoint` as a coroutine that runs it in the thread pool (a read: on the event loop, as the
-    module says), its `Depends(current_principal)`
-    parameters authenticated there first. FastAPI sees the same parameters, documentation and
-    response model; only the dependency that yields the caller becomes `bearer_credentials`, and one
-    that yields the Context is filled from it.
+    module says), its `Depends(current_principal)` parameters authenticated there first. FastAPI
+    sees the same parameters, documentation and response model; only the dependency that yields the
+    caller becomes `bearer_credentials`, and one that yields the Context is filled from it.
 
     `reads_only` (a GET): the token's lookup and the endpoint's reading units are one reading unit
     on one connection (`UnitsOfWork.reads_shared`), not one for the caller and one for the page;
@@ -162,15 +161,10 @@ def in_one_handoff(
 
     run = authenticated_in_one_unit if reads_only and callers else authenticated
 
-    if reads_only:
+    runner = on_loop.run if reads_only else run_in_threadpool
 
-        async def handoff(**values: Any) -> Any:
-            return await on_loop.run(run, values)
-
-    else:
-
-        async def handoff(**values: Any) -> Any:
-            return await run_in_threadpool(run, values)
+    async def handoff(**values: Any) -> Any:
+        return await runner(run, values)
 
     handoff.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):

@@ -25,7 +25,6 @@ What psycopg did for us and this module does the same way, with psycopg's own pa
 
 from __future__ import annotations
 
-import select
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,8 +63,7 @@ def wait(fileno: int, *, write: bool) -> bool:
     on_loop_answer = on_loop.wait(fileno, write=write)
     if on_loop_answer is not None:
         return on_loop_answer
-    readable, _, _ = select.select((fileno,), (fileno,) if write else (), ())
-    return bool(readable)
+    return on_loop.blocking_wait(fileno, write=write)
 
 
 class Wire:
