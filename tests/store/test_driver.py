@@ -12,7 +12,7 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, bin
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from orderguard.app.context import Context
-from orderguard.store import driver
+from orderguard.store import driver, pg_wire
 from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.driver import Statement, UnsupportedStatement, in_list
@@ -91,6 +91,60 @@ def test_an_empty_list_matches_nothing(ctx: Context) -> None:
         _insert_event.run(conn, _event("ord_a", AT))
         assert _events_of.rows(conn, {"b_ids": []}) == []
         assert _events_of.rows(conn, {"b_ids": ["ord_a"]}) != []
+
+
+def _sent_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of each statement sent to PostgreSQL from now on."""
+    sent: list[str] = []
+    exchange = pg_wire.Wire.exchange
+
+    def recorded(self: pg_wire.Wire, statements: Any) -> Any:
+        sent.extend(sql for sql, _, _ in statements)
+        return exchange(self, statements)
+
+    monkeypatch.setattr(pg_wire.Wire, "exchange", recorded)
+    return sent
+
+
+def test_a_list_of_one_is_sent_as_an_equality_and_finds_the_same_rows(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a one-item list goes as `column = %s`, which the server need not plan at every
+    execution; two items and none keep `= ANY`. The rows are the same either way."""
+    with unit_of_work(ctx.engine) as conn:
+        for order_id in ("ord_a", "ord_b", "ord_c"):
+            _insert_event.run(conn, _event(order_id, AT))
+    sent = _sent_sql(monkeypatch)
+    with unit_of_work(ctx.engine) as conn:
+        assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["ord_b"]
+        assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_a", "ord_c"]})] == ["ord_a", "ord_c"]
+        assert _events_of.rows(conn, {"b_ids": []}) == []
+        assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_x"]})] == []
+    if ctx.engine.dialect.name == "postgresql":
+        one, two, none, missing = [sql for sql in sent if "FROM events" in sql]
+        assert "ANY" not in one and "events.order_id = %(b_ids)s::" in one and one == missing
+        assert "= ANY (%(b_ids)b" in two and two == none
+
+
+def test_a_value_fixed_in_a_statement_is_sent_as_a_literal_only_when_it_is_a_plain_word(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`state == 'armed'` is written into the SQL on PostgreSQL, so that a prepared statement's generic
+    plan can use the partial indexes on armed deadlines; a value that is not a plain word stays a
+    parameter. Both find exactly the rows they name."""
+    plain = Statement(select(t.events.c.order_id).where(t.events.c.kind == "placed"))
+    quoted = Statement(select(t.events.c.order_id).where(t.events.c.kind == "it's; DROP TABLE events"))
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run(conn, _event("ord_a", AT))
+        _insert_event.run(conn, {**_event("ord_b", AT), "kind": "it's; DROP TABLE events"})
+    sent = _sent_sql(monkeypatch)
+    with unit_of_work(ctx.engine) as conn:
+        assert plain.rows(conn, {}) == [("ord_a",)]
+        assert quoted.rows(conn, {}) == [("ord_b",)]
+    if ctx.engine.dialect.name == "postgresql":
+        plain_sql, quoted_sql = [sql for sql in sent if "FROM events" in sql]
+        assert "events.kind = 'placed'::VARCHAR" in plain_sql
+        assert "DROP" not in quoted_sql and "%(kind_1)s" in quoted_sql
 
 
 _TABLE = Table(
@@ -262,3 +316,29 @@ def test_a_read_asked_for_later_is_answered_whatever_happens_to_its_unit(
         with pytest.raises(StatementError):
             broken.rows(conn, {"b_id": "not a number"})
         assert failed() == ["ord_a"]
+
+
+def _server_plans(conn: Connection, fragment: str) -> tuple[int, int]:
+    """(generic plans, custom plans) the server made for this session's prepared statements whose
+    SQL holds `fragment`."""
+    row = conn.exec_driver_sql(
+        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+        " FROM pg_prepared_statements WHERE statement LIKE %(f)s",
+        {"f": f"%{fragment}%"},
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_server_plans_a_one_id_statement_once(ctx: Context) -> None:
+    """Why a one-item list is sent as `=` (see driver._PgPlan): executed again and again, its
+    prepared form (from its second use) runs on the server's generic plan after five executions,
+    which is planned once."""
+    with unit_of_work(ctx.engine) as conn:
+        _insert_event.run(conn, _event("ord_a", AT))
+        for _ in range(10):
+            assert len(_events_of.rows(conn, {"b_ids": ["ord_a"]})) == 1
+        generic, custom = _server_plans(conn, "events.order_id = $1")
+        assert generic >= 1 and custom <= 5
+
