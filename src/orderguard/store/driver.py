@@ -17,7 +17,9 @@ the connection's `store.pg_session.PgSession`, so that what the caller does not 
 with what it does: `send` and `run_many` queue a write, `rows` and `run` send the queue with
 their own statement in one pipeline, `rows_together` sends several reads in one. A statement
 with an expanding `IN` list still goes through `Connection.execute` there; `Statement.per_dialect`
-builds a statement whose lists are bound as one array on PostgreSQL (see `in_list`).
+builds a statement whose lists are bound as one array on PostgreSQL (see `in_list`). What is sent is
+written so that the server can plan a prepared statement once: a list of one item as `= $1`
+(`_PgPlan.sent`), and the values fixed in the statement as literals (`_fixed_inline`).
 
 What the fast path does not do, it refuses when the statement is built, at import time
 (`UnsupportedStatement`): Python-side column defaults and `onupdate`s (only SQLAlchemy's
