@@ -116,10 +116,10 @@ class _PgPlan:
     """One compiled shape of a statement on PostgreSQL (psycopg's named parameters).
 
     `one_sql` is the statement with each `column = ANY(%(list)b::T[])` written `column =
-    %(list)s::T`, sent when every such list holds one item (`sent`). The server plans `= ANY` of
-    an array parameter again at every execution of a prepared statement (its generic plan assumes
-    several items, so never costs less than the one-item custom plan), 0.06-0.3 ms a bind; an
-    `=` gets the generic plan after five. Most commands name one order, one payment, one cart.
+    %(list)s::T`, sent when every such list holds one item (`sent`). Given one item, `= ANY` of an
+    array parameter makes a custom plan look cheaper than the generic one (which assumes several),
+    so the server planned pay's prepared statements again at every execution, 0.06-0.3 ms a bind;
+    an `=` gets the generic plan after five. Most commands name one order, one payment, one cart.
     """
 
     sql: str
