@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from httpx import Response
+from sqlalchemy import Connection
 
 from orderguard.app.context import Context
 from orderguard.store import pg_wire
@@ -25,17 +27,42 @@ ADDRESS = {
 }
 
 
+def _on_exchange(
+    monkeypatch: pytest.MonkeyPatch, record: Callable[[Sequence[pg_wire.Outgoing]], None]
+) -> None:
+    """`record` is handed the statements of each exchange with PostgreSQL from now on."""
+    exchange = pg_wire.Wire.exchange
+
+    def recorded(self: pg_wire.Wire, statements: Sequence[pg_wire.Outgoing]) -> list[pg_wire.Answer]:
+        record(statements)
+        return exchange(self, statements)
+
+    monkeypatch.setattr(pg_wire.Wire, "exchange", recorded)
+
+
 def exchanges(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many statements each exchange with PostgreSQL carries from now on (none on SQLite)."""
     carried: list[int] = []
-    exchange = pg_wire.Wire.exchange
-
-    def counted(self: pg_wire.Wire, statements: Any) -> Any:
-        carried.append(len(statements))
-        return exchange(self, statements)
-
-    monkeypatch.setattr(pg_wire.Wire, "exchange", counted)
+    _on_exchange(monkeypatch, lambda statements: carried.append(len(statements)))
     return carried
+
+
+def sent_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of each statement sent to PostgreSQL from now on, in order (none on SQLite)."""
+    sent: list[str] = []
+    _on_exchange(monkeypatch, lambda statements: sent.extend(sql for sql, _, _ in statements))
+    return sent
+
+
+def server_plans(conn: Connection, fragment: str) -> tuple[int, int]:
+    """(generic plans, custom plans) the PostgreSQL server made for this session's prepared
+    statements whose SQL holds `fragment`."""
+    row = conn.exec_driver_sql(
+        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+        " FROM pg_prepared_statements WHERE statement LIKE %(f)s",
+        {"f": f"%{fragment}%"},
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, bin
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from orderguard.app.context import Context
-from orderguard.store import driver, pg_wire
+from orderguard.store import driver
 from orderguard.store import tables as t
 from orderguard.store.db import reading, unit_of_work
 from orderguard.store.driver import Statement, UnsupportedStatement, in_list
 from orderguard.store.pg_session import WriteInReadingUnit, session
-from tests.support import exchanges
+from tests.support import exchanges, sent_sql, server_plans
 
 AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -93,19 +93,6 @@ def test_an_empty_list_matches_nothing(ctx: Context) -> None:
         assert _events_of.rows(conn, {"b_ids": ["ord_a"]}) != []
 
 
-def _sent_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SQL of each statement sent to PostgreSQL from now on."""
-    sent: list[str] = []
-    exchange = pg_wire.Wire.exchange
-
-    def recorded(self: pg_wire.Wire, statements: Any) -> Any:
-        sent.extend(sql for sql, _, _ in statements)
-        return exchange(self, statements)
-
-    monkeypatch.setattr(pg_wire.Wire, "exchange", recorded)
-    return sent
-
-
 def test_a_list_of_one_is_sent_as_an_equality_and_finds_the_same_rows(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,7 +101,7 @@ def test_a_list_of_one_is_sent_as_an_equality_and_finds_the_same_rows(
     with unit_of_work(ctx.engine) as conn:
         for order_id in ("ord_a", "ord_b", "ord_c"):
             _insert_event.run(conn, _event(order_id, AT))
-    sent = _sent_sql(monkeypatch)
+    sent = sent_sql(monkeypatch)
     with unit_of_work(ctx.engine) as conn:
         assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_b"]})] == ["ord_b"]
         assert [r[0] for r in _events_of.rows(conn, {"b_ids": ["ord_a", "ord_c"]})] == ["ord_a", "ord_c"]
@@ -137,7 +124,7 @@ def test_a_value_fixed_in_a_statement_is_sent_as_a_literal_only_when_it_is_a_pla
     with unit_of_work(ctx.engine) as conn:
         _insert_event.run(conn, _event("ord_a", AT))
         _insert_event.run(conn, {**_event("ord_b", AT), "kind": "it's; DROP TABLE events"})
-    sent = _sent_sql(monkeypatch)
+    sent = sent_sql(monkeypatch)
     with unit_of_work(ctx.engine) as conn:
         assert plain.rows(conn, {}) == [("ord_a",)]
         assert quoted.rows(conn, {}) == [("ord_b",)]
@@ -318,17 +305,6 @@ def test_a_read_asked_for_later_is_answered_whatever_happens_to_its_unit(
         assert failed() == ["ord_a"]
 
 
-def _server_plans(conn: Connection, fragment: str) -> tuple[int, int]:
-    """(generic plans, custom plans) the server made for this session's prepared statements whose
-    SQL holds `fragment`."""
-    row = conn.exec_driver_sql(
-        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
-        " FROM pg_prepared_statements WHERE statement LIKE %(f)s",
-        {"f": f"%{fragment}%"},
-    ).one()
-    return int(row[0]), int(row[1])
-
-
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_the_server_plans_a_one_id_statement_once(ctx: Context) -> None:
@@ -339,24 +315,5 @@ def test_the_server_plans_a_one_id_statement_once(ctx: Context) -> None:
         _insert_event.run(conn, _event("ord_a", AT))
         for _ in range(10):
             assert len(_events_of.rows(conn, {"b_ids": ["ord_a"]})) == 1
-        generic, custom = _server_plans(conn, "events.order_id = $1")
+        generic, custom = server_plans(conn, "events.order_id = $1")
         assert generic >= 1 and custom <= 5
-
-
-@pytest.mark.postgres_only
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_the_server_plans_the_notifications_insert_once(ctx: Context) -> None:
-    """Notifications are inserted from arrays (store/notifications_repo.py); the server runs the
-    prepared INSERT on its generic plan after five executions instead of planning it at each (with
-    the arrays given straight to unnest, it made a custom plan every time: 0 generic, 9 custom)."""
-    from orderguard.store.notifications_repo import notify
-
-    with unit_of_work(ctx.engine) as conn:
-        for i in range(10):
-            rows = [("ord_a", "buyer", "paid", f"paid {i}")] * (1 + i % 3)
-            notify(conn, rows, AT, buyers={"ord_a": "acc_b"})
-            conn.exec_driver_sql("SELECT 1")  # sends the queued INSERT, as the unit's next read would
-        generic, custom = _server_plans(conn, "INSERT INTO notifications")
-        assert generic >= 1 and custom <= 5
-        written = conn.exec_driver_sql("SELECT count(*) FROM notifications").scalar()
-        assert written == sum(1 + i % 3 for i in range(10))
