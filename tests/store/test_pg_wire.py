@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import _queries as psycopg_queries
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import make_url
@@ -121,3 +122,33 @@ def test_prepared_statements_outlive_a_rollback(driver: psycopg.Connection[Any])
     driver.rollback()
     assert wire.exchange([statement])[0].rows == [(1,)]
     assert _prepared(driver) == {"og_0"}
+
+
+def test_a_long_statement_is_split_once_and_answers_every_time(
+    driver: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"v{i}" for i in range(60)]  # over psycopg's 50 parameters: its own cache leaves it out
+    sql = "SELECT " + ", ".join(f"%({n})s::int" for n in names) + " -- " + "x" * 4100 + "\n"
+    splits: list[bytes] = []
+    split = psycopg_queries._query2pg_nocache
+
+    def counted(query: bytes, encoding: str) -> Any:
+        splits.append(query)
+        return split(query, encoding)
+
+    monkeypatch.setattr(psycopg_queries, "_query2pg_nocache", counted)  # what psycopg's convert calls
+    monkeypatch.setattr(pg_wire, "_query2pg_nocache", counted)
+    pg_wire.converted.cache_clear()
+    wire = Wire(driver)
+    for round_ in range(3):  # unprepared, prepared, prepared
+        params = {n: i * 10 + round_ for i, n in enumerate(names)}
+        assert wire.exchange([(sql, params, False)])[0].rows == [tuple(params[n] for n in names)]
+    assert len(splits) == 1
+
+
+def test_a_missing_parameter_is_psycopgs_error_and_sends_nothing(driver: psycopg.Connection[Any]) -> None:
+    wire = Wire(driver)
+    with pytest.raises(errors.ProgrammingError, match="query parameter missing: b"):
+        wire.exchange([("INSERT INTO wired VALUES (%(a)s, %(b)s)", {"a": 1}, False)])
+    assert driver.execute("SELECT count(*) FROM wired").fetchone() == (0,)
+    assert driver.info.transaction_status == TransactionStatus.IDLE

@@ -8,8 +8,9 @@ output buffer, adds one sync, writes the buffer, then reads the answers in order
 `select()` calls, which release the GIL.
 
 What psycopg did for us and this module does the same way, with psycopg's own parts:
-- parameters: `%(name)s` (text) and `%(name)b` (binary) placeholders, dumped by psycopg's
-  adapters of the connection (`PostgresQuery`, a `Transformer` of the connection);
+- parameters: `%(name)s` (text) and `%(name)b` (binary) placeholders, split as psycopg splits
+  them (once per SQL text, `converted`) and dumped by psycopg's adapters of the connection (a
+  `Transformer` of the connection);
 - rows: loaded by the connection's loaders, text results as psycopg's cursors asked for them, so
   every value is the same Python value as before;
 - prepared statements: a statement (its SQL and parameter types) is prepared on its second use in
@@ -28,16 +29,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from psycopg import Connection, errors, pq
-from psycopg._queries import PostgresQuery
-from psycopg.adapt import Transformer
+from psycopg._queries import _query2pg_nocache
+from psycopg.adapt import PyFormat, Transformer
 
 from orderguard import on_loop
 
 PREPARE_ON_USE = 2  # prepared on its second execution in a session
 PREPARED_MAX = 200  # prepared statements kept per connection
+CONVERTED_MAX = 1024  # statements' SQL kept converted to PostgreSQL's form, per process
 
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY)
 _TEXT = pq.Format.TEXT
@@ -56,6 +59,18 @@ class Answer:
 Outgoing = tuple[str, Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, bool]
 
 
+@lru_cache(maxsize=CONVERTED_MAX)
+def converted(sql: str, encoding: str) -> tuple[bytes, list[PyFormat], list[str]]:
+    """`sql`'s placeholders `%(name)s` as `$1`..., the formats asked for, and the names in order.
+
+    psycopg's `PostgresQuery.convert` does the same split at every execution of a statement over
+    4,096 bytes or 50 parameters (its cache leaves those out, for ORMs' one-off multi-row INSERTs):
+    the cart's read, a checkout's multi-row INSERTs. This module's statements come from a few
+    hundred shapes (store/driver.py), so each is split once."""
+    query, formats, order, _ = _query2pg_nocache(sql.encode(encoding), encoding)
+    return query, formats, order or []
+
+
 def wait(fileno: int, *, write: bool) -> bool:
     """Block (without the GIL) until the socket is readable, or with `write` writable; whether it
     is readable. A module function, so that benchmarks/round_trips.py can count the waits. Within
@@ -70,7 +85,7 @@ class Wire:
     """One psycopg connection's libpq handle, its prepared statements, and the means to send a
     batch of statements in one round trip. Used by one thread at a time (the pool's checkout)."""
 
-    __slots__ = ("_counts", "_names", "_next_name", "_query", "_tx", "driver", "pgconn")
+    __slots__ = ("_counts", "_encoding", "_names", "_next_name", "_tx", "driver", "pgconn")
 
     def __init__(self, driver: Connection[Any]) -> None:
         self.driver = driver
@@ -79,7 +94,7 @@ class Wire:
         driver.prepare_threshold = None
         self.pgconn = driver.pgconn
         self._tx = Transformer(driver)
-        self._query = PostgresQuery(self._tx)
+        self._encoding = self._tx.encoding
         self._names: OrderedDict[tuple[bytes, tuple[int, ...]], bytes] = OrderedDict()
         self._counts: dict[tuple[bytes, tuple[int, ...]], int] = {}
         self._next_name = 0
@@ -106,29 +121,32 @@ class Wire:
         return answers
 
     def _send(self, sql: str, params: Mapping[str, Any] | None, expected: list[Any]) -> None:
-        query = self._query
-        query.convert(sql, params)
-        key = (query.query, query.types)
+        if params is None:  # BEGIN, COMMIT and the like: sent as they are, never prepared
+            self.pgconn.send_query_params(sql.encode(self._encoding), None, result_format=_TEXT)
+            return
+        query, formats, order = converted(sql, self._encoding)
+        try:
+            values = [params[name] for name in order]
+        except KeyError as missing:
+            raise errors.ProgrammingError(f"query parameter missing: {missing.args[0]}") from None
+        tx = self._tx
+        dumped = tx.dump_sequence(values, formats)
+        types = tx.types or ()
+        key = (query, types)
         name = self._names.get(key)
         if name is not None:
             self._names.move_to_end(key)
-        elif params is not None:  # BEGIN, COMMIT and the like are never prepared
+        else:
             count = self._counts.get(key, 0) + 1
             self._counts[key] = count
             if count >= PREPARE_ON_USE:
                 name = self._prepare(key, expected)
         if name is None:
             self.pgconn.send_query_params(
-                query.query,
-                query.params,
-                param_types=query.types,
-                param_formats=query.formats,
-                result_format=_TEXT,
+                query, dumped, param_types=types, param_formats=tx.formats, result_format=_TEXT
             )
         else:
-            self.pgconn.send_query_prepared(
-                name, query.params, param_formats=query.formats, result_format=_TEXT
-            )
+            self.pgconn.send_query_prepared(name, dumped, param_formats=tx.formats, result_format=_TEXT)
 
     def _prepare(self, key: tuple[bytes, tuple[int, ...]], expected: list[Any]) -> bytes:
         if len(self._names) >= PREPARED_MAX:
