@@ -160,3 +160,62 @@ def test_postgresql_reads_on_one_loop_overlap_their_waits(pg_url: str) -> None:
     with psycopg.connect(url, autocommit=True) as slow, psycopg.connect(url, autocommit=True) as quick:
         asyncio.run(both(slow, quick))
     assert log == ["slow sent", "quick sent", "quick answered", "slow answered"]
+
+
+def test_off_loop_runs_a_blocking_call_in_a_thread_while_the_loop_goes_on() -> None:
+    import threading
+
+    release = threading.Event()
+    log: list[str] = []
+
+    def blocking(name: str) -> str:
+        log.append(f"{name} blocking")
+        assert release.wait(5)
+        return threading.current_thread().name
+
+    def fails() -> None:
+        raise LookupError("the provider said no")
+
+    def function() -> tuple[str, str]:
+        thread = on_loop.off_loop(blocking, "call")
+        try:
+            on_loop.off_loop(fails)
+        except LookupError as e:  # the call's error is the function's, raised where it called
+            return thread, str(e)
+        raise AssertionError("not raised")
+
+    async def both() -> tuple[str, str]:
+        running = asyncio.ensure_future(on_loop.run(function))
+        while not log:
+            await asyncio.sleep(0.01)  # the loop runs while the call blocks its thread
+        log.append("the loop ran meanwhile")
+        release.set()
+        return await running
+
+    thread, error = asyncio.run(both())
+    assert thread.startswith("orderguard-off-loop") and error == "the provider said no"
+    assert log == ["call blocking", "the loop ran meanwhile"]
+    assert on_loop.off_loop(len, "abc") == 3  # outside `run`: called where it is
+
+
+def test_psycopgs_own_waits_give_the_loop_back(pg_url: str) -> None:
+    """A statement run by psycopg itself (as SQLAlchemy's execution runs it) on a LoopConnection
+    waits through the loop: a quick one on the same loop is answered first."""
+    url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    log: list[str] = []
+
+    def read(name: str, sleep: float, driver: psycopg.Connection[Any]) -> None:
+        log.append(f"{name} sent")
+        driver.execute("SELECT pg_sleep(%s)", (sleep,))
+        log.append(f"{name} answered")
+
+    async def both(slow: psycopg.Connection[Any], quick: psycopg.Connection[Any]) -> None:
+        first = asyncio.ensure_future(on_loop.run(read, "slow", 0.5, slow))
+        await asyncio.sleep(0)
+        await on_loop.run(read, "quick", 0, quick)
+        await first
+
+    connect = pg_wire.LoopConnection.connect
+    with connect(url, autocommit=True) as slow, connect(url, autocommit=True) as quick:
+        asyncio.run(both(slow, quick))
+    assert log == ["slow sent", "quick sent", "quick answered", "slow answered"]

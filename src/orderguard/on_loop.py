@@ -7,37 +7,43 @@ loop serves other requests. There is no thread, no hand-off and no interpreter's
 hands, which cost an API read more CPU than the read itself (issue #12).
 
 What such a function may do: CPU work, and waits on sockets through `wait`, each socket its own
-(a connection of its own; the loop keeps one waiter a socket). It must never wait elsewhere for
-something that another function on the loop holds: a statement run through SQLAlchemy's own
-execution waits inside psycopg, holding up the loop, so if that statement waits on the server
-for a row lock of a transaction whose function is suspended on this loop, neither ever goes on.
-Reads take no such locks, so the API runs its reads here and its writes in the thread pool
-(a write run here deadlocked in `tests/api/test_unique_races_pg.py`: an INSERT whose unique key
-another suspended transaction had written, issue #12's notes). Anything else it blocks on (a file,
-a lock, a driver call that waits by itself) blocks the loop for as long, as it would block a
-thread; so it must be brief. At most `AT_ONCE` functions are in flight on a loop at
-a time (the others wait their turn without blocking), so that they never hold more of the
-database pool's connections than it has to spare (store/db.py): a function that found the pool
-empty would block the loop, and with it the functions holding the connections.
+(a connection of its own; the loop keeps one waiter a socket). PostgreSQL's connections wait
+there twice over: `store/pg_wire.Wire`'s exchanges, and psycopg's own waits (a statement run
+through SQLAlchemy's execution, a rollback) on `store/pg_wire.LoopConnection`. It must never wait
+elsewhere for something that another function on the loop holds: a wait that blocked the loop
+(as psycopg's own did before `LoopConnection`) on a row lock of a transaction whose function is
+suspended on this loop would leave neither ever going on (a write run here deadlocked so in
+`tests/api/test_unique_races_pg.py`, issue #12's notes). A call that blocks on something else (a
+payment provider's HTTP call, a lock, a sleep) goes through `off_loop`, which runs it in a thread
+of this module while the loop goes on. At most `AT_ONCE` functions are in flight on a loop at a
+time (the others wait their turn without blocking), so that they never hold more of a pool's
+connections than it has to spare (store/db.py; the sandbox clock's own pool): a function that
+found the pool empty would block the loop, and with it the functions holding the connections.
 
 Each greenlet runs in a copy of the caller's context (its contextvars), as anyio's worker threads
-do. If the caller is cancelled while the function waits, the function is finished without the
-loop (its remaining waits block), so that no unit of work or connection is left half-done; then
-the cancellation goes on.
+do. If the caller is cancelled while the function waits, the function goes on to its end on the
+loop in a task of its own (a call in a thread keeps its outcome), so that no unit of work or
+connection is left half-done and none of its waits blocks the loop; then the cancellation goes
+on. Only if the loop itself is closing is the rest run without it, its waits blocking.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import logging
 import select
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from greenlet import getcurrent, greenlet
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 AT_ONCE = 16  # functions in flight on one loop; with the thread pool's, within the pool's connections
 
@@ -47,7 +53,21 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 class _OnLoop(greenlet):
     """A greenlet of `run`; its parent is the event loop's greenlet."""
 
-    detached = False  # its caller was cancelled: its waits block
+    detached = False  # the loop is gone (closing): its waits block
+
+
+@dataclass(slots=True)
+class _OffLoop:
+    """A call that `off_loop` asked the loop to run in a thread; its future once started."""
+
+    function: Callable[[], Any]
+    started: Future[Any] | None = None
+
+
+def on_the_loop() -> bool:
+    """Whether this code runs within `run`, its waits given to the loop."""
+    current = getcurrent()
+    return isinstance(current, _OnLoop) and not current.detached
 
 
 def wait(fileno: int, *, write: bool) -> bool | None:
@@ -61,6 +81,19 @@ def wait(fileno: int, *, write: bool) -> bool | None:
     return cast(bool, loop_greenlet.switch((fileno, write)))
 
 
+def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, which blocks on something else than a PostgreSQL socket (a payment
+    provider's HTTP call, a lock, a sleep): within `run`, in a thread of this module's while the
+    loop goes on; elsewhere here. It runs in this code's context (its contextvars)."""
+    current = getcurrent()
+    if not isinstance(current, _OnLoop) or current.detached:
+        return function(*args)
+    loop_greenlet = current.parent
+    assert loop_greenlet is not None
+    call = functools.partial(contextvars.copy_context().run, function, *args)
+    return cast(T, loop_greenlet.switch(_OffLoop(call)))
+
+
 def blocking_wait(fileno: int, *, write: bool) -> bool:
     """`wait` without a loop: this thread blocks (without the interpreter's lock) until the socket is
     readable, or with `write` writable; whether it is readable."""
@@ -69,7 +102,11 @@ def blocking_wait(fileno: int, *, write: bool) -> bool:
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:
-    """`function(*args)` on the event loop's thread; the loop goes on while it waits on a socket."""
+    """`function(*args)` on the event loop's thread; the loop goes on while it waits on a socket.
+
+    If the caller is cancelled meanwhile, the function goes on to its end on the loop, in a task of
+    its own (what it returns or raises is dropped), and the cancellation goes on: a unit of work is
+    never left half-done, and its waits never block the loop."""
     loop = asyncio.get_running_loop()
     turns = _turns.get(loop)
     if turns is None:
@@ -79,14 +116,54 @@ async def run(function: Callable[..., T], *args: Any) -> T:
         runner.gr_context = contextvars.copy_context()
         asked = runner.switch(*args)
         while not runner.dead:
-            fileno, write = asked
             try:
-                ready = await _ready(loop, fileno, write)
-            except BaseException:
-                _finish_blocking(runner, asked)
+                ok, answer = await _answer(loop, asked)
+            except asyncio.CancelledError:
+                _go_on_alone(loop, runner, asked)
                 raise
-            asked = runner.switch(ready)
+            asked = runner.switch(answer) if ok else runner.throw(answer)
         return cast(T, asked)
+
+
+Asked = tuple[int, bool] | _OffLoop  # what a function asks of the loop: a socket's wait, or a call
+
+
+async def _answer(loop: asyncio.AbstractEventLoop, asked: Asked) -> tuple[bool, Any]:
+    """The answer to hand the function: (True, what to return) or (False, what to raise)."""
+    if not isinstance(asked, _OffLoop):
+        return True, await _ready(loop, *asked)
+    if asked.started is None:
+        asked.started = _threads().submit(_outcome, asked.function)
+    # Shielded: a cancelled caller does not lose the call's outcome, which the function still needs.
+    return await asyncio.shield(asyncio.wrap_future(asked.started, loop=loop))
+
+
+def _outcome(function: Callable[[], Any]) -> tuple[bool, Any]:
+    """What the call returned, or raised, to be handed back to the function as it is."""
+    try:
+        return True, function()
+    except Exception as error:
+        return False, error
+
+
+def _go_on_alone(loop: asyncio.AbstractEventLoop, runner: _OnLoop, asked: Asked) -> None:
+    task = loop.create_task(_drive(loop, runner, asked))
+    _alone.add(task)
+    task.add_done_callback(_alone.discard)
+
+
+async def _drive(loop: asyncio.AbstractEventLoop, runner: _OnLoop, asked: Asked) -> None:
+    """The rest of a function whose caller was cancelled, on the loop; if the loop itself is closing
+    (this task cancelled), the rest without it."""
+    try:
+        while not runner.dead:
+            ok, answer = await _answer(loop, asked)
+            asked = runner.switch(answer) if ok else runner.throw(answer)
+    except asyncio.CancelledError:
+        _finish_blocking(runner, asked)
+        raise
+    except Exception:
+        log.warning("a function run on the loop failed after its caller was cancelled", exc_info=True)
 
 
 async def _ready(loop: asyncio.AbstractEventLoop, fileno: int, write: bool) -> bool:
@@ -107,12 +184,27 @@ async def _ready(loop: asyncio.AbstractEventLoop, fileno: int, write: bool) -> b
             loop.remove_writer(fileno)
 
 
-def _finish_blocking(runner: _OnLoop, asked: tuple[int, bool]) -> None:
+def _finish_blocking(runner: _OnLoop, asked: Asked) -> None:
     """Run the rest of the function here, its waits blocking; what it returns or raises is dropped."""
     runner.detached = True
     try:
         while not runner.dead:
-            fileno, write = asked
-            asked = runner.switch(blocking_wait(fileno, write=write))
+            if isinstance(asked, _OffLoop):
+                ok, outcome = _outcome(asked.function) if asked.started is None else asked.started.result()
+                asked = runner.switch(outcome) if ok else runner.throw(outcome)
+            else:
+                fileno, write = asked
+                asked = runner.switch(blocking_wait(fileno, write=write))
     except Exception:  # the caller was cancelled: nobody is left to tell
         pass
+
+
+_alone: set[asyncio.Task[None]] = set()  # functions going on after their caller was cancelled
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=AT_ONCE, thread_name_prefix="orderguard-off-loop")
+    return _pool

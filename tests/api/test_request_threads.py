@@ -14,6 +14,7 @@ import pytest
 from orderguard.api.app_factory import create_app
 from orderguard.app import accounts, cart, orders
 from orderguard.app.context import Context
+from orderguard.app.idempotency import IdempotencyKeys
 from orderguard.settings import Settings
 from tests.support import Api
 
@@ -44,11 +45,13 @@ def _on_event_loop() -> bool:
     return True
 
 
-def test_a_read_runs_on_the_event_loop_and_a_write_in_the_pool(
+def test_a_read_runs_on_the_event_loop_and_a_write_on_postgresql_too(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A GET runs on the event loop (orderguard.on_loop: on PostgreSQL the loop goes on while it
-    waits on the server); a write runs in the thread pool, where it may wait for a lock."""
+    waits on the server); a write too on PostgreSQL, where each of its waits is on a socket, and
+    in the thread pool on SQLite, where it may wait in the process for the file's write lock. So do
+    the Idempotency-Key's own units (the guard's)."""
     where: dict[str, bool] = {}
 
     def spied(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,14 +64,23 @@ def test_a_read_runs_on_the_event_loop_and_a_write_in_the_pool(
     monkeypatch.setattr(orders, "get_order", spied("get_order", orders.get_order))
     monkeypatch.setattr(cart, "view_cart", spied("view_cart", cart.view_cart))
     monkeypatch.setattr(cart, "add_item", spied("add_item", cart.add_item))
+    monkeypatch.setattr(IdempotencyKeys, "remember", spied("remember", IdempotencyKeys.remember))
     buyer = api.buyer()
     listing = api.listing()
     order = api.place(buyer, listing)
     assert api.order(order["id"], buyer)["id"] == order["id"]
     api.get("/v1/cart", buyer)
-    api.add(buyer, listing)
+    body = {"offer_id": listing.offer_id, "quantity": 1}
+    api.post("/v1/cart/items", buyer, body, expect=201, headers={"Idempotency-Key": "threads-1"})
 
-    assert where == {"get_order": True, "view_cart": True, "add_item": False}
+    on_postgresql = api.ctx.units.waits_only_on_sockets
+    assert on_postgresql == (api.ctx.engine.dialect.name == "postgresql")
+    assert where == {
+        "get_order": True,
+        "view_cart": True,
+        "add_item": on_postgresql,
+        "remember": on_postgresql,
+    }
 
 
 def test_a_read_on_the_event_loop_still_refuses_a_revoked_token(api: Api) -> None:

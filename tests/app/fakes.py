@@ -1054,6 +1054,8 @@ class FakeUnitOfWork:
 class FakeDatabase:
     """The fake's rows and the units of work over them (the port's UnitsOfWork)."""
 
+    waits_only_on_sockets = False
+
     def __init__(self) -> None:
         self.rows = Rows()
         self.held: set[str] = set()  # subject ids another transaction holds (for SKIP LOCKED)

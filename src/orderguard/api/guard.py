@@ -42,12 +42,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 import anyio
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderguard.api.auth import bearer_token
+from orderguard.api.handoff import Runner, runner_for
 from orderguard.api.problems import problem
 from orderguard.app.accounts import token_caller
 from orderguard.app.context import Context, Principal
@@ -187,9 +187,10 @@ class RequestGuard:
                 [scope["method"].encode(), scope["path"].encode(), scope["query_string"], _canonical(body)]
             )
         ).hexdigest()
-        # One hand-off to the thread pool for both: who the caller is, then their key.
+        # One hand-off (on PostgreSQL none: api/handoff.py) for both: who the caller is, then their key.
         ctx = request.app.state.ctx
-        reserved = await run_in_threadpool(self._reserve, ctx, token, key, digest) if token else None
+        run = runner_for(ctx)
+        reserved = await run(self._reserve, ctx, token, key, digest) if token else None
         if reserved is None:
             # No caller to scope the key to: replaying would hand one anonymous caller another's
             # response (a new sandbox account's token), and storing a 401 would burn the key.
@@ -207,7 +208,7 @@ class RequestGuard:
             )
             await replay(scope, receive, send)
         else:
-            await self._run_holding(found, scope, receive, send)
+            await self._run_holding(found, scope, receive, send, run)
 
     def _reserve(
         self, ctx: Context, token: str, key: str, digest: str
@@ -216,8 +217,11 @@ class RequestGuard:
         transaction."""
         return self.keys.reserve_as(token_caller(token, ctx.clock), key, digest)
 
-    async def _run_holding(self, held: Reservation, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the request while holding its key; store its response before the client sees it."""
+    async def _run_holding(
+        self, held: Reservation, scope: Scope, receive: Receive, send: Send, run: Runner
+    ) -> None:
+        """Run the request while holding its key; store its response before the client sees it.
+        `run` runs the key's units of work (`api/handoff.py`)."""
         start: Message | None = None
         parts: list[bytes] = []
 
@@ -237,27 +241,25 @@ class RequestGuard:
         except BaseException:
             with anyio.CancelScope(shield=True):  # also when the request itself was cancelled
                 await _stop(heartbeat)
-                await self._release(held)
+                await self._release(held, run)
             raise
         await _stop(heartbeat)
         if start is None:  # the app sent nothing: let the server answer 500
-            await self._release(held)
+            await self._release(held, run)
             return
         status: int = start["status"]
         content = b"".join(parts)
         if status >= 500 or status in NOT_STORED:
-            await self._release(held)
+            await self._release(held, run)
         else:
             headers = dict(_decoded(start.get("headers", ())))
             try:
-                kept = await run_in_threadpool(
-                    self.keys.remember, held, status, headers.get("content-type"), content
-                )
+                kept = await run(self.keys.remember, held, status, headers.get("content-type"), content)
                 if not kept:
                     log.warning("Idempotency-Key %r was taken over before its response was stored", held.key)
             except Exception:
                 log.exception("storing the response for Idempotency-Key %r failed; releasing it", held.key)
-                await self._release(held)
+                await self._release(held, run)
         await send(start)
         await send({"type": "http.response.body", "body": content, "more_body": False})
 
@@ -273,9 +275,9 @@ class RequestGuard:
             except Exception:
                 log.exception("renewing the lease of Idempotency-Key %r failed; will try again", held.key)
 
-    async def _release(self, held: Reservation) -> None:
+    async def _release(self, held: Reservation, run: Runner) -> None:
         try:
-            await run_in_threadpool(self.keys.release, held)
+            await run(self.keys.release, held)
         except Exception:  # the lease runs out on its own
             log.exception("releasing Idempotency-Key %r failed", held.key)
 

@@ -11,9 +11,13 @@
   waits, so a thread would run it no sooner: the hand-off to it and back, and the interpreter's
   lock passed between the threads, cost a read about as much CPU again as the read itself
   (benchmarks/README.md, issue #12, eleventh change). A read's only other wait is an uploaded file
-  read from the files directory (a proof or evidence, within the policy's size limit). A write
-  stays in the pool: on SQLite it may wait for another process's write lock (busy_timeout), which
-  the event loop must never do, and its use case may call the payment provider.
+  read from the files directory (a proof or evidence, within the policy's size limit).
+- A write with a caller runs there too on PostgreSQL, where each of its waits is on a socket
+  (`api/handoff.py`; its statements run through SQLAlchemy also wait through the loop,
+  `store.pg_wire.LoopConnection`; a payment provider that calls out over the network does so
+  through `on_loop.off_loop`). On SQLite, and for an operation without a caller (the sandbox's,
+  whose clock advance waits on a lock), it stays in the pool: SQLite's write may wait for another
+  process's write lock (busy_timeout), which the event loop must never do.
 - A POST declares the `Idempotency-Key` header (the request guard handles it), and the guard's
   answers: 409 for a key still in use, 422 for a reused or invalid key.
 - An operation with a body declares the guard's answers to bodies: 408 too slow, 413 too large,
@@ -36,11 +40,11 @@ from typing import Any
 
 from fastapi import Depends, Request, Response, params
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from orderguard import on_loop
 from orderguard.api.auth import Credentials, bearer_credentials, context, current_principal
+from orderguard.api.handoff import runner_for
 from orderguard.api.problems import errors
 from orderguard.api.schemas import idempotency_key
 from orderguard.app.accounts import CallerChanged
@@ -161,10 +165,11 @@ def in_one_handoff(
 
     run = authenticated_in_one_unit if reads_only and callers else authenticated
 
-    runner = on_loop.run if reads_only else run_in_threadpool
-
     async def handoff(**values: Any) -> Any:
-        return await runner(run, values)
+        if reads_only:
+            return await on_loop.run(run, values)
+        credentials: Credentials | None = values[callers[0]] if callers else None
+        return await runner_for(credentials.ctx if credentials is not None else None)(run, values)
 
     handoff.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):

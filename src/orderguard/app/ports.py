@@ -718,6 +718,11 @@ class UnitOfWork(Protocol):
 class UnitsOfWork(Protocol):
     """Opens units of work over one database."""
 
+    # Whether every wait of a unit is on the database's socket (PostgreSQL: `orderguard.on_loop`
+    # can give the event loop back meanwhile), so that units may run on the event loop. SQLite's
+    # writes wait in the process for the file's write lock, which the loop must never do.
+    waits_only_on_sockets: bool
+
     def writing(self) -> AbstractContextManager[UnitOfWork]:
         """A writing unit: commits when the block ends, rolls back when it raises.
 

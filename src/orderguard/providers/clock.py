@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine, event
 
+from orderguard import on_loop
 from orderguard.store.clock_repo import init_sandbox_clock, move_sandbox_clock_to, sandbox_clock_now
 from orderguard.store.db import make_engine, reading, unit_of_work
 
@@ -58,7 +59,9 @@ class VirtualClock:
         with unit_of_work(engine) as conn:
             _, self.started_at = init_sandbox_clock(conn, first)
         url = engine.url.render_as_string(hide_password=False)
-        pool = {} if engine.dialect.name == "sqlite" else {"pool_size": 2, "max_overflow": 8}
+        # Room for every function on the event loop at once (orderguard/on_loop.py), each reading
+        # the time: one that found this pool empty would block the loop, and the readers with it.
+        pool = {} if engine.dialect.name == "sqlite" else {"pool_size": 2, "max_overflow": on_loop.AT_ONCE}
         self._reader = make_engine(url, **pool)
         event.listen(engine, "engine_disposed", lambda _engine: self._reader.dispose())
 

@@ -58,6 +58,10 @@ class RefundStatus:
 
 
 class PaymentProvider(Protocol):
+    """A payment provider. On PostgreSQL a write's use case runs on the event loop (api/handoff.py):
+    an implementation that waits on the network (an HTTP call) must do so through
+    `orderguard.on_loop.off_loop`, which runs it in a thread there and as it is elsewhere."""
+
     def capture(self, method: str, amount: int, currency: str, reference: str) -> str:
         """Take the money now; returns the provider's reference or raises PaymentDeclined."""
         ...

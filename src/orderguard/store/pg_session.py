@@ -51,7 +51,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 
-from orderguard.store.pg_wire import Answer, Outgoing, Wire
+from orderguard.store.pg_wire import Answer, LoopConnection, Outgoing, Wire
 
 PING_AFTER_IDLE = 10.0  # seconds in the pool after which a connection is checked before use
 _SESSION = "orderguard_pg_session"
@@ -199,6 +199,10 @@ def _server_spoke(driver: Any) -> bool:
 def install(engine: Engine, *, read_only: str) -> None:
     """Wire the session into a PostgreSQL engine's connections and transactions; a connection whose
     execution option `read_only` is set runs its units without BEGIN and COMMIT (reads only)."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> LoopConnection:
+        return LoopConnection.connect(*cargs, **cparams)
 
     @event.listens_for(engine, "connect")
     def _on_connect(driver: Any, record: Any) -> None:

@@ -34,7 +34,9 @@ from typing import Any
 
 from psycopg import Connection, errors, pq
 from psycopg._queries import _query2pg_nocache
+from psycopg.abc import PQGen
 from psycopg.adapt import PyFormat, Transformer
+from psycopg.waiting import READY_R, READY_W, WAIT_W
 
 from orderguard import on_loop
 
@@ -79,6 +81,25 @@ def wait(fileno: int, *, write: bool) -> bool:
     if on_loop_answer is not None:
         return on_loop_answer
     return on_loop.blocking_wait(fileno, write=write)
+
+
+class LoopConnection(Connection[Any]):
+    """A psycopg connection whose waits on the server, within `on_loop.run`, give the event loop
+    back as `Wire`'s do: a statement run through SQLAlchemy's own execution (or a rollback) then
+    never holds up the loop while the server makes it wait, for a row lock say, on a transaction
+    whose function is suspended on the same loop. Elsewhere it waits as psycopg does."""
+
+    def wait(self, gen: PQGen[Any], interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is not None or not on_loop.on_the_loop():
+            return super().wait(gen, interval, timeout)
+        fileno = self.pgconn.socket
+        try:
+            waiting_for = next(gen)
+            while True:
+                readable = on_loop.wait(fileno, write=bool(waiting_for & WAIT_W))
+                waiting_for = gen.send(READY_R if readable else READY_W)
+        except StopIteration as done:
+            return done.value
 
 
 class Wire:

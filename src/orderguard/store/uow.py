@@ -691,6 +691,7 @@ class SqlUnitsOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.waits_only_on_sockets = engine.dialect.name == "postgresql"
 
     def writing(self) -> AbstractContextManager[UnitOfWork]:
         shared = _shared_reading.get()
