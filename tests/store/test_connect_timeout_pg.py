@@ -7,19 +7,21 @@ from typing import Any
 from sqlalchemy import event, text
 
 from orderguard.store.db import CONNECT_TIMEOUT_SECONDS, make_engine
+from orderguard.store.pg_wire import LoopConnection
 
 
 def _connect_params(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     seen: dict[str, Any] = {}
 
-    @event.listens_for(engine, "do_connect")
+    @event.listens_for(engine, "do_connect", insert=True)  # before the one that connects (pg_session)
     def _record(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
         seen.update(params)
 
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
+            assert isinstance(conn.connection.driver_connection, LoopConnection)
     finally:
         engine.dispose()
     return seen
