@@ -17,7 +17,8 @@ PREFIX = "ORDERGUARD_"
 SQLITE_EXAMPLE = "sqlite:///var/orderguard.db"
 POSTGRES_EXAMPLE = "postgresql+psycopg://user@host:5432/dbname"
 # At most as many as the database pool keeps connections open (store/db.POOL_SIZE); its overflow
-# leaves room for the reads run on the event loop (orderguard/on_loop.AT_ONCE).
+# leaves room for the functions run on the event loop (orderguard/on_loop.AT_ONCE: the reads, and on
+# PostgreSQL the writes).
 MAX_REQUEST_THREADS = 20
 # Two on either database (issue #12, benchmarks/README.md). On SQLite a request is CPU work from end
 # to end, and SQLite releases the interpreter's lock around every row it steps: with 16 threads the
@@ -67,9 +68,10 @@ class Settings(BaseSettings):
     # Read by store/driver.py when it is imported; declared here so that a value it cannot take is
     # refused like any other.
     sqlite_direct: bool = True
-    # Threads that run the API's blocking work (writes, token lookups, Idempotency-Keys; a read runs on
-    # the event loop) at once, per process: few, since more only contend for the interpreter's lock
-    # (`DEFAULT_REQUEST_THREADS`).
+    # Threads that run the API's blocking work (on SQLite the writes and their Idempotency-Keys; the
+    # token lookups of async routes and the sandbox's operations; reads, and on PostgreSQL writes, run
+    # on the event loop, api/handoff.py) at once, per process: few, since more only contend for the
+    # interpreter's lock (`DEFAULT_REQUEST_THREADS`).
     request_threads: int = Field(default=DEFAULT_REQUEST_THREADS, ge=1, le=MAX_REQUEST_THREADS)
 
     @field_validator("database_url")
