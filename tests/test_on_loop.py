@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -141,14 +141,30 @@ def test_at_most_at_once_functions_are_in_flight(monkeypatch: pytest.MonkeyPatch
             b.close()
 
 
-def test_postgresql_reads_on_one_loop_overlap_their_waits(pg_url: str) -> None:
-    """A slow read waits on the server; a quick one on the same loop starts, and ends, meanwhile."""
+def _through_wire(driver: psycopg.Connection[Any], sleep: float) -> None:
+    Wire(driver).exchange([("SELECT pg_sleep(%(s)s)", {"s": sleep}, False)])
+
+
+def _through_psycopg(driver: psycopg.Connection[Any], sleep: float) -> None:
+    driver.execute("SELECT pg_sleep(%s)", (sleep,))  # as SQLAlchemy's execution runs a statement
+
+
+@pytest.mark.parametrize(
+    ("connect", "send"),
+    [(psycopg.Connection.connect, _through_wire), (pg_wire.LoopConnection.connect, _through_psycopg)],
+    ids=["wire", "psycopg-on-a-loop-connection"],
+)
+def test_postgresql_reads_on_one_loop_overlap_their_waits(
+    pg_url: str, connect: Callable[..., psycopg.Connection[Any]], send: Callable[..., None]
+) -> None:
+    """A slow read waits on the server; a quick one on the same loop starts, and ends, meanwhile:
+    through `Wire`, and through psycopg's own waits on a `LoopConnection`."""
     url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     log: list[str] = []
 
     def read(name: str, sleep: float, driver: psycopg.Connection[Any]) -> None:
         log.append(f"{name} sent")
-        Wire(driver).exchange([("SELECT pg_sleep(%(s)s)", {"s": sleep}, False)])
+        send(driver, sleep)
         log.append(f"{name} answered")
 
     async def both(slow: psycopg.Connection[Any], quick: psycopg.Connection[Any]) -> None:
@@ -157,7 +173,7 @@ def test_postgresql_reads_on_one_loop_overlap_their_waits(pg_url: str) -> None:
         await on_loop.run(read, "quick", 0, quick)
         await first
 
-    with psycopg.connect(url, autocommit=True) as slow, psycopg.connect(url, autocommit=True) as quick:
+    with connect(url, autocommit=True) as slow, connect(url, autocommit=True) as quick:
         asyncio.run(both(slow, quick))
     assert log == ["slow sent", "quick sent", "quick answered", "slow answered"]
 
@@ -196,26 +212,3 @@ def test_off_loop_runs_a_blocking_call_in_a_thread_while_the_loop_goes_on() -> N
     assert thread.startswith("orderguard-off-loop") and error == "the provider said no"
     assert log == ["call blocking", "the loop ran meanwhile"]
     assert on_loop.off_loop(len, "abc") == 3  # outside `run`: called where it is
-
-
-def test_psycopgs_own_waits_give_the_loop_back(pg_url: str) -> None:
-    """A statement run by psycopg itself (as SQLAlchemy's execution runs it) on a LoopConnection
-    waits through the loop: a quick one on the same loop is answered first."""
-    url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    log: list[str] = []
-
-    def read(name: str, sleep: float, driver: psycopg.Connection[Any]) -> None:
-        log.append(f"{name} sent")
-        driver.execute("SELECT pg_sleep(%s)", (sleep,))
-        log.append(f"{name} answered")
-
-    async def both(slow: psycopg.Connection[Any], quick: psycopg.Connection[Any]) -> None:
-        first = asyncio.ensure_future(on_loop.run(read, "slow", 0.5, slow))
-        await asyncio.sleep(0)
-        await on_loop.run(read, "quick", 0, quick)
-        await first
-
-    connect = pg_wire.LoopConnection.connect
-    with connect(url, autocommit=True) as slow, connect(url, autocommit=True) as quick:
-        asyncio.run(both(slow, quick))
-    assert log == ["slow sent", "quick sent", "quick answered", "slow answered"]
