@@ -113,6 +113,29 @@ def test_a_cancelled_caller_leaves_the_function_finished_not_half_done(
     assert log == ["begun", "waiting", "woken", "ended"]
 
 
+def test_a_cancelled_callers_function_goes_on_waiting_through_the_loop(
+    pair: tuple[socket.socket, ...],
+) -> None:
+    """Its waits never block the loop: a write waiting for a lock that another function on the same
+    loop holds must let that function go on."""
+    reader, writer = pair
+    log: list[str] = []
+
+    async def cancelled() -> None:
+        waiting = asyncio.ensure_future(on_loop.run(_receive, reader, log))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        log.append("the loop goes on")  # the function still waits for its answer
+        writer.send(b"late")
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    asyncio.run(cancelled())
+    assert log == ["waiting", "the loop goes on", "woken"]
+
+
 def test_at_most_at_once_functions_are_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(on_loop, "AT_ONCE", 2)
     pairs = [socket.socketpair() for _ in range(3)]  # a socket each, as each has its connection

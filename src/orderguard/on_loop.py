@@ -121,6 +121,9 @@ async def run(function: Callable[..., T], *args: Any) -> T:
             except asyncio.CancelledError:
                 _go_on_alone(loop, runner, asked)
                 raise
+            except BaseException:  # the loop could not wait (a socket it refused): finish without it
+                _finish_blocking(runner, asked)
+                raise
             asked = runner.switch(answer) if ok else runner.throw(answer)
         return cast(T, asked)
 
