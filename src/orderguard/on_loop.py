@@ -64,20 +64,26 @@ class _OffLoop:
     started: Future[Any] | None = None
 
 
+def _loop_greenlet() -> greenlet | None:
+    """Within `run`, the loop's greenlet that this code's asks go to; elsewhere None."""
+    current = getcurrent()
+    if not isinstance(current, _OnLoop) or current.detached:
+        return None
+    assert current.parent is not None  # made by `run`, under the loop's own greenlet
+    return current.parent
+
+
 def on_the_loop() -> bool:
     """Whether this code runs within `run`, its waits given to the loop."""
-    current = getcurrent()
-    return isinstance(current, _OnLoop) and not current.detached
+    return _loop_greenlet() is not None
 
 
 def wait(fileno: int, *, write: bool) -> bool | None:
     """Within `run`: the loop goes on until the socket is readable (with `write`: readable or
     writable); whether it is readable. Elsewhere None: the caller blocks (`blocking_wait`)."""
-    current = getcurrent()
-    if not isinstance(current, _OnLoop) or current.detached:
+    loop_greenlet = _loop_greenlet()
+    if loop_greenlet is None:
         return None
-    loop_greenlet = current.parent
-    assert loop_greenlet is not None  # made by `run`, under the loop's own greenlet
     return cast(bool, loop_greenlet.switch((fileno, write)))
 
 
@@ -85,11 +91,9 @@ def off_loop(function: Callable[..., T], *args: Any) -> T:
     """`function(*args)`, which blocks on something else than a PostgreSQL socket (a payment
     provider's HTTP call, a lock, a sleep): within `run`, in a thread of this module's while the
     loop goes on; elsewhere here. It runs in this code's context (its contextvars)."""
-    current = getcurrent()
-    if not isinstance(current, _OnLoop) or current.detached:
+    loop_greenlet = _loop_greenlet()
+    if loop_greenlet is None:
         return function(*args)
-    loop_greenlet = current.parent
-    assert loop_greenlet is not None
     call = functools.partial(contextvars.copy_context().run, function, *args)
     return cast(T, loop_greenlet.switch(_OffLoop(call)))
 
@@ -198,7 +202,7 @@ def _finish_blocking(runner: _OnLoop, asked: Asked) -> None:
             else:
                 fileno, write = asked
                 asked = runner.switch(blocking_wait(fileno, write=write))
-    except Exception:  # the caller was cancelled: nobody is left to tell
+    except Exception:  # the caller is gone (cancelled, or the loop failed it): nobody is left to tell
         pass
 
 
