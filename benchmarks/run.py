@@ -16,7 +16,8 @@ call (card, captured at once), one transaction each. The timed journey per buyer
 On PostgreSQL the orders line also gives the round trips to the server per command, counted on
 a few journeys of their own after the timed ones (benchmarks/round_trips.py), and the same
 journey on an idealised schema in raw psycopg (benchmarks/ideal_schema_pg.py) is timed as a
-bound, with OrderGuard's ratio to it.
+bound, with OrderGuard's ratio to it. Both are also timed with several buyers at once, in two
+processes, as a served OrderGuard meets them (benchmarks/orders_at_once.py).
 """
 
 from __future__ import annotations
@@ -342,6 +343,8 @@ def check_fired_once(ctx: Context, backend: str, firings: int) -> None:
 
 
 def print_table(results: list[Result]) -> None:
+    from benchmarks import orders_at_once as at_once  # it imports this module
+
     head = (
         f"{'backend':<11} {'benchmark':<21} {'count':>7} {'seconds':>8} {'per second':>11}"
         f" {'CPU s':>6} {'per CPU s':>10}  notes"
@@ -365,6 +368,16 @@ def print_table(results: list[Result]) -> None:
             placed = next(
                 (o for o in results if o.backend == r.backend and o.metric == "orders placed+paid"), None
             )
+            if placed:
+                notes += f"; OrderGuard at {placed.per_second / r.per_second:.0%} of it"
+        elif r.metric == at_once.METRIC:
+            notes = (
+                f"{at_once.PROCESSES} processes x {at_once.AT_ONCE} buyers at a time, the same journey"
+                " (benchmarks/orders_at_once.py)"
+            )
+        elif r.metric == at_once.IDEAL_METRIC:
+            notes = "the ideal schema in raw psycopg, the same processes and buyers"
+            placed = next((o for o in results if o.metric == at_once.METRIC), None)
             if placed:
                 notes += f"; OrderGuard at {placed.per_second / r.per_second:.0%} of it"
         elif r.metric.startswith("orders"):
@@ -412,8 +425,8 @@ def main(
         f" one pay call each), {firings} pay-by deadlines fired"
     )
     print(
-        f"machine: {os.cpu_count()} CPUs, {cpu_model()}; single-threaded, in-process"
-        f" (and firings by {FIRING_WORKERS} worker processes on PostgreSQL)"
+        f"machine: {os.cpu_count()} CPUs, {cpu_model()}; single-threaded, in-process (and on PostgreSQL,"
+        f" firings by {FIRING_WORKERS} worker processes, orders also by buyers at once)"
     )
     runs: list[tuple[str, Callable[[str, str, int], Result], int]] = [
         ("orders", bench_orders, orders),
@@ -422,7 +435,7 @@ def main(
     results: list[Result] = []
     # Progress on stderr (a terminal only; see orderguard/observability/progress.py): which run is
     # going and since when. Its refresh thread wakes 4 times a second; with stderr not a terminal, no bar.
-    steps = 2 * len(runs) + 2 + (4 if approvals else 0) + (2 if escalations else 0)
+    steps = 2 * len(runs) + 3 + (4 if approvals else 0) + (2 if escalations else 0)
     with progress("benchmarks", total=steps) as advance:
         for suffix, bench, n in runs:
             advance(0, description=f"SQLite: {suffix} ({n})")
@@ -436,6 +449,7 @@ def main(
             advance(1)
         from benchmarks.ideal_schema import bench_ideal_schema  # these import this module
         from benchmarks.ideal_schema_pg import bench_ideal_schema_pg
+        from benchmarks.orders_at_once import bench_ideal_at_once, bench_orders_at_once
         from benchmarks.sql_floor import bench_orders_sql_floor
 
         advance(0, description=f"SQLite: orders, SQL alone and ideal schema ({orders})")
@@ -444,6 +458,10 @@ def main(
         advance(0, description=f"PostgreSQL: orders, ideal schema ({orders})")
         results[4:4] = [bench_ideal_schema_pg(pg_url, orders)]
         print("  done: PostgreSQL orders, ideal schema", flush=True)
+        advance(1, description=f"PostgreSQL: orders by buyers at once, and the ideal schema so ({orders})")
+        with postgres_url(pg_url, "orders_at_once") as url:
+            results[5:5] = [bench_orders_at_once(url, orders), bench_ideal_at_once(pg_url, orders)]
+        print("  done: PostgreSQL orders by buyers at once, and the ideal schema so", flush=True)
         advance(1, description=f"PostgreSQL: firings by {FIRING_WORKERS} workers ({firings})")
         with postgres_url(pg_url, "firings_workers") as url:
             results.append(bench_firings_concurrent(url, "PostgreSQL", firings))

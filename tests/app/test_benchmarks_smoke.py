@@ -86,3 +86,12 @@ def test_http_edge_benchmark_runs_every_load_on_sqlite_beside_the_bare_app() -> 
     assert mix.counts.get("add 201", 0) > 0
     assert mix.counts.get("pay 201", 0) > 0  # cycles went through: checkout parsed, orders paid
     assert all(f.requests > 0 and f.p99_ms > 0 and f.server_cpu_s > 0 for f in figures)
+
+
+def test_orders_at_once_pays_every_order_on_postgresql(pg_url: str) -> None:
+    from benchmarks.orders_at_once import AT_ONCE, PROCESSES, bench_ideal_at_once, bench_orders_at_once
+
+    orders = PROCESSES * AT_ONCE * 4 + 3  # each buyer thread more than one journey, one cart short
+    # Each raises unless every order ends paid (and OrderGuard's payments captured), warm-up apart.
+    assert bench_orders_at_once(pg_url, orders).count == orders
+    assert bench_ideal_at_once(pg_url, orders).count == orders
