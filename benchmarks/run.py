@@ -57,6 +57,10 @@ STORES_PER_CART = 4  # one checkout places this many orders
 STOCK = 2_000_000_000  # plenty: stock never runs out during a run
 FIRE_LIMIT = 500
 FIRING_WORKERS = 2  # worker processes of the concurrent firing benchmark (PostgreSQL only)
+# Batches in flight in a worker process that runs alone on PostgreSQL, as README.md advises for one
+# worker on 2 cores (`orderguard worker --connections 2`); each of FIRING_WORKERS keeps one, the
+# default. The peers' procrastinate is likewise given its best concurrency (../shared/peers).
+ALONE_CONNECTIONS = 2
 WORKER_TIMEOUT = 600  # seconds: a worker that died fails the run instead of hanging it
 ADDRESS = Address("Bench Buyer", "1 Bench Street", "Testville", "10001", "US")
 
@@ -247,8 +251,11 @@ def drain_like_a_worker(ctx: Context, connections: int = 1) -> int:
     return stats.batches + connections  # each connection ends on a round that finds nothing due
 
 
-def bench_firings(url: str, backend: str, firings: int) -> Result:
-    """Fire `firings` due pay-by deadlines (unpaid orders expire) as one worker process does."""
+def bench_firings(url: str, backend: str, firings: int, connections: int | None = None) -> Result:
+    """Fire `firings` due pay-by deadlines (unpaid orders expire) as one worker process does, with
+    `connections` batches in flight: by default ALONE_CONNECTIONS on PostgreSQL, one on SQLite."""
+    if connections is None:
+        connections = ALONE_CONNECTIONS if backend == "PostgreSQL" else 1
     ctx, fixed = new_context(url)
     try:
         place_unpaid_orders(ctx, firings)
@@ -256,11 +263,12 @@ def bench_firings(url: str, backend: str, firings: int) -> Result:
         prepare()  # as a worker process does once, before its first round (the peers connect untimed too)
         cpu = time.process_time()
         started = time.perf_counter()
-        rounds = drain_like_a_worker(ctx)
+        rounds = drain_like_a_worker(ctx, connections)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
         check_fired_once(ctx, backend, firings)
-        return Result(backend, "deadline firings", firings, elapsed, cpu, {"rounds": rounds})
+        metric = "deadline firings" if connections == 1 else f"firings, {connections} connections"
+        return Result(backend, metric, firings, elapsed, cpu, {"rounds": rounds, "connections": connections})
     finally:
         ctx.engine.dispose()
 
@@ -346,7 +354,7 @@ def print_table(results: list[Result]) -> None:
     from benchmarks import orders_at_once as at_once  # it imports this module
 
     head = (
-        f"{'backend':<11} {'benchmark':<21} {'count':>7} {'seconds':>8} {'per second':>11}"
+        f"{'backend':<11} {'benchmark':<22} {'count':>7} {'seconds':>8} {'per second':>11}"
         f" {'CPU s':>6} {'per CPU s':>10}  notes"
     )
     print()
@@ -388,11 +396,13 @@ def print_table(results: list[Result]) -> None:
             notes = f"{int(r.detail['rounds'])} fire_due calls of up to {FIRE_LIMIT}"
             if "firings" in r.metric:
                 notes += " (as scheduler.worker.run drains)"
+            if (connections := int(r.detail.get("connections", 1))) > 1:
+                notes += f"; {connections} batches in flight (orderguard worker --connections {connections})"
         else:
             notes = "approve + refund sent to the provider after commit: 3 transactions each"
         per_cpu = r.count / r.cpu_seconds if r.cpu_seconds else float("inf")
         print(
-            f"{r.backend:<11} {r.metric:<21} {r.count:>7} {r.seconds:>8.2f} {r.per_second:>11,.0f}"
+            f"{r.backend:<11} {r.metric:<22} {r.count:>7} {r.seconds:>8.2f} {r.per_second:>11,.0f}"
             f" {r.cpu_seconds:>6.2f} {per_cpu:>10,.0f}  {notes}"
         )
     print(
@@ -435,7 +445,7 @@ def main(
     results: list[Result] = []
     # Progress on stderr (a terminal only; see orderguard/observability/progress.py): which run is
     # going and since when. Its refresh thread wakes 4 times a second; with stderr not a terminal, no bar.
-    steps = 2 * len(runs) + 3 + (4 if approvals else 0) + (2 if escalations else 0)
+    steps = 2 * len(runs) + 4 + (4 if approvals else 0) + (2 if escalations else 0)
     with progress("benchmarks", total=steps) as advance:
         for suffix, bench, n in runs:
             advance(0, description=f"SQLite: {suffix} ({n})")
@@ -466,6 +476,10 @@ def main(
         with postgres_url(pg_url, "firings_workers") as url:
             results.append(bench_firings_concurrent(url, "PostgreSQL", firings))
             print(f"  done: {results[-1].backend} {results[-1].metric}", flush=True)
+        advance(1, description=f"PostgreSQL: firings by one worker on one connection ({firings})")
+        with postgres_url(pg_url, "firings_one_connection") as url:
+            results.append(bench_firings(url, "PostgreSQL", firings, connections=1))
+            print(f"  done: {results[-1].backend} {results[-1].metric} (one connection)", flush=True)
         advance(1)
         if approvals:
             from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals

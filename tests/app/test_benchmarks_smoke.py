@@ -90,8 +90,20 @@ def test_http_edge_benchmark_runs_every_load_on_sqlite_beside_the_bare_app() -> 
 
 def test_orders_at_once_pays_every_order_on_postgresql(pg_url: str) -> None:
     from benchmarks.orders_at_once import AT_ONCE, PROCESSES, bench_ideal_at_once, bench_orders_at_once
+    from benchmarks.run import postgres_url
 
     orders = PROCESSES * AT_ONCE * 4 + 3  # each buyer thread more than one journey, one cart short
-    # Each raises unless every order ends paid (and OrderGuard's payments captured), warm-up apart.
-    assert bench_orders_at_once(pg_url, orders).count == orders
+    # Each raises unless every order ends paid (and OrderGuard's payments captured), warm-up apart;
+    # in databases of their own, beside the session's (whose counts they would read).
+    with postgres_url(pg_url, "smoke_at_once") as url:
+        assert bench_orders_at_once(url, orders).count == orders
     assert bench_ideal_at_once(pg_url, orders).count == orders
+
+
+def test_a_lone_worker_fires_each_deadline_once_with_two_connections_on_postgresql(pg_url: str) -> None:
+    from benchmarks.run import ALONE_CONNECTIONS, postgres_url
+
+    with postgres_url(pg_url, "smoke_firings") as url:
+        result = bench_firings(url, "PostgreSQL", 1200)  # raises unless each fired exactly once
+    assert result.detail["connections"] == ALONE_CONNECTIONS > 1
+    assert result.count == 1200  # three batches of 500: the connections take turns
