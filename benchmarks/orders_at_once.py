@@ -67,6 +67,18 @@ def _journeys(journeys: Sequence[Callable[[], None]], at_once: int) -> None:
         raise failures[0]
 
 
+def _timed_when_released(
+    journeys: Sequence[Callable[[], None]], ready: Event, go: Event, results: Queue[Timing]
+) -> None:
+    """Say this process is ready, wait for the release, then run `journeys` AT_ONCE at a time, timed."""
+    ready.set()
+    go.wait()
+    cpu = time.process_time()
+    started = time.perf_counter()  # CLOCK_MONOTONIC on Linux: comparable between processes
+    _journeys(journeys, AT_ONCE)
+    results.put((started, time.perf_counter(), time.process_time() - cpu))
+
+
 def _orderguard_journey(ctx: Context, buyer: Principal, offer_ids: list[str]) -> Callable[[], None]:
     def journey() -> None:
         for offer_id in offer_ids:
@@ -90,12 +102,7 @@ def _orderguard_process(
             _orderguard_journey(ctx, buyer, offer_ids[:stores])
             for buyer, stores in bench.make_buyers(ctx, orders)
         ]
-        ready.set()
-        go.wait()
-        cpu = time.process_time()
-        started = time.perf_counter()
-        _journeys(timed, AT_ONCE)
-        results.put((started, time.perf_counter(), time.process_time() - cpu))
+        _timed_when_released(timed, ready, go, results)
     finally:
         ctx.engine.dispose()
 
@@ -119,13 +126,7 @@ def _ideal_process(
             (first_buyer + start, stores[: min(bench.STORES_PER_CART, orders - start)])
             for start in range(0, orders, bench.STORES_PER_CART)
         ]
-        journeys = on_own_connection(timed)
-        ready.set()
-        go.wait()
-        cpu = time.process_time()
-        started = time.perf_counter()
-        _journeys(journeys, AT_ONCE)
-        results.put((started, time.perf_counter(), time.process_time() - cpu))
+        _timed_when_released(on_own_connection(timed), ready, go, results)
     finally:
         for db in connections:
             db.close()

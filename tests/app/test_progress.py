@@ -65,7 +65,15 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
 ) -> None:
     from contextlib import nullcontext
 
-    from benchmarks import cancellations, disputes, ideal_schema, ideal_schema_pg, run, sql_floor
+    from benchmarks import (
+        cancellations,
+        disputes,
+        ideal_schema,
+        ideal_schema_pg,
+        orders_at_once,
+        run,
+        sql_floor,
+    )
 
     def stub(metric: str) -> Any:
         return lambda *args: run.Result(args[1] if len(args) > 1 else "SQLite", metric, 6, 0.1, 0.1, {})
@@ -74,7 +82,21 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
     monkeypatch.setattr(run, "postgres_url", lambda server, suffix: nullcontext("postgresql://unused"))
     monkeypatch.setattr(run, "bench_orders", stub("orders placed+paid"))
     monkeypatch.setattr(
-        run, "bench_firings", lambda *a: run.Result(a[1], "deadline firings", 6, 0.1, 0.1, {"rounds": 1})
+        run,
+        "bench_firings",
+        lambda *a, connections=None: run.Result(
+            a[1], "deadline firings", 6, 0.1, 0.1, {"rounds": 1, "connections": connections or 1}
+        ),
+    )
+    monkeypatch.setattr(
+        orders_at_once,
+        "bench_orders_at_once",
+        lambda url, n: run.Result("PostgreSQL", orders_at_once.METRIC, n, 0.1, 0.1),
+    )
+    monkeypatch.setattr(
+        orders_at_once,
+        "bench_ideal_at_once",
+        lambda url, n: run.Result("PostgreSQL", orders_at_once.IDEAL_METRIC, n, 0.1, 0.1),
     )
     monkeypatch.setattr(
         run,
@@ -127,9 +149,11 @@ def test_the_benchmarks_show_their_progress_and_print_only_results_on_stdout(
 
     monkeypatch.setattr(run, "progress", recorded)
     results = run.main(orders=6, firings=6, approvals=6, seller_approvals=6, escalations=6)
-    assert len(results) == 14
+    assert len(results) == 17
     assert shown[0] == "SQLite: orders (6)" and shown[-1] == "PostgreSQL: escalations (6)"
     assert "PostgreSQL: firings by 2 workers (6)" in shown
+    assert "PostgreSQL: orders by buyers at once, and the ideal schema so (6)" in shown
+    assert "PostgreSQL: firings by one worker on one connection (6)" in shown
     assert "benchmarks" in terminal.getvalue()
     out = capsys.readouterr().out
     assert "per second" in out and "SQLite: orders (6)" not in out  # the table; the bar stays on stderr

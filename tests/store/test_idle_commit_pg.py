@@ -8,9 +8,27 @@ from typing import Any
 
 import pytest
 from psycopg import Connection as PsycopgConnection
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from orderguard.store.db import make_engine, unit_of_work
+
+
+def _engine_with_table(url: str, table: str) -> Engine:
+    """An engine, and `table` in a schema of its own: the session's database is shared, and its
+    public schema is compared with the tables module (tests/store/test_migrations.py)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {table}"))
+        conn.execute(text(f"CREATE TABLE {table}.probe (n int)"))
+        conn.commit()
+    return engine
+
+
+def _dropped(engine: Engine, table: str) -> None:
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {table} CASCADE"))
+        conn.commit()
+    engine.dispose()
 
 
 def _driver_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -33,42 +51,36 @@ def _driver_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_unit_commits_its_writes_without_a_second_commit(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = make_engine(pg_url)
+    engine = _engine_with_table(pg_url, "idle_probe_unit")
     try:
-        with engine.connect() as conn:
-            conn.execute(text("CREATE TABLE idle_probe_unit (n int)"))
-            conn.commit()
         calls = _driver_calls(monkeypatch)
         with unit_of_work(engine) as conn:
-            conn.execute(text("INSERT INTO idle_probe_unit VALUES (1)"))
+            conn.execute(text("INSERT INTO idle_probe_unit.probe VALUES (1)"))
         assert calls == []  # COMMIT went in the unit's last exchange; the pool's reset found it idle
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM idle_probe_unit")).scalar_one() == 1
+            assert conn.execute(text("SELECT count(*) FROM idle_probe_unit.probe")).scalar_one() == 1
     finally:
-        engine.dispose()
+        _dropped(engine, "idle_probe_unit")
 
 
 def test_an_open_transaction_is_still_committed_or_rolled_back_by_psycopg(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = make_engine(pg_url)
+    engine = _engine_with_table(pg_url, "idle_probe_open")
     try:
-        with engine.connect() as conn:
-            conn.execute(text("CREATE TABLE idle_probe_open (n int)"))
-            conn.commit()
         calls = _driver_calls(monkeypatch)
         with engine.connect() as conn:
             fairy = conn.connection
             driver = fairy.driver_connection
             assert driver is not None
             driver.execute("BEGIN")  # a transaction the session did not open: the dialect must end it
-            driver.execute("INSERT INTO idle_probe_open VALUES (1)")
+            driver.execute("INSERT INTO idle_probe_open.probe VALUES (1)")
             engine.dialect.do_rollback(fairy)
             driver.execute("BEGIN")
-            driver.execute("INSERT INTO idle_probe_open VALUES (2)")
+            driver.execute("INSERT INTO idle_probe_open.probe VALUES (2)")
             engine.dialect.do_commit(fairy)
         assert calls == ["rollback", "commit"]
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT array_agg(n) FROM idle_probe_open")).scalar_one() == [2]
+            assert conn.execute(text("SELECT array_agg(n) FROM idle_probe_open.probe")).scalar_one() == [2]
     finally:
-        engine.dispose()
+        _dropped(engine, "idle_probe_open")
