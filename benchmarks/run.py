@@ -4,9 +4,10 @@ Run with `make bench`, `uv run python -m benchmarks.run [--orders N] [--firings 
 (and `--approvals`, `--seller-approvals`, `--escalations`: benchmarks/cancellations.py,
 benchmarks/disputes.py) or `orderguard bench`. Everything runs in-process, single-threaded,
 through the `app/` use cases, on a fresh SQLite file (WAL, synchronous=NORMAL, as in
-production) and on a fresh PostgreSQL database created for the run and dropped after it; the
-firings are also run by two worker processes sharing one PostgreSQL database, as production
-workers do. See benchmarks/README.md.
+production) and on a fresh PostgreSQL database created for the run and dropped after it. On
+PostgreSQL the lone worker keeps ALONE_CONNECTIONS batches in flight (threads, as `orderguard
+worker --connections` does; the default of one has its own line), and the firings are also run by
+two worker processes sharing one database, as production workers do. See benchmarks/README.md.
 
 How carts map to orders: every buyer's cart holds one item from each of 4 stores, so one
 checkout places 4 orders (one per store, R3.2); each order is then paid by its own `pay`
