@@ -88,9 +88,7 @@ def bench_ideal_schema_pg(pg_url: str, orders: int) -> bench.Result:
     with bench.postgres_url(pg_url, "ideal") as url:
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(dsn, autocommit=True) as db:
-            db.execute(SCHEMA)
-            stores = list(range(1, bench.STORES_PER_CART + 1))
-            db.cursor().executemany("INSERT INTO offers VALUES (%s, %s)", [(s, bench.STOCK) for s in stores])
+            stores = made_schema(db)
             warm = bench.STORES_PER_CART * 5  # psycopg prepares a statement on its fifth use
             for buyer in range(-warm, 0, bench.STORES_PER_CART):
                 _journey(db, buyer, stores)
@@ -103,14 +101,30 @@ def bench_ideal_schema_pg(pg_url: str, orders: int) -> bench.Result:
                 _journey(db, buyer, stores[: min(bench.STORES_PER_CART, orders - buyer)])
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu
-            row = db.execute("SELECT count(*) FROM orders WHERE state = 'awaiting_shipment' AND buyer >= 0")
-            paid = row.fetchone()[0]  # type: ignore[index]
+            paid = paid_orders(db)
     if paid != orders:
         raise AssertionError(f"ideal schema (PostgreSQL): {paid} orders paid, not {orders}")
     per_command = counted / (2 * bench.STORES_PER_CART + 1)
     return bench.Result(
         "PostgreSQL", "orders, ideal schema", orders, elapsed, cpu, round_trips={"per command": per_command}
     )
+
+
+def made_schema(db: psycopg.Connection[Any]) -> list[int]:
+    """The schema and the offers, one a store; the stores' ids."""
+    db.execute(SCHEMA)
+    stores = list(range(1, bench.STORES_PER_CART + 1))
+    db.cursor().executemany("INSERT INTO offers VALUES (%s, %s)", [(s, bench.STOCK) for s in stores])
+    return stores
+
+
+def paid_orders(db: psycopg.Connection[Any]) -> int:
+    """Orders of the timed buyers (warm-up buyers are negative) awaiting shipment."""
+    row = db.execute(
+        "SELECT count(*) FROM orders WHERE state = 'awaiting_shipment' AND buyer >= 0"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _journey(db: psycopg.Connection[Any], buyer: int, stores: list[int]) -> None:

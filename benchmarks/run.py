@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import queue
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -63,6 +65,7 @@ FIRING_WORKERS = 2  # worker processes of the concurrent firing benchmark (Postg
 # default. The peers' procrastinate is likewise given its best concurrency (../shared/peers).
 ALONE_CONNECTIONS = 2
 WORKER_TIMEOUT = 600  # seconds: a worker that died fails the run instead of hanging it
+T = TypeVar("T")
 ADDRESS = Address("Bench Buyer", "1 Bench Street", "Testville", "10001", "US")
 
 
@@ -176,14 +179,19 @@ def bench_orders(url: str, backend: str, orders: int) -> Result:
             spent["pay"] += t3 - t2
         elapsed = clock() - started
         cpu = time.process_time() - cpu
-        paid = count(ctx, select(func.count()).where(t.orders.c.state == "awaiting_shipment"))
-        captured = count(ctx, select(func.count()).where(t.payments.c.state == "captured"))
-        if paid != orders or captured != orders:
-            raise AssertionError(f"{backend}: {paid} orders paid and {captured} payments, not {orders}")
+        check_paid(ctx, backend, orders)
         trips = count_round_trips(ctx, offer_ids) if ctx.engine.dialect.name == "postgresql" else {}
         return Result(backend, "orders placed+paid", orders, elapsed, cpu, spent, trips)
     finally:
         ctx.engine.dispose()
+
+
+def check_paid(ctx: Context, backend: str, orders: int) -> None:
+    """Exactly `orders` orders are awaiting shipment, each paid by one captured payment."""
+    paid = count(ctx, select(func.count()).where(t.orders.c.state == "awaiting_shipment"))
+    captured = count(ctx, select(func.count()).where(t.payments.c.state == "captured"))
+    if paid != orders or captured != orders:
+        raise AssertionError(f"{backend}: {paid} orders paid and {captured} payments, not {orders}")
 
 
 COUNTED_BUYERS = 5  # journeys whose round trips are counted, after the timed ones and apart from them
@@ -274,9 +282,7 @@ def bench_firings(url: str, backend: str, firings: int, connections: int | None 
         ctx.engine.dispose()
 
 
-def _firing_worker(
-    url: str, ready: Event, go: Event, results: Queue[tuple[float, float, float, int]]
-) -> None:
+def _firing_worker(url: str, ready: Event, go: Event, results: Queue[Timed]) -> None:
     """One worker process; puts (started, finished, CPU seconds, fire_due calls) on `results`."""
     ctx, fixed = new_context(url, migrate=False)
     try:
@@ -284,14 +290,65 @@ def _firing_worker(
         with ctx.engine.connect():  # the pool's first connection is not part of the timing
             pass
         prepare()  # nor what the process does once before its first round
-        ready.set()
-        go.wait()
-        cpu = time.process_time()
-        started = time.perf_counter()  # CLOCK_MONOTONIC on Linux: comparable between processes
-        rounds = drain_like_a_worker(ctx)
-        results.put((started, time.perf_counter(), time.process_time() - cpu, rounds))
+        timed_when_released(lambda: drain_like_a_worker(ctx), ready, go, results)
     finally:
         ctx.engine.dispose()
+
+
+# (started, finished, CPU seconds, and what the timed work returned) of one process; perf_counter
+# is CLOCK_MONOTONIC on Linux, comparable between processes.
+Timed = tuple[float, float, float, Any]
+
+
+def timed_when_released(work: Callable[[], T], ready: Event, go: Event, results: Queue[Timed]) -> T:
+    """In a process of `released_together`: say it is ready, wait for the release, then do `work`,
+    timed; its times and answer go on `results`."""
+    ready.set()
+    go.wait()
+    cpu = time.process_time()
+    started = time.perf_counter()
+    answer = work()
+    results.put((started, time.perf_counter(), time.process_time() - cpu, answer))
+    return answer
+
+
+def released_together(
+    target: Callable[..., None], arguments: list[tuple[Any, ...]]
+) -> tuple[float, float, list[Any]]:
+    """A spawned process of `target(*args, ready, go, results)` for each of `arguments`, released
+    together once all are ready (each calls `timed_when_released`); (seconds from the first start to
+    the last finish, their CPU seconds together, what each one's work returned). A process that dies
+    fails the run within a second, instead of at WORKER_TIMEOUT."""
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine inherited by fork
+    go = spawn.Event()
+    results: Queue[Timed] = spawn.Queue()
+    readies = [spawn.Event() for _ in arguments]
+    processes = [
+        spawn.Process(target=target, args=(*args, ready, go, results))
+        for args, ready in zip(arguments, readies, strict=True)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for ready, process in zip(readies, processes, strict=True):
+            while not ready.wait(1):
+                if not process.is_alive():
+                    raise AssertionError(f"a benchmark process died before it was ready ({process.exitcode})")
+        go.set()
+        done: list[Timed] = []
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while len(done) < len(processes):
+            try:
+                done.append(results.get(timeout=1))
+            except queue.Empty:
+                failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+                if failed or time.monotonic() > deadline:
+                    raise AssertionError(f"benchmark processes failed ({failed}) or timed out") from None
+    finally:
+        for process in processes:
+            process.join(timeout=WORKER_TIMEOUT)
+    elapsed = max(finished for _, finished, _, _ in done) - min(started for started, _, _, _ in done)
+    return elapsed, sum(cpu for _, _, cpu, _ in done), [answer for *_, answer in done]
 
 
 def bench_firings_concurrent(url: str, backend: str, firings: int) -> Result:
@@ -302,25 +359,10 @@ def bench_firings_concurrent(url: str, backend: str, firings: int) -> Result:
     ctx, _ = new_context(url)
     try:
         place_unpaid_orders(ctx, firings)
-        spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine inherited by fork
-        go = spawn.Event()
-        results: Queue[tuple[float, float, float, int]] = spawn.Queue()
-        readies = [spawn.Event() for _ in range(FIRING_WORKERS)]
-        workers = [spawn.Process(target=_firing_worker, args=(url, r, go, results)) for r in readies]
-        for worker in workers:
-            worker.start()
-        for ready in readies:
-            ready.wait()
-        go.set()
-        done = [results.get(timeout=WORKER_TIMEOUT) for _ in workers]
-        for worker in workers:
-            worker.join()
-        elapsed = max(finished for _, finished, _, _ in done) - min(started for started, _, _, _ in done)
-        cpu = sum(cpu for _, _, cpu, _ in done)
+        elapsed, cpu, rounds = released_together(_firing_worker, [(url,)] * FIRING_WORKERS)
         check_fired_once(ctx, backend, firings)
-        rounds = sum(rounds for *_, rounds in done)
         return Result(
-            backend, f"firings, {FIRING_WORKERS} workers", firings, elapsed, cpu, {"rounds": rounds}
+            backend, f"firings, {FIRING_WORKERS} workers", firings, elapsed, cpu, {"rounds": sum(rounds)}
         )
     finally:
         ctx.engine.dispose()

@@ -128,7 +128,7 @@ async def run(function: Callable[..., T], *args: Any) -> T:
             except BaseException:  # the loop could not wait (a socket it refused): finish without it
                 _finish_blocking(runner, asked)
                 raise
-            asked = runner.switch(answer) if ok else runner.throw(answer)
+            asked = _handed(runner, ok, answer)
         return cast(T, asked)
 
 
@@ -143,6 +143,12 @@ async def _answer(loop: asyncio.AbstractEventLoop, asked: Asked) -> tuple[bool, 
         asked.started = _threads().submit(_outcome, asked.function)
     # Shielded: a cancelled caller does not lose the call's outcome, which the function still needs.
     return await asyncio.shield(asyncio.wrap_future(asked.started, loop=loop))
+
+
+def _handed(runner: _OnLoop, ok: bool, answer: Any) -> Any:
+    """The function goes on with `answer` returned (`ok`) or raised where it asked; what it asks
+    next, or what it returned once done."""
+    return runner.switch(answer) if ok else runner.throw(answer)
 
 
 def _outcome(function: Callable[[], Any]) -> tuple[bool, Any]:
@@ -165,7 +171,7 @@ async def _drive(loop: asyncio.AbstractEventLoop, runner: _OnLoop, asked: Asked)
     try:
         while not runner.dead:
             ok, answer = await _answer(loop, asked)
-            asked = runner.switch(answer) if ok else runner.throw(answer)
+            asked = _handed(runner, ok, answer)
     except asyncio.CancelledError:
         _finish_blocking(runner, asked)
         raise
@@ -198,7 +204,7 @@ def _finish_blocking(runner: _OnLoop, asked: Asked) -> None:
         while not runner.dead:
             if isinstance(asked, _OffLoop):
                 ok, outcome = _outcome(asked.function) if asked.started is None else asked.started.result()
-                asked = runner.switch(outcome) if ok else runner.throw(outcome)
+                asked = _handed(runner, ok, outcome)
             else:
                 fileno, write = asked
                 asked = runner.switch(blocking_wait(fileno, write=write))

@@ -4,6 +4,8 @@ statements, and the pool's reset meets an idle connection."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -13,22 +15,23 @@ from sqlalchemy import Engine, text
 from orderguard.store.db import make_engine, unit_of_work
 
 
-def _engine_with_table(url: str, table: str) -> Engine:
-    """An engine, and `table` in a schema of its own: the session's database is shared, and its
-    public schema is compared with the tables module (tests/store/test_migrations.py)."""
+@contextmanager
+def _probe(url: str, schema: str) -> Iterator[Engine]:
+    """An engine, and a table `probe` in `schema`, a schema of its own, dropped after: the session's
+    database is shared, and its public schema is compared with the tables module
+    (tests/store/test_migrations.py)."""
     engine = make_engine(url)
     with engine.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {table}"))
-        conn.execute(text(f"CREATE TABLE {table}.probe (n int)"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(text(f"CREATE TABLE {schema}.probe (n int)"))
         conn.commit()
-    return engine
-
-
-def _dropped(engine: Engine, table: str) -> None:
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {table} CASCADE"))
-        conn.commit()
-    engine.dispose()
+    try:
+        yield engine
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.commit()
+        engine.dispose()
 
 
 def _driver_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -51,23 +54,19 @@ def _driver_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_unit_commits_its_writes_without_a_second_commit(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine_with_table(pg_url, "idle_probe_unit")
-    try:
+    with _probe(pg_url, "idle_probe_unit") as engine:
         calls = _driver_calls(monkeypatch)
         with unit_of_work(engine) as conn:
             conn.execute(text("INSERT INTO idle_probe_unit.probe VALUES (1)"))
         assert calls == []  # COMMIT went in the unit's last exchange; the pool's reset found it idle
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM idle_probe_unit.probe")).scalar_one() == 1
-    finally:
-        _dropped(engine, "idle_probe_unit")
 
 
 def test_an_open_transaction_is_still_committed_or_rolled_back_by_psycopg(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine_with_table(pg_url, "idle_probe_open")
-    try:
+    with _probe(pg_url, "idle_probe_open") as engine:
         calls = _driver_calls(monkeypatch)
         with engine.connect() as conn:
             fairy = conn.connection
@@ -82,5 +81,3 @@ def test_an_open_transaction_is_still_committed_or_rolled_back_by_psycopg(
         assert calls == ["rollback", "commit"]
         with engine.connect() as conn:
             assert conn.execute(text("SELECT array_agg(n) FROM idle_probe_open.probe")).scalar_one() == [2]
-    finally:
-        _dropped(engine, "idle_probe_open")
