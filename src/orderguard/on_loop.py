@@ -19,6 +19,9 @@ of this module while the loop goes on. At most `AT_ONCE` functions are in flight
 time (the others wait their turn without blocking), so that they never hold more of a pool's
 connections than it has to spare (store/db.py; the sandbox clock's own pool): a function that
 found the pool empty would block the loop, and with it the functions holding the connections.
+Turns are taken in the order they were asked, and at most one function starts each pass of the
+loop (`orderguard.turns`): a request waits for those that came before it, not for whichever
+sockets the loop happened to poll first.
 
 Each greenlet runs in a copy of the caller's context (its contextvars), as anyio's worker threads
 do. If the caller is cancelled while the function waits, the function goes on to its end on the
@@ -42,12 +45,14 @@ from typing import Any, TypeVar, cast
 
 from greenlet import getcurrent, greenlet
 
+from orderguard.turns import Turns
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 AT_ONCE = 16  # functions in flight on one loop; with the thread pool's, within the pool's connections
 
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turns] = weakref.WeakKeyDictionary()
 
 
 class _OnLoop(greenlet):
@@ -114,7 +119,7 @@ async def run(function: Callable[..., T], *args: Any) -> T:
     loop = asyncio.get_running_loop()
     turns = _turns.get(loop)
     if turns is None:
-        turns = _turns[loop] = asyncio.Semaphore(AT_ONCE)
+        turns = _turns[loop] = Turns(AT_ONCE)
     async with turns:
         runner = _OnLoop(function)
         runner.gr_context = contextvars.copy_context()
