@@ -51,6 +51,7 @@ CREATE TABLE postings (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, txn b
 CREATE INDEX ix_postings_account ON postings (account);
 """
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+STORES = list(range(1, bench.STORES_PER_CART + 1))  # the offers' ids, one a store; a cart holds each
 PRICE = 999
 
 ADD_ITEM = "INSERT INTO cart_items (buyer, offer, qty) VALUES (%s, %s, 1)"
@@ -111,11 +112,10 @@ def bench_ideal_schema_pg(pg_url: str, orders: int) -> bench.Result:
 
 
 def made_schema(db: psycopg.Connection[Any]) -> list[int]:
-    """The schema and the offers, one a store; the stores' ids."""
+    """The schema and the offers, one a store (`STORES`); the stores' ids."""
     db.execute(SCHEMA)
-    stores = list(range(1, bench.STORES_PER_CART + 1))
-    db.cursor().executemany("INSERT INTO offers VALUES (%s, %s)", [(s, bench.STOCK) for s in stores])
-    return stores
+    db.cursor().executemany("INSERT INTO offers VALUES (%s, %s)", [(s, bench.STOCK) for s in STORES])
+    return STORES
 
 
 def paid_orders(db: psycopg.Connection[Any]) -> int:

@@ -91,7 +91,7 @@ def _orderguard_process(
 def _ideal_process(
     dsn: str, first_buyer: int, orders: int, ready: Event, go: Event, results: Queue[bench.Timed]
 ) -> None:
-    stores = list(range(1, bench.STORES_PER_CART + 1))
+    stores = ideal.STORES
     connections = [psycopg.connect(dsn, autocommit=True) for _ in range(AT_ONCE)]
     try:
         # Warm-up buyers are negative; each thread keeps one connection (psycopg prepares on the 5th use).
