@@ -1,7 +1,7 @@
 """Orders placed and paid on PostgreSQL by several buyers at once, as a served OrderGuard sees them.
 
 `benchmarks.run.bench_orders` runs one buyer after another: each command waits for its own round
-trips (6.5 an order, pay's two transactions on either side of the provider's call among them)
+trips (5.5 an order, pay's two transactions on either side of the provider's call among them)
 before the next begins, so its rate is bounded by the client's CPU plus those waits, whatever the
 server could do meanwhile. A marketplace's buyers do not queue behind each other: here
 `PROCESSES` processes (as `orderguard serve --workers 2`), each with `AT_ONCE` buyers in threads,

@@ -9,7 +9,11 @@ from typing import TYPE_CHECKING, Any
 from httpx import Response
 from sqlalchemy import Connection
 
-from orderguard.app.context import Context
+from orderguard.app import accounts, cart, catalogue
+from orderguard.app.catalogue import OptionInput
+from orderguard.app.context import Context, Principal
+from orderguard.domain.machine import Actor
+from orderguard.domain.orders import Address
 from orderguard.store import pg_wire
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
@@ -228,3 +232,18 @@ def s10(serial: str, prefix: str = "RR", country: str = "CN") -> str:
     from orderguard.domain.shipping import s10_check_digit
 
     return f"{prefix}{serial}{s10_check_digit(serial)}{country}"
+
+
+def unpaid_order(ctx: Context) -> tuple[Principal, str]:
+    """Through the use cases, without the API: a seller's offer (10.00 USD, 5 in stock, 1.00 USD
+    postage), a buyer, and the buyer's unpaid order of one unit."""
+    seller = Principal(accounts.create_account(ctx, "seller", "Sam").id, Actor.SELLER)
+    store_id = catalogue.create_store(ctx, seller, "Sam's")["id"]
+    product_id = catalogue.create_product(ctx, seller, "Phone case", "")["id"]
+    offer = catalogue.create_offer(
+        ctx, seller, store_id, product_id, 10_00, "USD", 5, 2, [OptionInput("postal", 1_00, 20)]
+    )
+    buyer = Principal(accounts.create_account(ctx, "buyer", "Ann").id, Actor.BUYER)
+    cart.add_item(ctx, buyer, offer.id, 1, None)
+    (order,) = cart.check_out(ctx, buyer, Address(**ADDRESS))
+    return buyer, order.id

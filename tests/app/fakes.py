@@ -28,6 +28,7 @@ from orderguard.app.ports import (
     OrderPageData,
     ProductListing,
     SchemaState,
+    Stale,
     StoredKey,
     StoreListing,
     TokenHolder,
@@ -924,6 +925,13 @@ class FakeUnitOfWork:
         }
         table = tables[lifecycle]
         return {i: table[i] for i in sorted(set(ids)) if i in table and i not in self._held}
+
+    def expect_unchanged(self, subjects: Sequence[Any]) -> None:
+        """What store/unchanged.py checks: each order or payment still as given."""
+        for subject in subjects:
+            table = {"order": self.rows.orders, "payment": self.rows.payments}[subject.lifecycle]
+            if table.get(subject.id) != subject:
+                raise Stale(f"{subject.lifecycle} {subject.id} changed since it was read")
 
     def order_listing(
         self,

@@ -17,23 +17,18 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from orderguard.app import accounts, cart, catalogue
-from orderguard.app.catalogue import OptionInput
-from orderguard.app.context import Context, Principal
-from orderguard.domain.machine import Actor
-from orderguard.domain.orders import Address
+from orderguard.app.context import Context
 from orderguard.providers.clock import VirtualClock
 from orderguard.scheduler.worker import run
 from orderguard.store import tables as t
 from orderguard.store.db import reading
 from tests.conftest import PG_ADMIN_URL, START
+from tests.support import unpaid_order
 
 pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.parametrize("db_url", ["postgresql"], indirect=True),  # conftest's, PostgreSQL only
 ]
-
-ADDRESS = Address(name="Ann Buyer", line1="1 Main St", city="Warsaw", postal_code="00-001", country="PL")
 
 
 @contextmanager
@@ -55,18 +50,10 @@ def outage(db_url: str) -> Iterator[None]:
 
 
 def _unpaid_order_past_its_pay_by(ctx: Context) -> str:
-    seller = Principal(accounts.create_account(ctx, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(ctx, seller, "Sam's")["id"]
-    product_id = catalogue.create_product(ctx, seller, "Phone case", "")["id"]
-    offer = catalogue.create_offer(
-        ctx, seller, store_id, product_id, 10_00, "USD", 5, 2, [OptionInput("postal", 1_00, 20)]
-    )
-    buyer = Principal(accounts.create_account(ctx, "buyer", "Ann").id, Actor.BUYER)
-    cart.add_item(ctx, buyer, offer.id, 1, None)
-    (order,) = cart.check_out(ctx, buyer, ADDRESS)
+    _, order_id = unpaid_order(ctx)
     assert isinstance(ctx.clock, VirtualClock)
     ctx.clock.move_to(START + timedelta(days=21))  # due, but nothing has fired it yet
-    return order.id
+    return order_id
 
 
 def _state(ctx: Context, order_id: str) -> str:

@@ -5,15 +5,21 @@ calls the provider outside any transaction with the payment id as the idempotenc
 records the answer in a second transaction (`execute`). If the process dies in between, or the
 provider does not answer, the payment's `provider_retry` deadline runs `execute` again later;
 whichever of them records first wins, and the other finds the payment already answered.
+
+The answer is decided from the payment and order as the caller last saw them (as `pay` wrote them,
+or as `execute` read them) and written only if neither changed meanwhile (`expect_unchanged`): on
+PostgreSQL that transaction is one round trip, not two. When one did change (a retry and the
+request raced), the rows are read again, locked, and the answer decided from them.
 """
 
 from __future__ import annotations
 
 from orderguard.app.access import not_found, require_role, visible_order
 from orderguard.app.context import Context, Principal
-from orderguard.app.ports import UnitOfWork
+from orderguard.app.ports import Stale, UnitOfWork
 from orderguard.domain import payments
 from orderguard.domain.machine import Actor, Refusal, Refused
+from orderguard.domain.orders import Order
 from orderguard.domain.payments import Payment, PaymentState, ProviderAnswer
 from orderguard.domain.policy import Policy
 from orderguard.ids import new_id
@@ -28,7 +34,8 @@ def pay(ctx: Context, buyer: Principal, order_id: str, method: str) -> Payment:
         policy = ctx.policies.get(order.policy_key)
         decision = payments.initiate(new_id("pay"), order, buyer.id, method, now, policy)
         uow.save([decision], now)
-    payment = _ask_provider(ctx, decision.subject, policy)
+    pending = next(d.subject for d in decision.also if isinstance(d.subject, Order))
+    payment = _ask_provider(ctx, decision.subject, pending, policy)
     if payment.state == PaymentState.FAILED:
         raise Refused(Refusal("payment_declined", payment.failure_reason or "declined", 402))
     return payment
@@ -48,10 +55,10 @@ def execute(ctx: Context, payment_id: str) -> Payment:
         raise not_found("payment", payment_id)
     if payment.state != PaymentState.INITIATED:
         return payment
-    return _ask_provider(ctx, payment, ctx.policies.get(order.policy_key))
+    return _ask_provider(ctx, payment, order, ctx.policies.get(order.policy_key))
 
 
-def _ask_provider(ctx: Context, payment: Payment, policy: Policy) -> Payment:
+def _ask_provider(ctx: Context, payment: Payment, order: Order, policy: Policy) -> Payment:
     try:
         if payments.captured_at_once(payment.method, policy):
             ref = ctx.payments.capture(payment.method, payment.amount, payment.currency, payment.id)
@@ -68,18 +75,27 @@ def _ask_provider(ctx: Context, payment: Payment, policy: Policy) -> Payment:
                 503,
             )
         ) from e
-    return _record(ctx, payment, answer)
+    return _record(ctx, payment, order, answer, policy)
 
 
-def _record(ctx: Context, asked: Payment, answer: ProviderAnswer) -> Payment:
-    """Record the provider's answer about `asked`, unless another attempt recorded one first."""
+def _record(ctx: Context, asked: Payment, order: Order, answer: ProviderAnswer, policy: Policy) -> Payment:
+    """Record the provider's answer about `asked` (initiated) of `order`, unless another attempt
+    recorded one first."""
     now = ctx.clock.now()
+    try:
+        with ctx.uow() as uow:
+            uow.expect_unchanged([order, asked])  # orders before payments, as every unit locks them
+            decision = payments.answered(asked, order, answer, now, policy)
+            uow.save([decision], now)
+        return decision.subject
+    except Stale:
+        pass  # decided again below, from the rows as they now are
     with ctx.uow() as uow:
-        order, payment = uow.payments.lock_with_order(asked.id, asked.order_id)
-        assert order is not None and payment is not None
+        locked, payment = uow.payments.lock_with_order(asked.id, asked.order_id)
+        assert locked is not None and payment is not None
         if payment.state != PaymentState.INITIATED:
             return payment  # answered meanwhile (the retry deadline and the request raced)
-        decision = payments.answered(payment, order, answer, now, ctx.policies.get(order.policy_key))
+        decision = payments.answered(payment, locked, answer, now, ctx.policies.get(locked.policy_key))
         uow.save([decision], now)
         return decision.subject
 

@@ -42,6 +42,11 @@ class UniqueViolation(Exception):
     """A write met a row with the same unique key, written by a transaction that committed first."""
 
 
+class Stale(Exception):
+    """Rows a unit decided from, read in an earlier transaction, changed meanwhile (see
+    `UnitOfWork.expect_unchanged`): the unit wrote nothing."""
+
+
 # --- records the repositories hand back --------------------------------------------------------
 
 
@@ -683,6 +688,12 @@ class UnitOfWork(Protocol):
 
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         """A lifecycle's subjects by id, locked; those another transaction holds are left out."""
+        ...
+
+    def expect_unchanged(self, subjects: Sequence[Any]) -> None:
+        """These subjects (orders, payments), read in an earlier transaction, locked in the order
+        given if their rows are still as given; otherwise the unit writes nothing and fails with
+        `Stale`, at once or when it ends (store/unchanged.py)."""
         ...
 
     def order_listing(

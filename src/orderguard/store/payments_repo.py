@@ -14,13 +14,13 @@ from orderguard.store.driver import Read, Rows, Statement, in_list, read, rows_t
 from orderguard.store.orders_repo import order_queries, orders_from
 
 _PAYMENT_FIELDS = tuple(f.name for f in fields(Payment))  # `asdict` would deep-copy every value
-_MUTABLE = ("state", "provider_ref", "attempted_at", "settled_at", "failure_reason")
+MUTABLE = ("state", "provider_ref", "attempted_at", "settled_at", "failure_reason")
 # hot: built once, run straight on SQLite's driver
 _insert_payment = Statement(t.payments.insert())
 _update_payment = Statement(
     update(t.payments)
     .where(t.payments.c.id == bindparam("b_id"))
-    .values({c: bindparam(f"b_{c}") for c in _MUTABLE})
+    .values({c: bindparam(f"b_{c}") for c in MUTABLE})
 )
 _payments_by_id = Statement.per_dialect(
     lambda array: (
@@ -60,7 +60,7 @@ def insert_payments(conn: Connection, new: Sequence[Payment]) -> None:
 def update_payments(conn: Connection, changed: Sequence[Payment]) -> None:
     if changed:
         _update_payment.run_many(
-            conn, [{"b_id": p.id, **{f"b_{c}": getattr(p, c) for c in _MUTABLE}} for p in changed]
+            conn, [{"b_id": p.id, **{f"b_{c}": getattr(p, c) for c in MUTABLE}} for p in changed]
         )
 
 

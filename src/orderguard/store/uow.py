@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, get_type_hints
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from orderguard.app import ports
 from orderguard.app.ports import (
@@ -71,6 +71,7 @@ from orderguard.store import (
     proofs_repo,
     refunds_repo,
     shipments_repo,
+    unchanged,
 )
 from orderguard.store.db import checked_before_commit, reading, unit_of_work
 from orderguard.store.migrate import current_revisions, head_revisions
@@ -587,6 +588,9 @@ class SqlUnitOfWork:
     def load_subjects(self, lifecycle: str, ids: Iterable[str]) -> dict[str, Any]:
         return decisions.load_subjects(self.conn, lifecycle, ids)
 
+    def expect_unchanged(self, subjects: Sequence[Any]) -> None:
+        unchanged.expect_unchanged(self.conn, subjects)
+
     def order_listing(
         self,
         *,
@@ -619,8 +623,15 @@ class SqlUnitOfWork:
 _REPOSITORIES: dict[str, type[_Repository]] = get_type_hints(SqlUnitOfWork)
 
 
+def _stale(error: BaseException | None) -> bool:
+    """Whether `error` is PostgreSQL's `serialization_failure`: under READ COMMITTED only
+    `og_expect` raises it, when rows are not as `expect_unchanged` was told (store/unchanged.py)."""
+    return isinstance(error, OperationalError) and getattr(error.orig, "sqlstate", None) == "40001"
+
+
 class _Writing:
-    """`store.db.unit_of_work` as a port's writing unit: a unique key met is a UniqueViolation."""
+    """`store.db.unit_of_work` as a port's writing unit: a unique key met is a UniqueViolation, rows
+    changed since they were read (`expect_unchanged`) are Stale."""
 
     __slots__ = ("_transaction", "_unit")
 
@@ -639,8 +650,14 @@ class _Writing:
             suppressed = self._transaction.__exit__(kind, error, trace)
         except IntegrityError as e:  # raised by the commit, or by the block and passed on
             raise ports.UniqueViolation(str(e.orig or e)) from e
+        except OperationalError as e:
+            if _stale(e):
+                raise ports.Stale(str(e.orig)) from e
+            raise
         if isinstance(error, IntegrityError) and not suppressed:
             raise ports.UniqueViolation(str(error.orig or error)) from error
+        if _stale(error) and not suppressed:
+            raise ports.Stale(str(getattr(error, "orig", error))) from error
         if error is None and self._unit is not None and self._unit.armed:  # committed
             from orderguard.observability import metrics  # late: only processes that arm load it
 
