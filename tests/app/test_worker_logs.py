@@ -199,3 +199,13 @@ def test_the_first_run_of_a_process_freezes_the_heap_of_its_start_up_once(
     for _ in range(2):
         worker.run(SimpleNamespace(sandbox=True), stop=stop)  # type: ignore[arg-type]
     assert len(freezes) == 1
+
+
+def test_the_summary_logged_and_the_one_printed_give_the_same_time() -> None:
+    """Both are made once the worker has stopped, a moment apart: they read its stopping time, so a
+    tenth of a second passing between them changes neither (CI once saw 0.0 s logged, 0.1 s printed)."""
+    stats = worker.WorkerStats(started=time.monotonic() - 0.049)
+    stats.ended = stats.started + 0.049
+    logged = stats.summary()
+    time.sleep(0.02)
+    assert stats.summary() == logged and " after 0.0 s:" in logged

@@ -47,6 +47,7 @@ class WorkerStats:
     failed_rounds: int = 0
     kinds: Counter[str] = field(default_factory=Counter)  # fired, by kind
     stopped_by: str | None = None  # the signal's name, or "idle" with --until-idle
+    ended: float | None = None  # when it stopped: the summary logged and the one printed say the same
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, report: FireReport) -> None:
@@ -65,7 +66,7 @@ class WorkerStats:
             self.stopped_by, f"stopped by {self.stopped_by}"
         )
         return (
-            f"worker {why} after {time.monotonic() - self.started:.1f} s: fired {self.fired} "
+            f"worker {why} after {(self.ended or time.monotonic()) - self.started:.1f} s: fired {self.fired} "
             f"deadlines in {self.batches} batches{_kinds(self.kinds)}; {self.stale} stale, "
             f"{self.failed_rounds} rounds failed"
         )
@@ -252,6 +253,7 @@ def work(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
+    stats.ended = time.monotonic()
     log.info(
         "%s",
         stats.summary(),
