@@ -234,16 +234,37 @@ def s10(serial: str, prefix: str = "RR", country: str = "CN") -> str:
     return f"{prefix}{serial}{s10_check_digit(serial)}{country}"
 
 
-def unpaid_order(ctx: Context) -> tuple[Principal, str]:
-    """Through the use cases, without the API: a seller's offer (10.00 USD, 5 in stock, 1.00 USD
-    postage), a buyer, and the buyer's unpaid order of one unit."""
+def seller_offer(
+    ctx: Context,
+    *,
+    stock: int = 5,
+    price: int = 10_00,
+    handling_days: int = 2,
+    postage: int = 1_00,
+    promised_days: int = 20,
+) -> tuple[Principal, str]:
+    """Through the use cases, without the API: a seller (Sam) whose one store offers a phone case at
+    `price` (USD), `stock` in stock, by post for `postage`. (seller, offer id)"""
     seller = Principal(accounts.create_account(ctx, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(ctx, seller, "Sam's")["id"]
+    store_id = catalogue.create_store(ctx, seller, "Sam's store")["id"]
     product_id = catalogue.create_product(ctx, seller, "Phone case", "")["id"]
+    options = [OptionInput("postal", postage, promised_days)]
     offer = catalogue.create_offer(
-        ctx, seller, store_id, product_id, 10_00, "USD", 5, 2, [OptionInput("postal", 1_00, 20)]
+        ctx, seller, store_id, product_id, price, "USD", stock, handling_days, options
     )
+    return seller, offer.id
+
+
+def seller_offer_and_buyer(ctx: Context, **offer: int) -> tuple[Principal, Principal, str]:
+    """`seller_offer` (given its keywords) and a buyer (Ann): (seller, buyer, offer id)."""
+    seller, offer_id = seller_offer(ctx, **offer)
     buyer = Principal(accounts.create_account(ctx, "buyer", "Ann").id, Actor.BUYER)
-    cart.add_item(ctx, buyer, offer.id, 1, None)
+    return seller, buyer, offer_id
+
+
+def unpaid_order(ctx: Context) -> tuple[Principal, str]:
+    """`seller_offer_and_buyer`'s buyer and their unpaid order of one unit."""
+    _, buyer, offer_id = seller_offer_and_buyer(ctx)
+    cart.add_item(ctx, buyer, offer_id, 1, None)
     (order,) = cart.check_out(ctx, buyer, Address(**ADDRESS))
     return buyer, order.id

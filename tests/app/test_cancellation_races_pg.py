@@ -17,12 +17,10 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select
 
-from orderguard.app import accounts, cancellations, cart, catalogue, payments, shipping
-from orderguard.app.catalogue import OptionInput
-from orderguard.app.context import Context, Principal
+from orderguard.app import cancellations, cart, payments, shipping
+from orderguard.app.context import Context
 from orderguard.app.deadlines import fire_due
 from orderguard.bootstrap import build_context
-from orderguard.domain.machine import Actor
 from orderguard.domain.orders import Address
 from orderguard.providers.clock import FixedClock
 from orderguard.settings import Settings
@@ -30,7 +28,7 @@ from orderguard.store import tables as t
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
 from tests.app.test_races_pg import JOIN_TIMEOUT, _race
-from tests.support import s10
+from tests.support import s10, seller_offer_and_buyer
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -78,16 +76,10 @@ def test_approve_reject_ship_withdraw_and_silence_at_once_have_exactly_one_outco
     ctxs: tuple[Context, Context],
 ) -> None:
     parties, scheduler = ctxs
-    seller = Principal(accounts.create_account(parties, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(parties, seller, "Sam's store")["id"]
-    product_id = catalogue.create_product(parties, seller, "Phone case", "")["id"]
-    offer = catalogue.create_offer(
-        parties, seller, store_id, product_id, 10_00, "USD", 1_000, 30, [OptionInput("postal", 2_00, 20)]
-    )
-    buyer = Principal(accounts.create_account(parties, "buyer", "Ann").id, Actor.BUYER)
+    seller, buyer, offer_id = seller_offer_and_buyer(parties, stock=1_000, handling_days=30, postage=2_00)
     outcomes: Counter[str] = Counter()
     for round_no in range(12):
-        cart.add_item(parties, buyer, offer.id, 2, None)
+        cart.add_item(parties, buyer, offer_id, 2, None)
         (order,) = cart.check_out(parties, buyer, ADDRESS)
         payments.pay(parties, buyer, order.id, "card")
         reason = "out_of_stock" if round_no % 2 else "no_longer_needed"

@@ -26,14 +26,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from orderguard.app import accounts, cart, catalogue, disputes, payments, shipping
-from orderguard.app.catalogue import OptionInput
+from orderguard.app import cart, disputes, payments, shipping
 from orderguard.app.context import Context, Principal
 from orderguard.app.deadlines import fire_due
 from orderguard.app.shipping import ScanReport
 from orderguard.bootstrap import build_context
 from orderguard.domain.disputes import Dispute, Proposal
-from orderguard.domain.machine import Actor, Refused
+from orderguard.domain.machine import Refused
 from orderguard.domain.orders import Address, Order
 from orderguard.domain.shipping import Place
 from orderguard.providers.clock import FixedClock
@@ -43,7 +42,7 @@ from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
 from tests.app.test_races_pg import JOIN_TIMEOUT, _race
 from tests.dispute_support import JPEG, PNG
-from tests.support import s10
+from tests.support import s10, seller_offer_and_buyer
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -132,14 +131,8 @@ class World:
 @pytest.fixture
 def world(db_url: str, tmp_path: Path) -> Iterator[World]:
     parties, scheduler = _context(db_url, tmp_path / "files"), _context(db_url, tmp_path / "files")
-    seller = Principal(accounts.create_account(parties, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(parties, seller, "Sam's store")["id"]
-    product_id = catalogue.create_product(parties, seller, "Phone case", "")["id"]
-    offer = catalogue.create_offer(
-        parties, seller, store_id, product_id, 10_00, "USD", 10_000, 2, [OptionInput("postal", 2_00, 20)]
-    )
-    buyer = Principal(accounts.create_account(parties, "buyer", "Ann").id, Actor.BUYER)
-    yield World(parties, scheduler, seller, buyer, offer.id)
+    seller, buyer, offer_id = seller_offer_and_buyer(parties, stock=10_000, postage=2_00)
+    yield World(parties, scheduler, seller, buyer, offer_id)
     with reading(parties.engine) as conn:
         assert check(conn)[1] == []  # the ledger reconciles after every race
     parties.engine.dispose()

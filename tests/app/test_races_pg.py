@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from orderguard.app import accounts, cart, catalogue, payments
-from orderguard.app.catalogue import OptionInput
+from orderguard.app import accounts, cart, payments
 from orderguard.app.context import Context, Principal
 from orderguard.app.deadlines import fire_due
 from orderguard.app.orders import cancel_unpaid
@@ -33,6 +32,7 @@ from orderguard.settings import Settings
 from orderguard.store import tables as t
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check, order_money
+from tests.support import seller_offer
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -95,21 +95,7 @@ def _race(*calls: Callable[[], Any]) -> list[Outcome]:
 
 
 def _seller_offer(ctx: Context, stock: int, price: int = 10_00) -> str:
-    seller = Principal(accounts.create_account(ctx, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(ctx, seller, "Sam's store")["id"]
-    product_id = catalogue.create_product(ctx, seller, "Phone case", "")["id"]
-    offer = catalogue.create_offer(
-        ctx,
-        seller,
-        store_id,
-        product_id,
-        price,
-        "USD",
-        stock,
-        HANDLING_DAYS,
-        [OptionInput("postal", 2_00, 20)],
-    )
-    return offer.id
+    return seller_offer(ctx, stock=stock, price=price, handling_days=HANDLING_DAYS, postage=2_00)[1]
 
 
 def _buyer(ctx: Context, name: str = "Ann") -> Principal:

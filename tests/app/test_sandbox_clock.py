@@ -7,17 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from orderguard.app import accounts, cart, catalogue, sandbox
-from orderguard.app.catalogue import OptionInput
-from orderguard.app.context import Context, Principal
+from orderguard.app import cart, sandbox
+from orderguard.app.context import Context
 from orderguard.bootstrap import build_context
-from orderguard.domain.machine import Actor, Refused
+from orderguard.domain.machine import Refused
 from orderguard.domain.orders import Address
 from orderguard.providers.clock import HORIZON, VirtualClock
 from orderguard.settings import Settings
 from tests.api.helpers import assert_problem, writes_nothing
 from tests.conftest import START
-from tests.support import Api
+from tests.support import Api, seller_offer_and_buyer
 
 ADDRESS = Address(name="Ann Buyer", line1="1 Main St", city="Warsaw", postal_code="00-001", country="PL")
 
@@ -34,20 +33,14 @@ def other(ctx: Context, db_url: str) -> Iterator[Context]:
 def test_time_moved_by_one_process_is_the_time_of_the_next_command_in_another(
     ctx: Context, other: Context
 ) -> None:
-    seller = Principal(accounts.create_account(other, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(other, seller, "Sam's")["id"]
-    product_id = catalogue.create_product(other, seller, "Phone case", "")["id"]
-    offer = catalogue.create_offer(
-        other, seller, store_id, product_id, 10_00, "USD", 5, 2, [OptionInput("postal", 1_00, 20)]
-    )
-    buyer = Principal(accounts.create_account(other, "buyer", "Ann").id, Actor.BUYER)
+    _, buyer, offer_id = seller_offer_and_buyer(other)
     assert other.clock.now() == START
 
     moved, _ = sandbox.advance(ctx, timedelta(days=3))
     assert moved == START + timedelta(days=3)
     assert other.clock.now() == moved
 
-    cart.add_item(other, buyer, offer.id, 1, None)
+    cart.add_item(other, buyer, offer_id, 1, None)
     (order,) = cart.check_out(other, buyer, ADDRESS)
     assert order.placed_at == moved
     assert order.pay_by_at == moved + timedelta(days=20)  # R3.3, from the shared time

@@ -19,12 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from orderguard.app import accounts, cart, catalogue, orders, payments, shipping
-from orderguard.app.catalogue import OptionInput
-from orderguard.app.context import Context, Principal
+from orderguard.app import cart, orders, payments, shipping
+from orderguard.app.context import Context
 from orderguard.app.deadlines import fire_due
 from orderguard.bootstrap import build_context
-from orderguard.domain.machine import Actor
 from orderguard.domain.orders import Address
 from orderguard.domain.shipping import Place
 from orderguard.providers.clock import FixedClock
@@ -33,7 +31,7 @@ from orderguard.store import tables as t
 from orderguard.store.db import reading
 from orderguard.store.ledger_repo import check
 from tests.app.test_races_pg import JOIN_TIMEOUT, _race
-from tests.support import s10
+from tests.support import s10, seller_offer_and_buyer
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -95,17 +93,13 @@ def test_refusal_storage_end_and_the_return_scans_at_once_refund_the_parcel_exac
 ) -> None:
     parties, scheduler = ctxs
     assert isinstance(parties.clock, FixedClock)
-    seller = Principal(accounts.create_account(parties, "seller", "Sam").id, Actor.SELLER)
-    store_id = catalogue.create_store(parties, seller, "Sam's store")["id"]
-    product_id = catalogue.create_product(parties, seller, "Phone case", "")["id"]
-    offer = catalogue.create_offer(
-        parties, seller, store_id, product_id, 10_00, "USD", 1_000, 30, [OptionInput("postal", 2_00, 60)]
+    seller, buyer, offer_id = seller_offer_and_buyer(
+        parties, stock=1_000, handling_days=30, postage=2_00, promised_days=60
     )
-    buyer = Principal(accounts.create_account(parties, "buyer", "Ann").id, Actor.BUYER)
     winners: Counter[str] = Counter()
     for round_no in range(12):
         parties.clock.set(T0)
-        cart.add_item(parties, buyer, offer.id, 2, None)
+        cart.add_item(parties, buyer, offer_id, 2, None)
         (order,) = cart.check_out(parties, buyer, ADDRESS)
         payments.pay(parties, buyer, order.id, "card")
         code = s10(f"{71_000_000 + round_no}")
