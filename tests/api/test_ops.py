@@ -79,7 +79,7 @@ def test_readyz_says_ready_when_the_database_answers_at_the_latest_schema(api: A
     r = api.get("/readyz")
     assert r.headers["cache-control"] == "no-store"
     body = r.json()
-    assert body["ready"] is True and body["schema_revisions"] == ["0015"]
+    assert body["ready"] is True and body["schema_revisions"] == ["0016"]
 
 
 def test_readyz_is_503_while_the_database_does_not_answer(api: Api, caplog: pytest.LogCaptureFixture) -> None:
@@ -108,7 +108,7 @@ def test_readyz_is_503_until_the_schema_is_migrated(tmp_path: Path) -> None:
         with TestClient(create_app(ctx)) as client:
             r = client.get("/readyz")
             body = assert_problem(r, 503, "schema_not_at_head")
-            assert "0009" in body["detail"] and "0015" in body["detail"]
+            assert "0009" in body["detail"] and "0016" in body["detail"]
             assert "run `orderguard migrate`" in body["detail"]
             assert client.get("/healthz").status_code == 200  # alive, just not ready
     finally:

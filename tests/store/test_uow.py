@@ -9,6 +9,7 @@ import pytest
 from orderguard.app.context import Context
 from orderguard.app.ports import UniqueViolation, UnitOfWork
 from orderguard.domain.machine import Refusal, Refused
+from orderguard.store.deadlines_repo import arm_deadlines
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -106,3 +107,21 @@ def test_a_shared_block_that_raises_gives_its_connection_back(ctx: Context) -> N
     assert ctx.engine.pool.checkedout() == 0
     with ctx.uow() as uow:  # the database is not left locked
         uow.accounts.insert_account("acc_1", "buyer", "Ann", None, AT)
+
+
+def test_a_subject_holds_at_most_one_armed_deadline_of_a_kind(ctx: Context) -> None:
+    """Migration 0016: what lets a firing settle its deadline without cancelling others of its kind."""
+    pay_by = [("order", "ord_1", "ord_1", "pay_by", AT)]
+    with ctx.uow() as uow:
+        arm_deadlines(uow.conn, pay_by, AT)
+    with pytest.raises(UniqueViolation), ctx.uow() as uow:
+        arm_deadlines(uow.conn, pay_by, AT)
+    with ctx.uow() as uow:  # once settled it no longer counts: the kind can be armed again
+        (fired,) = uow.deadlines.claim_due(AT, 10)
+        uow.deadlines.settle([(fired.id, "fired")], AT)
+        arm_deadlines(uow.conn, [*pay_by, ("order", "ord_1", "ord_1", "ship_by", AT)], AT)
+    with ctx.reading() as uow:
+        assert sorted(uow.deadlines.armed_deadline_dues("ord_1")) == [
+            ("order", "pay_by", AT),
+            ("order", "ship_by", AT),
+        ]

@@ -174,6 +174,8 @@ def _fire(
         if decision is None:
             outcomes.append((deadline.id, "cancelled"))  # stale: the subject moved on
             continue
+        if deadline.kind in decision.cancel:  # settled as fired below, the only armed one of its kind
+            decision.cancel = [k for k in decision.cancel if k != deadline.kind]
         parts = decision.flatten()
         batch.moved(parts)
         for part in parts:

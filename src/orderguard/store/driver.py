@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -189,7 +190,7 @@ class Statement:
         if not DIRECT:
             return [tuple(row) for row in conn.execute(self.statement, dict(params))]
         plan = self._plan(conn.dialect, params)
-        return _decoded(plan.results, _driver(conn).execute(*_bound(plan, params)).fetchall())
+        return _decoded(plan.results, _on_sqlite(conn, *_bound(plan, params)).fetchall())
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; returns how many rows it changed."""
@@ -203,7 +204,7 @@ class Statement:
         if not DIRECT:
             return int(conn.execute(self.statement, dict(params)).rowcount)
         plan = self._plan(conn.dialect, params)
-        return int(_driver(conn).execute(*_bound(plan, params)).rowcount)
+        return int(_on_sqlite(conn, *_bound(plan, params)).rowcount)
 
     def send(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Run a write whose answer is not needed: on PostgreSQL it is queued, and goes to the server
@@ -249,7 +250,7 @@ class Statement:
             conn.execute(self.statement, [dict(p) for p in many])
             return
         plan = self._plan(conn.dialect, many[0])
-        _driver(conn).executemany(plan.sql, [_bound(plan, p)[1] for p in many])
+        _on_sqlite(conn, plan.sql, [_bound(plan, p)[1] for p in many], many=True)
 
     def insert_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert `rows` (dicts with the same keys) into the table of this plain `insert(table)`: on
@@ -364,6 +365,16 @@ def _decoded(results: tuple[Decoder, ...], rows: list[tuple[Any, ...]]) -> list[
 
 def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
+
+
+def _on_sqlite(conn: Connection, sql: str, params: Any, *, many: bool = False) -> Any:
+    """The sqlite3 cursor of `sql` run on the connection's driver; its errors raised as
+    `Connection.execute` raises them (a unique key met is SQLAlchemy's IntegrityError)."""
+    try:
+        return _driver(conn).executemany(sql, params) if many else _driver(conn).execute(sql, params)
+    except sqlite3.Error as e:
+        raise_as_sqlalchemy(conn, e, sql)
+        raise
 
 
 _UNSUPPORTED = _PgPlan("", (), {}, ())

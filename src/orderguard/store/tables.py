@@ -227,10 +227,12 @@ deadlines = Table(
         sqlite_where=text("state = 'armed'"),
         postgresql_where=text("state = 'armed'"),
     ),
+    # At most one armed deadline of a kind per subject (migration 0016): a firing settles the only one.
     Index(
         "ix_deadlines_armed_subject",
         "subject_id",
         "kind",
+        unique=True,
         sqlite_where=text("state = 'armed'"),
         postgresql_where=text("state = 'armed'"),
     ),
