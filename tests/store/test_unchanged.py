@@ -97,7 +97,15 @@ def test_a_payment_retried_meanwhile_is_stale_though_its_state_is_the_same(ctx: 
         _policy(ctx, order),
         attempted_at=later,
     )
-    with ctx.uow() as uow:
+    retry = PAYMENT.find("initiated", "provider_retried")
+    assert retry is not None and retry.timer is not None
+    with ctx.uow() as uow:  # as the retry deadline's firing does: its deadline settled, then the save
+        (fired,) = [
+            d
+            for d in uow.deadlines.claim_due(later + timedelta(days=1), 100)
+            if d.subject_id == payment.id and d.kind == retry.timer.kind
+        ]
+        uow.deadlines.settle([(fired.id, "fired")], later)
         uow.save([retried], later)
     with pytest.raises(Stale):
         _capture(ctx, order, payment)

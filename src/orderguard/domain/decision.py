@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from orderguard.domain.frozen import evolve
+from orderguard.domain.frozen import constructor, evolve
 from orderguard.domain.ledger import LedgerTransaction
 from orderguard.domain.machine import Actor, ArmDeadline, Machine
 from orderguard.domain.policy import Policy
@@ -107,6 +107,9 @@ class Decision(Generic[S]):
         )
 
 
+_event = constructor(Event)  # every transition records one: Event's own __init__ costs twice as much
+
+
 def take(
     machine: Machine,
     subject: S,
@@ -123,7 +126,7 @@ def take(
     recorded, its deadlines re-armed as the timers declare, and the `notices` it sends."""
     t = machine.step(subject.state, event, by)
     after: S = evolve(subject, state=t.target, **changes)
-    happened = Event(event, by, actor_id, t.rule, now, data or {})
+    happened = _event(event, by, actor_id, t.rule, now, data or {})
     cancel, arm = machine.rearm(subject.state, after, now, policy, t, previous=subject)
     told = notices(after, happened) if notices else []
     return Decision(after, [happened], cancel, arm, notifications=told)

@@ -181,6 +181,9 @@ class Machine:
     timers: dict[str, Timer] = field(init=False)
     handlers: dict[str, TimerHandler] = field(init=False)  # timed event -> what it does
     timer_rules: dict[str, str] = field(init=False)  # deadline kind -> the rule of its transition
+    # the table indexed, for `find` and `timed` (every command and firing looks a transition up)
+    by_event: dict[tuple[str, str], T] = field(init=False, repr=False)  # (source, event) ->
+    by_timer: dict[tuple[str, str], T] = field(init=False, repr=False)  # (source, deadline kind) ->
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str]] = set()
@@ -207,6 +210,9 @@ class Machine:
         object.__setattr__(self, "timers", timers)
         object.__setattr__(self, "handlers", {})
         object.__setattr__(self, "timer_rules", rules)
+        object.__setattr__(self, "by_event", {(t.source, t.event): t for t in self.transitions})
+        timed = {(t.source, t.timer.kind): t for t in self.transitions if t.timer is not None}
+        object.__setattr__(self, "by_timer", timed)
 
     def on_expiry(self, event: str) -> Callable[[TimerHandler], TimerHandler]:
         """Register the command the system runs when a timer sending `event` runs out."""
@@ -238,10 +244,7 @@ class Machine:
         return list(ordered)
 
     def find(self, state: str, event: str) -> T | None:
-        for t in self.transitions:
-            if t.source == state and t.event == event:
-                return t
-        return None
+        return self.by_event.get((state, event))
 
     def events_from(self, state: str) -> Iterable[T]:
         return (t for t in self.transitions if t.source == state)
@@ -304,10 +307,7 @@ class Machine:
 
     def timed(self, state: str, kind: str) -> T | None:
         """The transition the deadline `kind` takes from `state` (None: stale, the subject moved on)."""
-        for t in self.events_from(state):
-            if t.timer is not None and t.timer.kind == kind:
-                return t
-        return None
+        return self.by_timer.get((state, kind))
 
     def mermaid(self, policy: Policy | None = None) -> str:
         """The diagram; with a policy, timed edges say when they fall due."""

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orderguard.domain.decision import Event, Notification
+from orderguard.domain.frozen import constructor
 from orderguard.domain.money import Money
 from orderguard.domain.orders.model import Order
 
@@ -162,8 +163,14 @@ class _Amounts(Mapping[str, str]):
 
 def notices(order: Order, event: Event) -> list[Notification]:
     """The notifications `event` sends about `order` (already in its new state)."""
+    told = TEXTS.get(event.kind)
+    if told is None:
+        return []
     money = _Amounts(event.data, order.currency)
     return [
-        Notification(recipient, kind, text.format(order=order, data=event.data, money=money))
-        for recipient, kind, text in TEXTS.get(event.kind, ())
+        _notification(recipient, kind, text.format(order=order, data=event.data, money=money))
+        for recipient, kind, text in told
     ]
+
+
+_notification = constructor(Notification)  # one a firing in a due storm
