@@ -152,3 +152,29 @@ def test_a_missing_parameter_is_psycopgs_error_and_sends_nothing(driver: psycopg
         wire.exchange([("INSERT INTO wired VALUES (%(a)s, %(b)s)", {"a": 1}, False)])
     assert driver.execute("SELECT count(*) FROM wired").fetchone() == (0,)
     assert driver.info.transaction_status == TransactionStatus.IDLE
+
+
+ARRAYS = "SELECT %(s)b::varchar(40)[], %(i)b::integer[], %(n)b::bigint[]"
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        ["ord_1", "ord_2"],
+        ["", " spaced ", "a,b", "{braced}", "NULL", "null", "é ü 😀", "tab\there"],
+        ['a "quote"', "x"],
+        ["back\\slash"],
+        ["kept", None],
+        [],
+    ],
+)
+def test_arrays_arrive_as_psycopg_sends_them(driver: psycopg.Connection[Any], strings: list[Any]) -> None:
+    """Arrays of every kind of text (quotes, backslashes, NULLs, none at all) and of integers of
+    every size read back as psycopg's cursors send them."""
+    params = {"s": strings, "i": [1, -2, 2_000_000_000], "n": [3, 2**62]}
+    wire = Wire(driver)
+    for _ in range(3):  # unprepared, then prepared
+        (answer,) = wire.exchange([(ARRAYS, params, False)])
+        assert answer.rows == driver.cursor().execute(ARRAYS, params).fetchall()
+        assert answer.rows == [(strings, params["i"], params["n"])]
+
