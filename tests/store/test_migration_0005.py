@@ -6,17 +6,12 @@ database), migrates it to 0002, writes what an older OrderGuard wrote, then upgr
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, MetaData, bindparam, create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, bindparam, inspect, select, text
 
 from orderguard.app.accounts import authenticate, token_digest
 from orderguard.bootstrap import ModeRefused, build_context
@@ -24,37 +19,11 @@ from orderguard.domain.machine import Actor
 from orderguard.settings import Settings
 from orderguard.store import tables as t
 from orderguard.store.db import make_engine
-from orderguard.store.migrate import alembic_config, upgrade
+from orderguard.store.migrate import upgrade
 from orderguard.store.types import UTCDateTime
-from tests.conftest import PG_ADMIN_URL, _pg_unavailable
+from tests.store.conftest import migrate_to
 
 THEN = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"og_mig_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:
-        admin.dispose()
-        _pg_unavailable(str(e).splitlines()[0])
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _migrate_to(engine: Engine, revision: str) -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
 
 
 def _old_rows(engine: Engine, *, sandbox_clock: bool) -> str:
@@ -82,7 +51,7 @@ def _old_rows(engine: Engine, *, sandbox_clock: bool) -> str:
 
 def test_an_old_production_database_keeps_its_tokens_and_is_labelled_production(empty_url: str) -> None:
     engine = make_engine(empty_url)
-    _migrate_to(engine, "0004")
+    migrate_to(engine, "0004")
     token = _old_rows(engine, sandbox_clock=False)
     upgrade(engine)
 
@@ -105,7 +74,7 @@ def test_an_old_production_database_keeps_its_tokens_and_is_labelled_production(
 
 def test_an_old_demo_database_is_labelled_sandbox_and_its_clock_starts_where_it_stood(empty_url: str) -> None:
     engine = make_engine(empty_url)
-    _migrate_to(engine, "0004")
+    migrate_to(engine, "0004")
     token = _old_rows(engine, sandbox_clock=True)
     upgrade(engine)
     with engine.connect() as conn:
@@ -135,7 +104,7 @@ def test_an_empty_database_is_labelled_by_the_first_process_that_opens_it(empty_
 
 def test_the_migrated_schema_of_these_tables_is_the_one_tables_py_describes(empty_url: str) -> None:
     engine = make_engine(empty_url)
-    _migrate_to(engine, "0004")
+    migrate_to(engine, "0004")
     _old_rows(engine, sandbox_clock=True)
     upgrade(engine)
     mine = MetaData()

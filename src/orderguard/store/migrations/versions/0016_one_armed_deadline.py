@@ -9,6 +9,10 @@ arms those of the state it enters, and a timer that moves is cancelled before it
 armed-subject index now says so, so that a firing can rely on it: the deadline that fires is the only
 armed one of its kind on its subject, and settling it as fired leaves nothing of that kind to cancel
 (`app/deadlines._fire`), one statement a batch fewer in a due storm (issue #12 item 4).
+
+A database written by other code could hold two armed deadlines of a kind on one subject: all but
+the last armed (the highest id) are settled as cancelled first, at the time the migration runs, so
+that the upgrade cannot fail on them.
 """
 
 import sqlalchemy as sa
@@ -35,6 +39,11 @@ def _armed_subject_index(unique: bool) -> None:
 
 
 def upgrade() -> None:
+    op.execute(
+        "UPDATE deadlines SET state = 'cancelled', settled_at = CURRENT_TIMESTAMP"
+        " WHERE state = 'armed' AND id NOT IN"
+        " (SELECT max(id) FROM deadlines WHERE state = 'armed' GROUP BY subject_id, kind)"
+    )
     _armed_subject_index(unique=True)
 
 
