@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderguard.domain.machine import Refused
+from orderguard.domain.shipments import Shipment, shipped_quantities
 from orderguard.domain.shipping import (
     SHIPMENT,
     Place,
@@ -147,3 +148,13 @@ def test_a_parcel_goes_with_the_carrier_chosen_for_each_of_its_lines() -> None:
     with pytest.raises(Refused) as e:
         check_chosen_carrier("postal", {"lin_a": 1, "lin_b": 1}, chosen)
     assert "cainiao: lin_b; postal: lin_a" in e.value.refusal.detail
+
+
+def test_shipped_quantities_sum_what_every_parcel_carries_of_each_line() -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    parcels = [
+        Shipment("shp_1", "o1", "postal", "CODE1", "in_transit", at, at, {"l1": 2, "l2": 1}),
+        Shipment("shp_2", "o1", "postal", "CODE2", "returned", at, at, {"l1": 1}),
+    ]
+    assert shipped_quantities(parcels) == {"l1": 3, "l2": 1}
+    assert shipped_quantities([]) == {}

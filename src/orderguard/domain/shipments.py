@@ -47,6 +47,15 @@ class Shipment:
 ShipmentDecision = Decision[Shipment]
 
 
+def shipped_quantities(parcels: Iterable[Shipment]) -> dict[str, int]:
+    """Order line id -> the quantity these parcels carry of it: what an order's shipments shipped."""
+    shipped: dict[str, int] = {}
+    for parcel in parcels:
+        for line_id, quantity in parcel.lines.items():
+            shipped[line_id] = shipped.get(line_id, 0) + quantity
+    return shipped
+
+
 def dispatch(
     shipment_id: str,
     order: Order,

@@ -13,7 +13,7 @@ from orderguard.app.ports import OrderListingData
 from orderguard.domain.cancellation import CANCELLABLE_STATES
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.disputes import Dispute
-from orderguard.domain.shipments import Shipment
+from orderguard.domain.shipments import Shipment, shipped_quantities
 from orderguard.store import cancellations_repo, disputes_repo, order_queries, orders_repo, shipments_repo
 from orderguard.store.driver import Reads, read
 
@@ -43,14 +43,13 @@ def order_listing(
     reads = Reads(conn)
     lines = reads.add(orders_repo.lines_read(ids))
     dues = reads.add(order_queries.armed_deadline_dues_of_read(ids))
-    shipped: Callable[[], dict[str, dict[str, int]]] = dict
     open_requests: Callable[[], dict[str, list[CancellationRequest]]] = dict
     shipments: Callable[[], list[Shipment]] = list
     disputes: Callable[[], dict[str, list[Dispute]]] = dict
+    cancellable: list[str] = []
     if buyer_parts:
         cancellable = [row[0] for row in rows if row[_STATE_AT] in CANCELLABLE_STATES]
         if cancellable:
-            shipped = reads.add(shipments_repo.shipped_quantities_of_read(cancellable))
             open_requests = reads.add(cancellations_repo.open_requests_of_read(cancellable))
         shipments = reads.add(shipments_repo.shipments_of_read(ids))
         disputes = reads.add(disputes_repo.disputes_of_orders_read(ids))
@@ -58,11 +57,12 @@ def order_listing(
     parcels: dict[str, list[Shipment]] = {}
     for s in shipments():
         parcels.setdefault(s.order_id, []).append(s)
+    shipped = {oid: shipped_quantities(parcels[oid]) for oid in cancellable if oid in parcels}
     return OrderListingData(
         orders_repo.orders_with_lines(rows, lines()),
         more,
         dues(),
-        shipped(),
+        shipped,
         open_requests(),
         parcels,
         disputes,

@@ -11,6 +11,7 @@ from orderguard.app.ports import OrderPageData
 from orderguard.domain.cancellation_requests import CancellationRequest
 from orderguard.domain.disputes import Dispute
 from orderguard.domain.orders import Order
+from orderguard.domain.shipments import shipped_quantities
 from orderguard.store import (
     cancellations_repo,
     disputes_repo,
@@ -27,7 +28,8 @@ def order_page(
     conn: Connection, order_id: str, *, buyer_parts: bool, loaded: Order | None = None
 ) -> OrderPageData | None:
     """Every part is keyed by the order's id, so none waits for another; the scans are found
-    through the order's shipments. Nothing is locked."""
+    through the order's shipments, and what was shipped of each line is summed from them. Nothing
+    is locked."""
     reads = Reads(conn)
     load = None if loaded is not None else reads.add(orders_repo.orders_read([order_id]))
     shipments = reads.add(shipments_repo.shipments_of_read([order_id]))
@@ -35,11 +37,9 @@ def order_page(
     sums = reads.add(ledger_repo.escrow_sums_read(conn, order_id))
     dues = reads.add(order_queries.armed_deadline_dues_read(order_id))
     payments = reads.add(payments_repo.payments_of_read(order_id))
-    shipped: Callable[[], dict[str, int]] = dict
     open_requests: Callable[[], list[CancellationRequest]] = list
     disputes: Callable[[], list[Dispute]] = list
     if buyer_parts:
-        shipped = reads.add(shipments_repo.shipped_quantities_read(order_id))
         open_requests = reads.add(cancellations_repo.open_requests_read(order_id))
         disputes = reads.add(disputes_repo.disputes_of_read(order_id))
     reads.send()
@@ -54,7 +54,7 @@ def order_page(
         ledger_repo.money_from(sums(), order.currency),
         dues(),
         payments(),
-        shipped(),
+        shipped_quantities(parcels) if buyer_parts else {},
         open_requests(),
         disputes(),
     )
