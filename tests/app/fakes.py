@@ -250,9 +250,6 @@ class FakeShipments(_Repository):
                     out[line_id] += quantity
         return dict(out)
 
-    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-        return {i: found for i in set(order_ids) if (found := self.shipped_quantities(i))}
-
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return self._write().tracking_codes.setdefault((carrier, code), shipper)
 
@@ -883,7 +880,7 @@ def order_listing_of_single_reads(
         page,
         more,
         uow.deadlines.armed_deadline_dues_of(ids),
-        uow.shipments.shipped_quantities_of(cancellable),
+        {i: found for i in cancellable if (found := uow.shipments.shipped_quantities(i))},
         uow.cancellations.open_requests_of(cancellable),
         parcels,
         (lambda: uow.disputes.disputes_of_orders(ids)) if buyer_parts else dict,

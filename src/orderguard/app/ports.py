@@ -241,10 +241,6 @@ class Shipments(Protocol):
         """Quantity shipped so far per order line."""
         ...
 
-    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-        """`shipped_quantities` of each of these orders (absent: nothing shipped), in one go."""
-        ...
-
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         """The owner of (carrier, code): `shipper` if nobody held it, else whoever did first (race-safe)."""
         ...

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from orderguard.domain.shipments import Shipment
 from orderguard.domain.shipping import CodeHolder, Place, Scan
 from orderguard.store import tables as t
-from orderguard.store.driver import Read, Rows, Statement, in_list, read, read_of_ids
+from orderguard.store.driver import Read, Rows, Statement, in_list, read
 from orderguard.store.once import insert_once
 
 _s = t.shipments.c
@@ -55,14 +55,6 @@ _scans_of_orders = Statement.per_dialect(
         .join(t.shipments, _s.id == t.scans.c.shipment_id)
         .where(in_list(_s.order_id, "b_orders", array=array))
         .order_by(t.scans.c.occurred_at, t.scans.c.id)
-    )
-)
-_shipped_quantities_of = Statement.per_dialect(
-    lambda array: (
-        select(_s.order_id, t.shipment_lines.c.line_id, func.sum(t.shipment_lines.c.quantity))
-        .join(t.shipments, _s.id == t.shipment_lines.c.shipment_id)
-        .where(in_list(_s.order_id, "b_orders", array=array))
-        .group_by(_s.order_id, t.shipment_lines.c.line_id)
     )
 )
 _shipped_quantities = Statement(
@@ -154,22 +146,6 @@ def _shipped_from(rows: Rows) -> dict[str, int]:
 
 def shipped_quantities(conn: Connection, order_id: str) -> dict[str, int]:
     return read(conn, shipped_quantities_read(order_id))
-
-
-def shipped_quantities_of_read(order_ids: Iterable[str]) -> Read[dict[str, dict[str, int]]]:
-    """Per order of these (some ids, a page of a listing), the quantity shipped of each line."""
-    return [(_shipped_quantities_of, {"b_orders": sorted(set(order_ids))})], _shipped_of_from
-
-
-def _shipped_of_from(rows: Rows) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for order_id, line_id, qty in rows:
-        out.setdefault(order_id, {})[line_id] = int(qty)
-    return out
-
-
-def shipped_quantities_of(conn: Connection, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-    return read_of_ids(conn, shipped_quantities_of_read, order_ids)
 
 
 def shipments_of_read(order_ids: Iterable[str]) -> Read[list[Shipment]]:

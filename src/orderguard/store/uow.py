@@ -144,9 +144,6 @@ class SqlShipments(_Repository):
     def shipped_quantities(self, order_id: str) -> dict[str, int]:
         return shipments_repo.shipped_quantities(self._conn, order_id)
 
-    def shipped_quantities_of(self, order_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-        return shipments_repo.shipped_quantities_of(self._conn, order_ids)
-
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return shipments_repo.claim_tracking_code(self._conn, carrier, code, shipper, now)
 
