@@ -107,3 +107,14 @@ def test_a_lone_worker_fires_each_deadline_once_with_two_connections_on_postgres
         result = bench_firings(url, "PostgreSQL", 1200)  # raises unless each fired exactly once
     assert result.detail["connections"] == ALONE_CONNECTIONS > 1
     assert result.count == 1200  # three batches of 500: the connections take turns
+
+
+def test_pg_read_cost_measures_each_read_with_both_session_settings(pg_url: str) -> None:
+    from benchmarks.pg_read_cost import SETTINGS
+    from benchmarks.pg_read_cost import main as read_cost
+
+    figures = read_cost(pg_url, times=8, rounds=1)  # raises unless each read finds the seeded pages
+    assert set(figures) == {
+        (read, name) for read in ("order page", "orders list", "offers") for name in SETTINGS
+    }
+    assert all(len(runs) == 1 and runs[0][0] > 0 for runs in figures.values())
