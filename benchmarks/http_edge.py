@@ -70,7 +70,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -228,14 +228,21 @@ class Server:
 
 
 def process_group_cpu(pgid: int) -> float:
+    return processes_cpu(lambda _, fields: int(fields[2]) == pgid)
+
+
+def processes_cpu(counted: Callable[[str, list[str]], bool]) -> float:
+    """User + system CPU time so far of the processes for which `counted(comm, fields)` holds, in
+    seconds; `fields` are /proc/<pid>/stat's after "pid (comm) ": state ppid pgrp ... utime (11)
+    stime (12)."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
         except OSError:  # gone meanwhile
             continue
-        fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
-        if int(fields[2]) == pgid:  # fields: state ppid pgrp ... utime (11) stime (12)
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if counted(raw[raw.index("(") + 1 : raw.rindex(")")], fields):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 

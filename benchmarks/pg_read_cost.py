@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from benchmarks.http_edge import seed_database
+from benchmarks.http_edge import processes_cpu, seed_database
 from benchmarks.run import DEFAULT_PG_URL, cpu_model, postgres_url
 from orderguard.app.accounts import token_digest
 from orderguard.store import offers_repo
@@ -46,16 +46,7 @@ WARM_UP = 50  # reads before each measure: statements prepared, caches filled
 
 def postgres_cpu_seconds() -> float:
     """User + system CPU time of every PostgreSQL process on this machine, so far."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            raw = stat.read_text()
-        except OSError:  # gone meanwhile
-            continue
-        if raw[raw.index("(") + 1 : raw.rindex(")")].startswith("postgres"):
-            fields = raw[raw.rindex(")") + 2 :].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return processes_cpu(lambda comm, _: comm.startswith("postgres"))
 
 
 def reads_of(engine: Engine, order_id: str, buyer_id: str, product_id: str) -> dict[str, Callable[[], Any]]:
