@@ -51,7 +51,7 @@ from orderguard.domain.payments import Payment
 from orderguard.domain.policy import PolicyVersion
 from orderguard.domain.proof_requests import ProofRequest
 from orderguard.domain.refunds import Refund, RefundState
-from orderguard.domain.shipments import Shipment
+from orderguard.domain.shipments import Shipment, shipped_quantities
 from orderguard.domain.shipping import CodeHolder, Scan
 from orderguard.ids import new_id
 from orderguard.providers.clock import FixedClock
@@ -243,12 +243,7 @@ class FakeRefunds(_Repository):
 
 class FakeShipments(_Repository):
     def shipped_quantities(self, order_id: str) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for s in self.rows.shipments.values():
-            if s.order_id == order_id:
-                for line_id, quantity in s.lines.items():
-                    out[line_id] += quantity
-        return dict(out)
+        return shipped_quantities(s for s in self.rows.shipments.values() if s.order_id == order_id)
 
     def claim_tracking_code(self, carrier: str, code: str, shipper: CodeHolder, now: datetime) -> CodeHolder:
         return self._write().tracking_codes.setdefault((carrier, code), shipper)

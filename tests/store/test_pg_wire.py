@@ -177,4 +177,3 @@ def test_arrays_arrive_as_psycopg_sends_them(driver: psycopg.Connection[Any], st
         (answer,) = wire.exchange([(ARRAYS, params, False)])
         assert answer.rows == driver.cursor().execute(ARRAYS, params).fetchall()
         assert answer.rows == [(strings, params["i"], params["n"])]
-
