@@ -36,7 +36,10 @@ databases and again at the end, and each ratio is taken against the faster of it
 stretch where the machine itself runs slow (on a shared VM the bare app's CPU a request was seen
 to go from 0.42 to 0.74 ms for minutes) cannot flatter OrderGuard. `CPU ms/req` is the CPU time of
 the server's processes per request (user + system, from /proc), steadier than req/s when other work
-shares the machine.
+shares the machine. Each run also reads the CPU time of every PostgreSQL process and of wrk, and for
+each read served by one worker and by more, a second table prints what the machine allows: the
+CPUs' time over one worker's CPU a request, server, PostgreSQL and wrk together (`benchmarks/cpu.py`).
+No number of workers gets past that while the three share the machine.
 With `--workers N` uvicorn leaves Nagle's algorithm on (uvicorn issue #3149: about 40 ms a
 keep-alive response, for the bare app too); the run prints a note when it shows, and
 benchmarks/README.md has the figures with it worked around.
@@ -70,7 +73,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,6 +83,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text
 
+from benchmarks.cpu import children_cpu_seconds, cpus_allow, postgres_cpu_seconds, processes_cpu
 from benchmarks.run import ADDRESS, DEFAULT_PG_URL, STORES_PER_CART, cpu_model, make_offers, postgres_url
 from orderguard.app import accounts, cart, payments, seed
 from orderguard.app.context import Context, Principal
@@ -224,27 +228,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of every process of the server (its process group), so far."""
-        return process_group_cpu(self.process.pid)
-
-
-def process_group_cpu(pgid: int) -> float:
-    return processes_cpu(lambda _, fields: int(fields[2]) == pgid)
-
-
-def processes_cpu(counted: Callable[[str, list[str]], bool]) -> float:
-    """User + system CPU time so far of the processes for which `counted(comm, fields)` holds, in
-    seconds; `fields` are /proc/<pid>/stat's after "pid (comm) ": state ppid pgrp ... utime (11)
-    stime (12)."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            raw = stat.read_text()
-        except OSError:  # gone meanwhile
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if counted(raw[raw.index("(") + 1 : raw.rindex(")")], fields):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        return processes_cpu(lambda _, fields: int(fields[2]) == self.process.pid)
 
 
 def free_port() -> int:
@@ -383,6 +367,8 @@ class Figure:
     non_2xx: int
     counts: dict[str, int] = field(default_factory=dict)
     server_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0  # every PostgreSQL process of the machine (0 for SQLite's runs)
+    wrk_cpu_s: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -391,6 +377,12 @@ class Figure:
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.server_cpu_s / self.requests if self.requests else 0.0
+
+    @property
+    def machine_ms_per_request(self) -> float:
+        """CPU of the server, PostgreSQL and wrk together a request: what the machine's cores pay."""
+        spent = self.server_cpu_s + self.database_cpu_s + self.wrk_cpu_s
+        return 1000 * spent / self.requests if self.requests else 0.0
 
     def problems(self) -> list[str]:
         """What this load should never see."""
@@ -457,9 +449,11 @@ def measure(server: Server, system: str, backend: str, load: str, data_file: Pat
     tag = f"{backend or 'bare'}-{server.workers}-{load}-{time.monotonic_ns()}"
     if run.warmup:
         run_wrk(server, load, data_file, run, tag + "-warmup", seconds=run.warmup)
-    cpu = server.cpu_seconds()
+    cpu, database, wrk = server.cpu_seconds(), postgres_cpu_seconds(), children_cpu_seconds()
     report = run_wrk(server, load, data_file, run, tag)
     cpu = server.cpu_seconds() - cpu
+    database = postgres_cpu_seconds() - database if backend == "PostgreSQL" else 0.0
+    wrk = children_cpu_seconds() - wrk  # wrk is the only child waited for meanwhile
     figure = Figure(
         system=system,
         backend=backend,
@@ -477,6 +471,8 @@ def measure(server: Server, system: str, backend: str, load: str, data_file: Pat
         non_2xx=int(report["status_errors"]),
         counts={k: int(v) for k, v in report["counts"].items()},
         server_cpu_s=cpu,
+        database_cpu_s=database,
+        wrk_cpu_s=wrk,
     )
     where = f"{backend}, " if backend else ""
     print(
@@ -683,6 +679,46 @@ def print_table(figures: Sequence[Figure]) -> list[str]:
     return problems
 
 
+def print_machine_bound(figures: Sequence[Figure]) -> None:
+    """For each load served by one worker and by more: the most its CPU a request lets the machine
+    serve, beside what more workers served. Server, PostgreSQL and wrk share the CPUs, so with a
+    request costing `server + PostgreSQL + wrk` ms of CPU no number of workers gets past
+    `CPUs / that`; a target of K x one worker needs that bound above K x."""
+    one = {(f.backend, f.load): f for f in figures if f.system == "OrderGuard" and f.workers == 1}
+    pairs = [
+        (one[(f.backend, f.load)], f)
+        for f in figures
+        if f.system == "OrderGuard" and f.workers > 1 and (f.backend, f.load) in one
+    ]
+    if not pairs:
+        return
+    cpus = os.cpu_count() or 1
+    head = (
+        f"{'load':<13} {'database':<11} {'1 worker':>8} {'server':>7} {'PG':>6} {'wrk':>6} {'total':>6}"
+        f" | {f'{cpus} CPUs allow':>17} | {'more workers':>17}"
+    )
+    print(f"What the machine allows: one worker's CPU a request (ms), and the req/s {cpus} CPUs give at it")
+    print(head)
+    print("-" * len(head))
+    for alone, more in pairs:
+        n = alone.requests or 1
+        total = alone.machine_ms_per_request
+        allowed = cpus_allow(total / 1000)
+        rate = alone.per_second or 1.0
+        print(
+            f"{alone.load:<13} {alone.backend:<11} {alone.per_second:>8,.0f}"
+            f" {1000 * alone.server_cpu_s / n:>7.2f} {1000 * alone.database_cpu_s / n:>6.2f}"
+            f" {1000 * alone.wrk_cpu_s / n:>6.2f} {total:>6.2f}"
+            f" | {allowed:>8,.0f} ({allowed / rate:.2f}x)"
+            f" | {more.per_second:>8,.0f} ({more.per_second / rate:.2f}x, {more.workers} wk)"
+        )
+    print(
+        "server, PG, wrk: CPU time a request of the server's processes, of every PostgreSQL process,"
+        " of wrk; the bound holds for any number of workers while all three share the machine"
+    )
+    print()
+
+
 def machine_line() -> str:
     load = os.getloadavg()
     return (
@@ -777,6 +813,7 @@ def main(
         bare_round(1, loads)  # again at the end: the faster of the two rounds is the yardstick
     print(f"machine at the end: {machine_line()}")
     problems = print_table(figures)
+    print_machine_bound(figures)
     if profiles:
         print_profiles(profiles)
     return figures, problems

@@ -71,7 +71,7 @@ def _orderguard_journey(ctx: Context, buyer: Principal, offer_ids: list[str]) ->
 
 
 def _orderguard_process(
-    url: str, offer_ids: list[str], orders: int, ready: Event, go: Event, results: Queue[bench.Timed]
+    url: str, offer_ids: list[str], orders: int, ready: Event, gate: bench.Gate, results: Queue[bench.Timed]
 ) -> None:
     ctx, _ = bench.new_context(url, migrate=False)
     try:
@@ -83,13 +83,13 @@ def _orderguard_process(
             _orderguard_journey(ctx, buyer, offer_ids[:stores])
             for buyer, stores in bench.make_buyers(ctx, orders)
         ]
-        bench.timed_when_released(lambda: _journeys(timed, AT_ONCE), ready, go, results)
+        bench.timed_when_released(lambda: _journeys(timed, AT_ONCE), ready, gate, results)
     finally:
         ctx.engine.dispose()
 
 
 def _ideal_process(
-    dsn: str, first_buyer: int, orders: int, ready: Event, go: Event, results: Queue[bench.Timed]
+    dsn: str, first_buyer: int, orders: int, ready: Event, gate: bench.Gate, results: Queue[bench.Timed]
 ) -> None:
     stores = ideal.STORES
     connections = [psycopg.connect(dsn, autocommit=True) for _ in range(AT_ONCE)]
@@ -108,7 +108,7 @@ def _ideal_process(
             for start in range(0, orders, bench.STORES_PER_CART)
         ]
         journeys = on_own_connection(timed)
-        bench.timed_when_released(lambda: _journeys(journeys, AT_ONCE), ready, go, results)
+        bench.timed_when_released(lambda: _journeys(journeys, AT_ONCE), ready, gate, results)
     finally:
         for db in connections:
             db.close()
@@ -128,11 +128,11 @@ def bench_orders_at_once(url: str, orders: int) -> bench.Result:
     ctx, _ = bench.new_context(url)
     try:
         offer_ids = bench.make_offers(ctx)
-        elapsed, cpu, _ = bench.released_together(
+        released = bench.released_together(
             _orderguard_process, [(url, offer_ids, share) for share in _shares(orders)]
         )
         bench.check_paid(ctx, "PostgreSQL", orders + PROCESSES * AT_ONCE * 4)  # with the warm-up's
-        return bench.Result("PostgreSQL", METRIC, orders, elapsed, cpu)
+        return _result(METRIC, orders, released)
     finally:
         ctx.engine.dispose()
 
@@ -143,7 +143,7 @@ def bench_ideal_at_once(pg_url: str, orders: int) -> bench.Result:
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(dsn, autocommit=True) as db:
             ideal.made_schema(db)
-        elapsed, cpu, _ = bench.released_together(
+        released = bench.released_together(
             _ideal_process,
             [(dsn, i * (orders + bench.STORES_PER_CART), share) for i, share in enumerate(_shares(orders))],
         )
@@ -151,4 +151,15 @@ def bench_ideal_at_once(pg_url: str, orders: int) -> bench.Result:
             paid = ideal.paid_orders(db)
     if paid != orders:
         raise AssertionError(f"ideal schema at once: {paid} orders paid, not {orders}")
-    return bench.Result("PostgreSQL", IDEAL_METRIC, orders, elapsed, cpu)
+    return _result(IDEAL_METRIC, orders, released)
+
+
+def _result(metric: str, orders: int, released: bench.Released) -> bench.Result:
+    return bench.Result(
+        "PostgreSQL",
+        metric,
+        orders,
+        released.seconds,
+        released.cpu_seconds,
+        {"database_cpu": released.database_cpu_seconds},
+    )

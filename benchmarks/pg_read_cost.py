@@ -31,7 +31,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from benchmarks.http_edge import processes_cpu, seed_database
+from benchmarks.cpu import postgres_cpu_seconds
+from benchmarks.http_edge import seed_database
 from benchmarks.run import DEFAULT_PG_URL, cpu_model, postgres_url
 from orderguard.app.accounts import token_digest
 from orderguard.store import offers_repo
@@ -42,11 +43,6 @@ from orderguard.store.order_page import order_page
 
 SETTINGS = {"OrderGuard's": PG_SESSION_OPTIONS, "PostgreSQL's defaults": "-c timezone=UTC"}
 WARM_UP = 50  # reads before each measure: statements prepared, caches filled
-
-
-def postgres_cpu_seconds() -> float:
-    """User + system CPU time of every PostgreSQL process on this machine, so far."""
-    return processes_cpu(lambda comm, _: comm.startswith("postgres"))
 
 
 def reads_of(engine: Engine, order_id: str, buyer_id: str, product_id: str) -> dict[str, Callable[[], Any]]:

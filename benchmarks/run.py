@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.cpu import cpus_allow, postgres_cpu_seconds
 from orderguard.app import accounts, cart, catalogue, deadlines, payments
 from orderguard.app.catalogue import OptionInput
 from orderguard.app.context import Context, Principal
@@ -282,7 +283,7 @@ def bench_firings(url: str, backend: str, firings: int, connections: int | None 
         ctx.engine.dispose()
 
 
-def _firing_worker(url: str, ready: Event, go: Event, results: Queue[Timed]) -> None:
+def _firing_worker(url: str, ready: Event, gate: Gate, results: Queue[Timed]) -> None:
     """One worker process; puts (started, finished, CPU seconds, fire_due calls) on `results`."""
     ctx, fixed = new_context(url, migrate=False)
     try:
@@ -290,7 +291,7 @@ def _firing_worker(url: str, ready: Event, go: Event, results: Queue[Timed]) -> 
         with ctx.engine.connect():  # the pool's first connection is not part of the timing
             pass
         prepare()  # nor what the process does once before its first round
-        timed_when_released(lambda: drain_like_a_worker(ctx), ready, go, results)
+        timed_when_released(lambda: drain_like_a_worker(ctx), ready, gate, results)
     finally:
         ctx.engine.dispose()
 
@@ -300,31 +301,51 @@ def _firing_worker(url: str, ready: Event, go: Event, results: Queue[Timed]) -> 
 Timed = tuple[float, float, float, Any]
 
 
-def timed_when_released(work: Callable[[], T], ready: Event, go: Event, results: Queue[Timed]) -> T:
+@dataclass(frozen=True)
+class Gate:
+    """`released_together`'s two signals to its processes: `go`, the release; `measured`, its
+    measures taken. A process keeps its connections until then, so that the PostgreSQL processes
+    serving them are still there to be read."""
+
+    go: Event
+    measured: Event
+
+
+def timed_when_released(work: Callable[[], T], ready: Event, gate: Gate, results: Queue[Timed]) -> T:
     """In a process of `released_together`: say it is ready, wait for the release, then do `work`,
-    timed; its times and answer go on `results`."""
+    timed; its times and answer go on `results`. Returns once the measures are taken."""
     ready.set()
-    go.wait()
+    gate.go.wait()
     cpu = time.process_time()
     started = time.perf_counter()
     answer = work()
     results.put((started, time.perf_counter(), time.process_time() - cpu, answer))
+    gate.measured.wait(WORKER_TIMEOUT)
     return answer
 
 
-def released_together(
-    target: Callable[..., None], arguments: list[tuple[Any, ...]]
-) -> tuple[float, float, list[Any]]:
-    """A spawned process of `target(*args, ready, go, results)` for each of `arguments`, released
-    together once all are ready (each calls `timed_when_released`); (seconds from the first start to
-    the last finish, their CPU seconds together, what each one's work returned). A process that dies
-    fails the run within a second, instead of at WORKER_TIMEOUT."""
+@dataclass(frozen=True)
+class Released:
+    """What `released_together` measured: seconds from the first start to the last finish, the
+    processes' CPU seconds together, what each one's work returned, and the CPU seconds of every
+    PostgreSQL process of the machine from the release until the last result came in."""
+
+    seconds: float
+    cpu_seconds: float
+    answers: list[Any]
+    database_cpu_seconds: float
+
+
+def released_together(target: Callable[..., None], arguments: list[tuple[Any, ...]]) -> Released:
+    """A spawned process of `target(*args, ready, gate, results)` for each of `arguments`, released
+    together once all are ready (each calls `timed_when_released`). A process that dies fails the
+    run within a second, instead of at WORKER_TIMEOUT."""
     spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine inherited by fork
-    go = spawn.Event()
+    gate = Gate(spawn.Event(), spawn.Event())
     results: Queue[Timed] = spawn.Queue()
     readies = [spawn.Event() for _ in arguments]
     processes = [
-        spawn.Process(target=target, args=(*args, ready, go, results))
+        spawn.Process(target=target, args=(*args, ready, gate, results))
         for args, ready in zip(arguments, readies, strict=True)
     ]
     for process in processes:
@@ -334,7 +355,8 @@ def released_together(
             while not ready.wait(1):
                 if not process.is_alive():
                     raise AssertionError(f"a benchmark process died before it was ready ({process.exitcode})")
-        go.set()
+        database = postgres_cpu_seconds()
+        gate.go.set()
         done: list[Timed] = []
         deadline = time.monotonic() + WORKER_TIMEOUT
         while len(done) < len(processes):
@@ -344,11 +366,13 @@ def released_together(
                 failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
                 if failed or time.monotonic() > deadline:
                     raise AssertionError(f"benchmark processes failed ({failed}) or timed out") from None
+        database = postgres_cpu_seconds() - database
     finally:
+        gate.measured.set()
         for process in processes:
             process.join(timeout=WORKER_TIMEOUT)
     elapsed = max(finished for _, finished, _, _ in done) - min(started for started, _, _, _ in done)
-    return elapsed, sum(cpu for _, _, cpu, _ in done), [answer for *_, answer in done]
+    return Released(elapsed, sum(cpu for _, _, cpu, _ in done), [answer for *_, answer in done], database)
 
 
 def bench_firings_concurrent(url: str, backend: str, firings: int) -> Result:
@@ -359,7 +383,8 @@ def bench_firings_concurrent(url: str, backend: str, firings: int) -> Result:
     ctx, _ = new_context(url)
     try:
         place_unpaid_orders(ctx, firings)
-        elapsed, cpu, rounds = released_together(_firing_worker, [(url,)] * FIRING_WORKERS)
+        released = released_together(_firing_worker, [(url,)] * FIRING_WORKERS)
+        elapsed, cpu, rounds = released.seconds, released.cpu_seconds, released.answers
         check_fired_once(ctx, backend, firings)
         return Result(
             backend, f"firings, {FIRING_WORKERS} workers", firings, elapsed, cpu, {"rounds": sum(rounds)}
@@ -393,6 +418,18 @@ def check_fired_once(ctx: Context, backend: str, firings: int) -> None:
 # --- output ------------------------------------------------------------------------------------------------
 
 
+def cpu_an_order(r: Result) -> str:
+    """The CPU an order took, the benchmark's processes and PostgreSQL's together, and the rate this
+    machine's CPUs allow at it (`benchmarks/cpu.py`): no number of buyers at once gets past it."""
+    client = r.cpu_seconds / r.count
+    database = r.detail.get("database_cpu", 0.0) / r.count
+    allowed = cpus_allow(client + database)
+    return (
+        f"CPU an order: client {1000 * client:.2f} + PostgreSQL {1000 * database:.2f} ms,"
+        f" so {os.cpu_count()} CPUs allow {allowed:,.0f}/s"
+    )
+
+
 def print_table(results: list[Result]) -> None:
     from benchmarks import orders_at_once as at_once  # it imports this module
 
@@ -424,13 +461,14 @@ def print_table(results: list[Result]) -> None:
         elif r.metric == at_once.METRIC:
             notes = (
                 f"{at_once.PROCESSES} processes x {at_once.AT_ONCE} buyers at a time, the same journey"
-                " (benchmarks/orders_at_once.py)"
+                f" (benchmarks/orders_at_once.py); {cpu_an_order(r)}"
             )
         elif r.metric == at_once.IDEAL_METRIC:
             notes = "the ideal schema in raw psycopg, the same processes and buyers"
             placed = next((o for o in results if o.metric == at_once.METRIC), None)
             if placed:
                 notes += f"; OrderGuard at {placed.per_second / r.per_second:.0%} of it"
+            notes += f"; {cpu_an_order(r)}"
         elif r.metric.startswith("orders"):
             notes = "  ".join(f"{k} {v:.2f}s" for k, v in r.detail.items())
             if r.round_trips:

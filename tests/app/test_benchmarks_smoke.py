@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from benchmarks.cancellations import bench_seller_approvals, bench_silent_approvals
 from benchmarks.disputes import bench_escalations
-from benchmarks.http_edge import LOADS, WRITE, lua_literal, main, top_frames
+from benchmarks.http_edge import LOADS, WRITE, Figure, lua_literal, main, print_machine_bound, top_frames
 from benchmarks.ideal_schema import bench_ideal_schema
 from benchmarks.run import bench_firings, bench_orders, print_table, sqlite_url
 from benchmarks.sql_floor import bench_orders_sql_floor
@@ -86,6 +86,29 @@ def test_http_edge_benchmark_runs_every_load_on_sqlite_beside_the_bare_app() -> 
     assert mix.counts.get("add 201", 0) > 0
     assert mix.counts.get("pay 201", 0) > 0  # cycles went through: checkout parsed, orders paid
     assert all(f.requests > 0 and f.p99_ms > 0 and f.server_cpu_s > 0 for f in figures)
+    assert all(f.wrk_cpu_s > 0 and f.database_cpu_s == 0 for f in figures)  # no PostgreSQL in SQLite's
+
+
+def _served(workers: int, requests: int, server: float, database: float, wrk: float) -> Figure:
+    return Figure(
+        "OrderGuard", "PostgreSQL", "orders_list", workers, requests, 10.0, 1.0, 1.0, 1.0, 1.0, 0, 0, 0, 0,
+        server_cpu_s=server, database_cpu_s=database, wrk_cpu_s=wrk,
+    )  # fmt: skip
+
+
+def test_the_machine_bound_is_the_cpus_over_one_workers_cpu_a_request(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    # One worker: 4,000 lists in 10 s, 2.0 + 0.5 + 0.1 ms of CPU each: 2 CPUs allow 769 a second.
+    alone = _served(1, 4_000, server=8.0, database=2.0, wrk=0.4)
+    assert alone.machine_ms_per_request == pytest.approx(2.6)
+    print_machine_bound([alone, _served(2, 6_000, server=13.0, database=3.0, wrk=0.6)])
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("orders_list"))
+    assert row.split() == [
+        "orders_list", "PostgreSQL", "400", "2.00", "0.50", "0.10", "2.60",
+        "|", "769", "(1.92x)", "|", "600", "(1.50x,", "2", "wk)",
+    ]  # fmt: skip
 
 
 def test_orders_at_once_pays_every_order_on_postgresql(pg_url: str) -> None:
@@ -96,8 +119,13 @@ def test_orders_at_once_pays_every_order_on_postgresql(pg_url: str) -> None:
     # Each raises unless every order ends paid (and OrderGuard's payments captured), warm-up apart;
     # in databases of their own, beside the session's (whose counts they would read).
     with postgres_url(pg_url, "smoke_at_once") as url:
-        assert bench_orders_at_once(url, orders).count == orders
-    assert bench_ideal_at_once(pg_url, orders).count == orders
+        placed = bench_orders_at_once(url, orders)
+    ideal = bench_ideal_at_once(pg_url, orders)
+    assert placed.count == ideal.count == orders
+    # PostgreSQL's CPU over the released runs is read (for the rate the machine's CPUs allow) while
+    # their connections are open: a server process gone before the second reading would subtract.
+    used = [placed.detail["database_cpu"], ideal.detail["database_cpu"]]
+    assert min(used) >= 0 and sum(used) > 0  # in clock ticks of 10 ms: 19 ideal orders may take none
 
 
 def test_a_lone_worker_fires_each_deadline_once_with_two_connections_on_postgresql(pg_url: str) -> None:
