@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def processes_cpu(counted: Callable[[str, list[str]], bool]) -> float:
+def processes_cpu(counted: Callable[[str, list[str]], bool], *, with_children: bool = False) -> float:
     """User + system CPU time so far of the processes for which `counted(comm, fields)` holds, in
     seconds; `fields` are /proc/<pid>/stat's after "pid (comm) ": state ppid pgrp ... utime (11)
-    stime (12)."""
+    stime (12) cutime (13) cstime (14). `with_children` adds what their ended children used."""
     ticks = 0
+    last = 15 if with_children else 13
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
@@ -25,13 +26,17 @@ def processes_cpu(counted: Callable[[str, list[str]], bool]) -> float:
             continue
         fields = raw[raw.rindex(")") + 2 :].split()
         if counted(raw[raw.index("(") + 1 : raw.rindex(")")], fields):
-            ticks += int(fields[11]) + int(fields[12])
+            ticks += sum(int(f) for f in fields[11:last])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float:
-    """User + system CPU time of every PostgreSQL process on this machine, so far."""
-    return processes_cpu(lambda comm, _: comm.startswith("postgres"))
+    """User + system CPU time of every PostgreSQL process on this machine so far, ended ones too.
+
+    A server process that ends (its client closed the connection) leaves /proc; its CPU time then
+    shows in the postmaster's, as that of a child it waited for. Counted so, the sum never goes
+    back, but for the moment between a process's end and the postmaster's wait."""
+    return processes_cpu(lambda comm, _: comm.startswith("postgres"), with_children=True)
 
 
 def children_cpu_seconds() -> float:
