@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from benchmarks import run as bench
 from benchmarks.round_trips import counting
@@ -87,7 +86,7 @@ PAY = [
 
 def bench_ideal_schema_pg(pg_url: str, orders: int) -> bench.Result:
     with bench.postgres_url(pg_url, "ideal") as url:
-        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = bench.libpq_dsn(url)
         with psycopg.connect(dsn, autocommit=True) as db:
             stores = made_schema(db)
             warm = bench.STORES_PER_CART * 5  # psycopg prepares a statement on its fifth use

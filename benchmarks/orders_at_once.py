@@ -29,7 +29,6 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from benchmarks import ideal_schema_pg as ideal
 from benchmarks import run as bench
@@ -140,7 +139,7 @@ def bench_orders_at_once(url: str, orders: int) -> bench.Result:
 def bench_ideal_at_once(pg_url: str, orders: int) -> bench.Result:
     """The ideal schema's journey, by the same processes and threads."""
     with bench.postgres_url(pg_url, "ideal_at_once") as url:
-        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = bench.libpq_dsn(url)
         with psycopg.connect(dsn, autocommit=True) as db:
             ideal.made_schema(db)
         released = bench.released_together(

@@ -112,6 +112,11 @@ def postgres_url(server_url: str, suffix: str, *, template: str | None = None) -
         admin.dispose()
 
 
+def libpq_dsn(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq (raw psycopg) takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def new_context(url: str, *, migrate: bool = True) -> tuple[Context, FixedClock]:
     clock = FixedClock(START)
     return build_context(Settings(database_url=url, sandbox=False), clock=clock, migrate=migrate), clock

@@ -73,6 +73,12 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pg_dsn(pg_url: str) -> str:
+    """`pg_url` as libpq takes it, for tests that talk to PostgreSQL through psycopg alone."""
+    return make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")

@@ -10,7 +10,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from orderguard import on_loop
 from orderguard.store import pg_wire
@@ -178,11 +177,10 @@ def _through_psycopg(driver: psycopg.Connection[Any], sleep: float) -> None:
     ids=["wire", "psycopg-on-a-loop-connection"],
 )
 def test_postgresql_reads_on_one_loop_overlap_their_waits(
-    pg_url: str, connect: Callable[..., psycopg.Connection[Any]], send: Callable[..., None]
+    pg_dsn: str, connect: Callable[..., psycopg.Connection[Any]], send: Callable[..., None]
 ) -> None:
     """A slow read waits on the server; a quick one on the same loop starts, and ends, meanwhile:
     through `Wire`, and through psycopg's own waits on a `LoopConnection`."""
-    url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     log: list[str] = []
 
     def read(name: str, sleep: float, driver: psycopg.Connection[Any]) -> None:
@@ -196,7 +194,7 @@ def test_postgresql_reads_on_one_loop_overlap_their_waits(
         await on_loop.run(read, "quick", 0, quick)
         await first
 
-    with connect(url, autocommit=True) as slow, connect(url, autocommit=True) as quick:
+    with connect(pg_dsn, autocommit=True) as slow, connect(pg_dsn, autocommit=True) as quick:
         asyncio.run(both(slow, quick))
     assert log == ["slow sent", "quick sent", "quick answered", "slow answered"]
 

@@ -12,7 +12,6 @@ import pytest
 from psycopg import _queries as psycopg_queries
 from psycopg import errors
 from psycopg.pq import TransactionStatus
-from sqlalchemy.engine import make_url
 
 from orderguard.store import pg_wire
 from orderguard.store.pg_wire import Wire
@@ -22,9 +21,8 @@ ROWS = "SELECT %(a)s::int, %(b)s::text, %(c)s::timestamptz, %(d)s::jsonb, %(e)s:
 
 
 @pytest.fixture
-def driver(pg_url: str) -> Iterator[psycopg.Connection[Any]]:
-    url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True, options="-c timezone=UTC") as conn:
+def driver(pg_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(pg_dsn, autocommit=True, options="-c timezone=UTC") as conn:
         conn.execute("CREATE TEMPORARY TABLE wired (id int PRIMARY KEY, note text)")
         yield conn
 
